@@ -1,0 +1,1 @@
+"""The publisher: signed notes, checkpoints, the operator's key, and signing policy."""

@@ -1,0 +1,95 @@
+"""The publisher: signs checkpoints of the log, never two that contradict each other.
+
+Signing (specs/checkpoint.md §4), under the sequencer lock so that no append or
+other publisher interleaves:
+
+1. read the current size n and compute its root from stored hashes;
+2. load the latest checkpoint already signed, of size m;
+3. refuse if n < m, or if the root of the first m entries, recomputed from the
+   stored hashes now, differs from the root signed then (the store was altered);
+4. if n == m, return the checkpoint already signed; otherwise sign, store, return.
+
+Every signed checkpoint is kept (table ``checkpoint``, append-only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from ledger.errors import PublishError
+from ledger.log import tree
+from ledger.log.entry import format_time
+from ledger.log.store import ConnectionHashReader, Store, checkpoint_table
+from ledger.publish.checkpoint import Checkpoint, open_checkpoint
+from ledger.publish.note import Signer, sign_note
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint with the full signed note text as served."""
+
+    checkpoint: Checkpoint
+    note: str
+    signed_at: str
+
+
+class Publisher:
+    """Signs checkpoints with the operator's key and keeps every one."""
+
+    def __init__(self, store: Store, signer: Signer) -> None:
+        meta = store.require_meta()
+        verifier = signer.verifier()
+        if verifier.to_string() != meta.verifier_key:
+            raise PublishError(
+                f"expected the log's key {meta.verifier_key}, found key {verifier.to_string()}"
+            )
+        self.store = store
+        self.signer = signer
+        self.origin = meta.origin
+
+    def publish(self) -> SignedCheckpoint:
+        """Sign a checkpoint of the current size (or return the one already signed for it)."""
+        with self.store.writer() as conn:
+            reader = ConnectionHashReader(self.store, conn)
+            size = self.store.size(conn)
+            last = conn.execute(
+                select(checkpoint_table).order_by(checkpoint_table.c.tree_size.desc()).limit(1)
+            ).mappings().first()
+            if last is not None:
+                last_size, last_root = int(last["tree_size"]), bytes(last["root"])
+                if size < last_size:
+                    raise PublishError(
+                        f"the log has {size} entries but a checkpoint of size {last_size} "
+                        "was already signed: the store lost entries"
+                    )
+                if tree.root_at(reader, last_size) != last_root:
+                    raise PublishError(
+                        f"the stored tree at size {last_size} no longer has the root signed "
+                        "then: refusing to sign a history inconsistent with it"
+                    )
+                if size == last_size:
+                    return SignedCheckpoint(
+                        open_checkpoint(last["note"], self.signer.verifier()),
+                        last["note"],
+                        last["signed_at"],
+                    )
+            checkpoint = Checkpoint(self.origin, size, tree.root_at(reader, size))
+            note = sign_note(checkpoint.to_body(), [self.signer])
+            signed_at = format_time(datetime.now(UTC))
+            conn.execute(
+                checkpoint_table.insert(),
+                {"tree_size": size, "root": checkpoint.root, "note": note, "signed_at": signed_at},
+            )
+        return SignedCheckpoint(checkpoint, note, signed_at)
+
+
+def latest_checkpoint(store: Store) -> str | None:
+    """The note text of the latest signed checkpoint, or None before the first."""
+    with store.reader() as conn:
+        note = conn.execute(
+            select(checkpoint_table.c.note).order_by(checkpoint_table.c.tree_size.desc()).limit(1)
+        ).scalar()
+    return None if note is None else str(note)
