@@ -80,12 +80,16 @@ def check_log(
         size = store.size(conn)
         entry_count = conn.execute(select(func.count()).select_from(entry_table)).scalar_one()
         hash_count = conn.execute(select(func.count()).select_from(hash_table)).scalar_one()
-        checkpoints = conn.execute(
-            select(checkpoint_table).order_by(checkpoint_table.c.tree_size)
-        ).mappings().all()
+        checkpoints = (
+            conn.execute(select(checkpoint_table).order_by(checkpoint_table.c.tree_size))
+            .mappings()
+            .all()
+        )
     if entry_count != size:
         report.mismatches.append(
-            Mismatch(None, f"expected {size} entry rows for seqs 0..{size - 1}, found {entry_count}")
+            Mismatch(
+                None, f"expected {size} entry rows for seqs 0..{size - 1}, found {entry_count}"
+            )
         )
     wanted_roots = {int(row["tree_size"]) for row in checkpoints}
     roots: dict[int, bytes] = {}
@@ -101,16 +105,17 @@ def check_log(
         rows, stored = store.scan(start, end)
         if len(stored) != last_pos - first_pos:
             report.mismatches.append(
-                Mismatch(start, f"expected {last_pos - first_pos} stored hashes for seqs "
-                         f"{start}..{end - 1}, found {len(stored)}")
+                Mismatch(
+                    start,
+                    f"expected {last_pos - first_pos} stored hashes for seqs "
+                    f"{start}..{end - 1}, found {len(stored)}",
+                )
             )
             broken = True
             break
         expected_seq = start
         for seq, raw in rows:
-            problem, entry_time = _check_entry(
-                seq, expected_seq, raw, prev, last_time, meta, full
-            )
+            problem, entry_time = _check_entry(seq, expected_seq, raw, prev, last_time, meta, full)
             if problem is not None:
                 report.mismatches.append(Mismatch(expected_seq, problem))
                 broken = True
@@ -120,9 +125,12 @@ def check_log(
             if stored[offset : offset + len(computed)] != computed:
                 bad = next(i for i, h in enumerate(computed) if stored[offset + i] != h)
                 report.mismatches.append(
-                    Mismatch(seq, f"stored hash at position {position + bad} is "
-                             f"{stored[offset + bad].hex()}, the entries give "
-                             f"{computed[bad].hex()}")
+                    Mismatch(
+                        seq,
+                        f"stored hash at position {position + bad} is "
+                        f"{stored[offset + bad].hex()}, the entries give "
+                        f"{computed[bad].hex()}",
+                    )
                 )
                 broken = True
                 break
@@ -139,8 +147,11 @@ def check_log(
     report.hashes = position
     if not broken and hash_count != tree.stored_hash_count(size):
         report.mismatches.append(
-            Mismatch(None, f"expected {tree.stored_hash_count(size)} stored hashes for "
-                     f"{size} entries, found {hash_count}")
+            Mismatch(
+                None,
+                f"expected {tree.stored_hash_count(size)} stored hashes for "
+                f"{size} entries, found {hash_count}",
+            )
         )
     for row in checkpoints:
         cp_size = int(row["tree_size"])
@@ -157,12 +168,17 @@ def check_log(
         elif cp_size not in roots:
             if not broken:
                 report.mismatches.append(
-                    Mismatch(None, f"checkpoint of size {cp_size} is beyond the log's {size} entries")
+                    Mismatch(
+                        None, f"checkpoint of size {cp_size} is beyond the log's {size} entries"
+                    )
                 )
         elif roots[cp_size] != checkpoint.root:
             report.mismatches.append(
-                Mismatch(cp_size - 1, f"the signed checkpoint of size {cp_size} has root "
-                         f"{checkpoint.root.hex()}, the entries give {roots[cp_size].hex()}")
+                Mismatch(
+                    cp_size - 1,
+                    f"the signed checkpoint of size {cp_size} has root "
+                    f"{checkpoint.root.hex()}, the entries give {roots[cp_size].hex()}",
+                )
             )
     report.mismatches.sort(key=lambda m: (m.seq is None, m.seq or 0))
     return report
@@ -187,7 +203,10 @@ def _check_entry(
         except EntryError as exc:
             return f"entry bytes are invalid ({exc.kind}): {exc}", last_time
         tail = (entry.prev, entry.seq, entry.time, entry.type)
-        if seq == 0 and dict(entry.body) != {"origin": meta.origin, "verifier_key": meta.verifier_key}:
+        if seq == 0 and dict(entry.body) != {
+            "origin": meta.origin,
+            "verifier_key": meta.verifier_key,
+        }:
             return "the genesis entry names another origin or key than the log's", entry.time
     entry_prev, entry_seq, entry_time, entry_type = tail
     if entry_seq != seq:

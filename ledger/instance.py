@@ -55,7 +55,7 @@ def init_ledger(
     clock: Callable[[], datetime] = _utc_now,
 ) -> tuple[Ledger, bool]:
     """Create (or finish creating) a log; return it and whether a new key file was made."""
-    store = Store(url)
+    store = Store(url, create=True)
     try:
         store.create_schema()
         created_key = False

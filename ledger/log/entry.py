@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from functools import lru_cache
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import rfc8785
@@ -50,7 +50,7 @@ class Entry:
 
     @property
     def hash(self) -> str:
-        """The chain hash of this entry: lowercase hex SHA-256 of its bytes (specs/entries.md §4)."""
+        """The chain hash: lowercase hex SHA-256 of the bytes (specs/entries.md §4)."""
         return entry_hash(self.raw)
 
 
@@ -73,8 +73,13 @@ def parse_time(text: str) -> datetime:
         raise EntryError("bad_envelope", f"expected time as YYYY-MM-DDTHH:MM:SSZ, found {text!r}")
     try:
         return datetime(
-            int(text[0:4]), int(text[5:7]), int(text[8:10]),
-            int(text[11:13]), int(text[14:16]), int(text[17:19]), tzinfo=UTC,
+            int(text[0:4]),
+            int(text[5:7]),
+            int(text[8:10]),
+            int(text[11:13]),
+            int(text[14:16]),
+            int(text[17:19]),
+            tzinfo=UTC,
         )
     except ValueError:
         raise EntryError("bad_envelope", f"time {text!r} is not a real date and time") from None
@@ -128,13 +133,11 @@ def encode_entry(
     _check_values(envelope)
     _check_envelope(envelope)
     try:
-        raw: bytes = rfc8785.dumps(envelope)
+        raw: bytes = rfc8785.dumps(envelope)  # type: ignore[arg-type]
     except rfc8785.CanonicalizationError as exc:
         raise EntryError("not_canonical", f"entry cannot be canonicalised: {exc}") from None
     if len(raw) > MAX_ENTRY_BYTES:
-        raise EntryError(
-            "too_large", f"expected at most {MAX_ENTRY_BYTES} bytes, found {len(raw)}"
-        )
+        raise EntryError("too_large", f"expected at most {MAX_ENTRY_BYTES} bytes, found {len(raw)}")
     return raw
 
 
@@ -147,13 +150,13 @@ def parse_entry(raw: bytes) -> Entry:
     if not raw:
         raise EntryError("empty", "expected an entry, found zero bytes")
     if len(raw) > MAX_ENTRY_BYTES:
-        raise EntryError(
-            "too_large", f"expected at most {MAX_ENTRY_BYTES} bytes, found {len(raw)}"
-        )
+        raise EntryError("too_large", f"expected at most {MAX_ENTRY_BYTES} bytes, found {len(raw)}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise EntryError("bad_utf8", f"entry is not UTF-8: {exc.reason} at byte {exc.start}") from None
+        raise EntryError(
+            "bad_utf8", f"entry is not UTF-8: {exc.reason} at byte {exc.start}"
+        ) from None
     try:
         value = _DECODER.decode(text)
     except EntryError:
@@ -290,7 +293,9 @@ def _check_envelope(value: Mapping[str, Any]) -> None:
         )
     prev = value["prev"]
     if not isinstance(prev, str) or not HASH_RE.match(prev):
-        raise EntryError("bad_envelope", f"expected prev as 64 lowercase hex digits, found {prev!r}")
+        raise EntryError(
+            "bad_envelope", f"expected prev as 64 lowercase hex digits, found {prev!r}"
+        )
     actor = value["actor"]
     if not isinstance(actor, str) or not ACTOR_RE.match(actor):
         raise EntryError(

@@ -153,6 +153,4 @@ class Log:
         try:
             return compute(StoreHashReader(self.store))
         except MissingHashError:
-            raise TreeError(
-                f"expected a tree size from 0 to {self.size()}, found {size}"
-            ) from None
+            raise TreeError(f"expected a tree size from 0 to {self.size()}, found {size}") from None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, LargeBinary, Text, bindparam, event, select, text
@@ -122,21 +123,29 @@ def normalize_url(url: str) -> str:
         parsed = make_url(url)
     except ArgumentError:
         raise StoreError(
-            f"expected a database URL like sqlite:///tally.db or postgresql://host/db, found {url!r}"
+            f"expected a URL like sqlite:///tally.db or postgresql://host/db, found {url!r}"
         ) from None
     if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
         return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
         return url
-    raise StoreError(f"expected a sqlite:// or postgresql:// URL, found scheme {parsed.drivername!r}")
+    raise StoreError(
+        f"expected a sqlite:// or postgresql:// URL, found scheme {parsed.drivername!r}"
+    )
 
 
 class Store:
     """A connection to the log's database, with the few raw operations the log needs."""
 
-    def __init__(self, url: str, *, pool: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = False, pool: bool = True) -> None:
+        """Open the database at ``url``; a missing SQLite file is made only if ``create``."""
         self.url = normalize_url(url)
-        self.dialect = make_url(self.url).get_backend_name()
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite" and not create:
+            path = parsed.database
+            if path and path != ":memory:" and not Path(path).exists():
+                raise StoreError(f"no database at {path}: run 'tally init' first, or check --db")
         kwargs: dict[str, Any] = {}
         if not pool:
             kwargs["poolclass"] = NullPool
@@ -240,13 +249,15 @@ class Store:
                 conn,
                 tables=[meta_table, entry_table, hash_table, checkpoint_table],
             )
-            for statement in _POSTGRES_TRIGGERS if self.dialect == "postgresql" else _SQLITE_TRIGGERS:
+            for statement in (
+                _POSTGRES_TRIGGERS if self.dialect == "postgresql" else _SQLITE_TRIGGERS
+            ):
                 conn.execute(text(statement))
 
     def meta(self) -> LogMeta | None:
         """The log's identity, or None before ``tally init``."""
         try:
-            with self.reader() as conn:
+            with self.engine.connect() as conn:
                 row = conn.execute(select(meta_table)).mappings().first()
         except (OperationalError, DBAPIError) as exc:
             if _is_missing_table(exc):
@@ -337,6 +348,7 @@ class StoreHashReader:
         """Stored hashes at the given positions, in order."""
         return self._store.fetch_hashes(indexes)
 
+
 class ConnectionHashReader:
     """Adapts a connection to :class:`ledger.log.tree.HashReader`."""
 
@@ -371,7 +383,7 @@ def _configure_sqlite(engine: Engine, *, transactions: bool) -> None:
 
 def _is_missing_table(exc: Exception) -> bool:
     text = str(exc).lower()
-    return "no such table" in text or "does not exist" in text and "relation" in text
+    return "no such table" in text or ("does not exist" in text and "relation" in text)
 
 
 def _reason(exc: Exception) -> str:

@@ -51,9 +51,11 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 def stored_hash_index(level: int, n: int) -> int:
     """Position of the level-``level`` hash number ``n`` in the stored sequence.
 
-    Level L's hash n is stored right after level L+1's... more exactly, right after
-    level 0's hash for the last leaf it covers, followed by its lower levels; so the
-    hashes that leaf n completes sit at consecutive positions.
+    Hashes are stored in the order they become known: leaf n's hash, then the
+    hash of every subtree that leaf n completes, lowest level first. A level-L
+    hash therefore sits L places after the leaf hash of the last leaf it covers,
+    leaf ``n*2^L + 2^L - 1``; and leaf m's hash sits after the
+    ``m + m//2 + m//4 + ...`` hashes stored before it (specs/tree.md §3).
     """
     for _ in range(level):
         n = 2 * n + 1
@@ -76,33 +78,6 @@ def stored_hash_count(size: int) -> int:
     return count
 
 
-def hashes_completed_by(n: int) -> list[tuple[int, int]]:
-    """The (level, index) pairs of the left siblings that leaf ``n`` merges with, lowest first."""
-    pairs = []
-    level = 0
-    while (n >> level) & 1:
-        pairs.append((level, (n >> level) - 1))
-        level += 1
-    return pairs
-
-
-def new_stored_hashes(n: int, leaf: bytes, left_siblings: Sequence[bytes]) -> list[bytes]:
-    """The hashes stored when leaf ``n`` is appended, in position order.
-
-    ``left_siblings`` are the hashes named by :func:`hashes_completed_by` (lowest level
-    first). The first result is the leaf hash itself, at ``stored_hash_index(0, n)``.
-    """
-    pairs = hashes_completed_by(n)
-    if len(left_siblings) != len(pairs):
-        raise TreeError(f"leaf {n} completes {len(pairs)} subtrees, given {len(left_siblings)}")
-    out = [leaf]
-    current = leaf
-    for sibling in left_siblings:
-        current = node_hash(sibling, current)
-        out.append(current)
-    return out
-
-
 class Frontier:
     """The right edge of a tree: the roots of its maximal complete subtrees.
 
@@ -110,7 +85,7 @@ class Frontier:
     ``hashes[i]`` is the root of the subtree of height ``levels[i]``, left to right.
     """
 
-    __slots__ = ("size", "_stack")
+    __slots__ = ("_stack", "size")
 
     def __init__(self, size: int, subtree_roots: Sequence[bytes]) -> None:
         expected = bin(size).count("1")
@@ -124,7 +99,7 @@ class Frontier:
 
     @staticmethod
     def positions(size: int) -> list[int]:
-        """Stored positions of the maximal complete subtrees of a tree of ``size``, left to right."""
+        """Stored positions of the maximal complete subtrees of ``size`` leaves, left to right."""
         return [stored_hash_index(level, index) for level, index in _decompose(0, size)]
 
     def append(self, leaf: bytes) -> list[bytes]:
@@ -235,9 +210,7 @@ def inclusion_proof(reader: HashReader, index: int, size: int) -> list[bytes]:
 def consistency_proof(reader: HashReader, first: int, second: int) -> list[bytes]:
     """RFC 9162 §2.1.4.1: the proof that the tree of ``first`` leaves is a prefix of ``second``."""
     if not 0 < first <= second:
-        raise TreeError(
-            f"expected 0 < first <= second, found first {first}, second {second}"
-        )
+        raise TreeError(f"expected 0 < first <= second, found first {first}, second {second}")
     if first == second:
         return []
     plan = _Plan()

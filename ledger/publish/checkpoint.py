@@ -71,7 +71,7 @@ def parse_checkpoint(body: str) -> Checkpoint:
 
 
 def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
-    """Verify a signed checkpoint with the log's key and parse it; the origin must be the key name."""
+    """Verify a signed checkpoint with the log key and parse it; its origin must be the key name."""
     body, _ = open_note(note, [verifier])
     checkpoint = parse_checkpoint(body)
     if checkpoint.origin != verifier.name:

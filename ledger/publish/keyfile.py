@@ -24,7 +24,9 @@ def create_key_file(path: Path, name: str) -> Signer:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
     except FileExistsError:
-        raise KeyFormatError(f"a key file already exists at {path}; refusing to overwrite it") from None
+        raise KeyFormatError(
+            f"a key file already exists at {path}; refusing to overwrite it"
+        ) from None
     try:
         os.fchmod(fd, KEY_FILE_MODE)  # the umask may have narrowed it; never widened
         os.write(fd, (signer.to_string() + "\n").encode())

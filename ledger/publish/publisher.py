@@ -55,9 +55,13 @@ class Publisher:
         with self.store.writer() as conn:
             reader = ConnectionHashReader(self.store, conn)
             size = self.store.size(conn)
-            last = conn.execute(
-                select(checkpoint_table).order_by(checkpoint_table.c.tree_size.desc()).limit(1)
-            ).mappings().first()
+            last = (
+                conn.execute(
+                    select(checkpoint_table).order_by(checkpoint_table.c.tree_size.desc()).limit(1)
+                )
+                .mappings()
+                .first()
+            )
             if last is not None:
                 last_size, last_root = int(last["tree_size"]), bytes(last["root"])
                 if size < last_size:

@@ -1,0 +1,162 @@
+"""The public log contract (specs/http.md): log info, checkpoint, entries, proofs."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from api.problems import PROBLEM_JSON, ProblemError
+from ledger.log.log import Log
+from ledger.log.tree import leaf_hash
+from ledger.publish.publisher import latest_checkpoint
+
+MAX_PAGE = 1000
+MAX_INDEX = 2**62
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=1"
+
+router = APIRouter(prefix="/v1", tags=["log"])
+_errors: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed or out-of-range parameters", "content": {PROBLEM_JSON: {}}},
+    503: {"description": "The log's store is unavailable", "content": {PROBLEM_JSON: {}}},
+}
+
+Index = Annotated[int, Query(ge=0, le=MAX_INDEX)]
+
+
+class LogInfo(BaseModel):
+    """Who the log is and how large it is."""
+
+    origin: str = Field(description="The log's origin, also its key name")
+    verifier_key: str = Field(description="C2SP verifier key: name+hex8+base64(0x01||key)")
+    tree_size: int = Field(description="Entries appended so far (may exceed the latest checkpoint)")
+
+
+class EntryOut(BaseModel):
+    """One entry: its exact bytes, and the same bytes decoded for reading."""
+
+    seq: int
+    leaf: str = Field(description="base64 of the entry's exact bytes; hash these, not 'entry'")
+    entry: dict[str, Any]
+
+
+class EntriesPage(BaseModel):
+    """Entries ``start <= seq < end``; fewer than asked when capped or at the end of the log."""
+
+    entries: list[EntryOut]
+
+
+class InclusionProof(BaseModel):
+    """RFC 9162 §2.1.3 inclusion proof, hashes base64."""
+
+    seq: int
+    tree_size: int
+    leaf_hash: str
+    hashes: list[str]
+
+
+class ConsistencyProof(BaseModel):
+    """RFC 9162 §2.1.4 consistency proof, hashes base64."""
+
+    first: int
+    second: int
+    hashes: list[str]
+
+
+def _log(request: Request) -> Log:
+    log: Log = request.app.state.log
+    return log
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@router.get("/log", response_model=LogInfo, responses=_errors)
+def log_info(request: Request, response: Response) -> LogInfo:
+    """The log's origin, verifier key and current size."""
+    response.headers["Cache-Control"] = SHORT
+    meta = request.app.state.meta
+    return LogInfo(
+        origin=meta.origin, verifier_key=meta.verifier_key, tree_size=_log(request).size()
+    )
+
+
+@router.get(
+    "/checkpoint",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "The latest C2SP signed checkpoint"},
+        404: {"description": "No checkpoint signed yet", "content": {PROBLEM_JSON: {}}},
+        **_errors,
+    },
+)
+def checkpoint(request: Request) -> Response:
+    """The latest signed checkpoint, as a C2SP signed note."""
+    note = latest_checkpoint(_log(request).store)
+    if note is None:
+        raise ProblemError(404, "Not found", "no checkpoint has been signed yet")
+    return Response(note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": SHORT})
+
+
+@router.get("/entries", response_model=EntriesPage, responses=_errors)
+def entries(
+    request: Request,
+    response: Response,
+    start: Index,
+    end: Annotated[int | None, Query(ge=1, le=MAX_INDEX)] = None,
+) -> EntriesPage:
+    """Entries from ``start`` up to ``end`` (exclusive), at most 1,000 per page."""
+    log = _log(request)
+    size = log.size()
+    if start >= size:
+        raise ProblemError(400, "Out of range", f"expected start < tree size {size}, found {start}")
+    if end is not None and end <= start:
+        raise ProblemError(400, "Bad request", f"expected end > start {start}, found {end}")
+    stop = min(end if end is not None else start + MAX_PAGE, start + MAX_PAGE, size)
+    rows = log.entries(start, stop)
+    if end is not None and stop == end:
+        response.headers["Cache-Control"] = IMMUTABLE
+    else:
+        response.headers["Cache-Control"] = SHORT
+    return EntriesPage(
+        entries=[EntryOut(seq=seq, leaf=_b64(raw), entry=json.loads(raw)) for seq, raw in rows]
+    )
+
+
+@router.get("/proof/inclusion", response_model=InclusionProof, responses=_errors)
+def inclusion(request: Request, response: Response, seq: Index, tree_size: Index) -> InclusionProof:
+    """The inclusion proof of entry ``seq`` in the tree of ``tree_size`` entries."""
+    if seq >= tree_size:
+        raise ProblemError(
+            400, "Out of range", f"expected seq < tree_size {tree_size}, found {seq}"
+        )
+    log = _log(request)
+    hashes = log.inclusion_proof(seq, tree_size)
+    raw = log.entries(seq, seq + 1)[0][1]
+    response.headers["Cache-Control"] = IMMUTABLE
+    return InclusionProof(
+        seq=seq,
+        tree_size=tree_size,
+        leaf_hash=_b64(leaf_hash(raw)),
+        hashes=[_b64(h) for h in hashes],
+    )
+
+
+@router.get("/proof/consistency", response_model=ConsistencyProof, responses=_errors)
+def consistency(
+    request: Request,
+    response: Response,
+    first: Annotated[int, Query(ge=1, le=MAX_INDEX)],
+    second: Index,
+) -> ConsistencyProof:
+    """The proof that the tree of ``first`` entries is a prefix of the tree of ``second``."""
+    if first > second:
+        raise ProblemError(400, "Out of range", f"expected first <= second {second}, found {first}")
+    hashes = _log(request).consistency_proof(first, second)
+    response.headers["Cache-Control"] = IMMUTABLE
+    return ConsistencyProof(first=first, second=second, hashes=[_b64(h) for h in hashes])

@@ -1,0 +1,227 @@
+"""``tally``: the operator's command line.
+
+Exit codes (also in the README):
+
+  0  success
+  1  ``tally check`` found a mismatch
+  2  usage error (a bad option or argument)
+  3  refused: bad input, a malformed key, or a rule of the log
+  4  the database is unavailable or holds no log
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+
+from ledger.check import check_log
+from ledger.demo import build_demo
+from ledger.errors import LedgerError, StoreError
+from ledger.instance import DEFAULT_ORIGIN, Ledger, init_ledger, open_ledger
+from ledger.log.store import Store
+
+EXIT_OK = 0
+EXIT_MISMATCH = 1
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_UNAVAILABLE = 4
+
+DEFAULT_DB = "sqlite:///tally.db"
+DEFAULT_KEY = "tally.key"
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def say(text: str) -> None:
+    """Print a line to standard output exactly as given (no markup, no wrapping)."""
+    click.echo(text)
+
+
+class Settings:
+    """The global options every command sees."""
+
+    def __init__(self, db: str, key: Path) -> None:
+        self.db = db
+        self.key = key
+
+
+def fail(exc: LedgerError) -> NoReturn:
+    """Print a ledger error as a sentence and exit with its documented code."""
+    code = EXIT_UNAVAILABLE if isinstance(exc, StoreError) else EXIT_REFUSED
+    err.print("error:", str(exc), style="bold red", markup=False)
+    sys.exit(code)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Exit codes: 0 success, 1 check found a mismatch, 2 usage error, "
+    "3 refused (bad input or key), 4 database unavailable or not initialised.",
+)
+@click.option(
+    "--db",
+    envvar="TALLY_DATABASE_URL",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="Database URL: sqlite:///PATH or postgresql://USER@HOST/DB (env TALLY_DATABASE_URL).",
+)
+@click.option(
+    "--key",
+    envvar="TALLY_KEY_FILE",
+    default=DEFAULT_KEY,
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The operator's signing key file (env TALLY_KEY_FILE).",
+)
+@click.pass_context
+def main(ctx: click.Context, db: str, key: Path) -> None:
+    """Run a Tally ledger: an append-only, signed log of a mutual-aid plan."""
+    ctx.obj = Settings(db, key)
+
+
+@main.command()
+@click.option("--origin", help=f"The log's name, also its key's name [default: {DEFAULT_ORIGIN}].")
+@click.pass_obj
+def init(settings: Settings, origin: str | None) -> None:
+    """Create the database, the signing key and the genesis entry."""
+    try:
+        ledger, created = init_ledger(settings.db, settings.key, origin)
+    except LedgerError as exc:
+        fail(exc)
+    try:
+        meta = ledger.store.require_meta()
+        if created:
+            say(f"Created the signing key {settings.key} (mode 0600; keep it secret).")
+        say(f"Log {meta.origin} is ready with {ledger.log.size()} entries.")
+        say(f"Its verifier key (give this to members): {meta.verifier_key}")
+    finally:
+        ledger.close()
+
+
+@main.command()
+@click.pass_obj
+def publish(settings: Settings) -> None:
+    """Sign a checkpoint of the log as it is now."""
+    try:
+        ledger = open_ledger(settings.db, settings.key)
+        try:
+            signed = ledger.publisher.publish()
+        finally:
+            ledger.close()
+    except LedgerError as exc:
+        fail(exc)
+    click.echo(signed.note, nl=False)
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Also re-validate every entry against specs/entries.md.")
+@click.pass_obj
+def check(settings: Settings, full: bool) -> None:
+    """Re-derive every hash and the chain from the entries; compare with what is stored."""
+    try:
+        store = Store(settings.db)
+        try:
+            with Progress(console=err, transient=True) as bar:
+                task = bar.add_task("checking", total=None)
+                report = check_log(
+                    store,
+                    full=full,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+        finally:
+            store.dispose()
+    except LedgerError as exc:
+        fail(exc)
+    if report.ok:
+        say(
+            f"OK: {report.entries} entries, {report.hashes} stored hashes and "
+            f"{report.checkpoints} signed checkpoints agree."
+        )
+        return
+    err.print(f"MISMATCH, first at {report.mismatches[0]}", markup=False)
+    for mismatch in report.mismatches[1:]:
+        err.print(f"  also: {mismatch}", markup=False)
+    sys.exit(EXIT_MISMATCH)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Serve the public log API over HTTP."""
+    try:
+        store = Store(settings.db)
+        store.require_meta()
+    except LedgerError as exc:
+        fail(exc)
+    _serve(store, host, port)
+
+
+@main.command()
+@click.option("--seed", default=1, show_default=True, type=int, help="Makes the demo reproducible.")
+@click.option("--entries", default=5_000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--no-serve", is_flag=True, help="Build the demo ledger and exit.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.pass_obj
+def demo(settings: Settings, seed: int, entries: int, no_serve: bool, host: str, port: int) -> None:
+    """Build a demo ledger (creating the database and key if needed), then serve it."""
+    try:
+        ledger, created = init_ledger(settings.db, settings.key)
+    except LedgerError as exc:
+        fail(exc)
+    try:
+        if created:
+            say(f"Created the signing key {settings.key} (mode 0600).")
+        _fill_demo(ledger, seed, entries)
+        size = ledger.log.size()
+        meta = ledger.store.require_meta()
+    except LedgerError as exc:
+        ledger.close()
+        fail(exc)
+    if no_serve:
+        ledger.close()
+        say(f"Demo ledger {meta.origin}: {size} entries in {settings.db}")
+        return
+    base = f"http://{host}:{port}"
+    say(f"\nServing the demo log {meta.origin} ({size} entries) at {base}")
+    say("Try:")
+    say(f"  curl {base}/v1/log")
+    say(f"  curl {base}/v1/checkpoint")
+    say(f"  curl '{base}/v1/entries?start=0&end=3'")
+    say(f"  curl '{base}/v1/proof/inclusion?seq=42&tree_size={size}'")
+    say(f"  curl '{base}/v1/proof/consistency?first=1000&second={size}'")
+    say(f"  open {base}/docs for the API's own documentation")
+    say("Press Ctrl+C to stop.\n")
+    _serve(ledger.store, host, port)
+
+
+def _fill_demo(ledger: Ledger, seed: int, entries: int) -> None:
+    if ledger.log.size() > 1:
+        say(f"The database already holds a log of {ledger.log.size()} entries; serving it as is.")
+        return
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("building the demo ledger", total=entries)
+        build_demo(
+            ledger,
+            seed=seed,
+            entries=entries,
+            progress=lambda done, _: bar.update(task, completed=done),
+        )
+
+
+def _serve(store: Store, host: str, port: int) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    try:
+        app = create_app(store)
+    except LedgerError as exc:
+        fail(exc)
+    uvicorn.run(app, host=host, port=port, log_level="info")
