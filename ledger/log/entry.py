@@ -28,7 +28,7 @@ ZERO_HASH = "0" * 64
 GENESIS_TYPE = "log.genesis"
 
 ENVELOPE_KEYS = frozenset({"version", "seq", "time", "type", "prev", "actor", "body"})
-TIME_RE = re.compile(r"\A\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
+TIME_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")
 TYPE_RE = re.compile(r"\A[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+\Z")
 ACTOR_RE = re.compile(r"\A[a-z][a-z0-9_]*(:[A-Za-z0-9._@-]{1,128})?\Z")
 HASH_RE = re.compile(r"\A[0-9a-f]{64}\Z")
@@ -203,7 +203,9 @@ def _canonical_bytes(value: Any, raw: bytes) -> bytes:
     try:
         canonical: bytes = rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
-        raise EntryError("bad_utf8", f"entry holds text with no UTF-8 form: {exc}") from None
+        # Only an escaped lone surrogate (\ud800) gets here: valid JSON syntax whose
+        # string has no Unicode form (RFC 8259 §8.2; refused as I-JSON, RFC 7493 §2.1).
+        raise EntryError("malformed_json", f"entry holds an escaped lone surrogate: {exc}") from None
     return canonical
 
 

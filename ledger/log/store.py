@@ -86,6 +86,17 @@ _SQLITE_TRIGGERS = [
     "CREATE TRIGGER IF NOT EXISTS entry_extends_log BEFORE INSERT ON entry "
     "WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq) + 1, 0) FROM entry) "
     "BEGIN SELECT RAISE(ABORT, 'entry seq must extend the log by exactly one'); END",
+    "CREATE TRIGGER IF NOT EXISTS tree_hash_extends_tree BEFORE INSERT ON tree_hash "
+    "WHEN NEW.idx IS NOT (SELECT COALESCE(MAX(idx) + 1, 0) FROM tree_hash) "
+    "BEGIN SELECT RAISE(ABORT, 'tree_hash idx must extend the tree by exactly one'); END",
+    # INSERT OR REPLACE deletes the old row without firing DELETE triggers (unless
+    # recursive_triggers is on), so refuse any insert that would collide.
+    *(
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+        f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {key} = NEW.{key}) "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE refused'); END"
+        for table, key in (("checkpoint", "tree_size"), ("log_meta", "id"))
+    ),
 ]
 
 _POSTGRES_TRIGGERS = [

@@ -7,7 +7,9 @@ other publisher interleaves:
 2. load the latest checkpoint already signed, of size m;
 3. refuse if n < m, or if the root of the first m entries, recomputed from the
    stored hashes now, differs from the root signed then (the store was altered);
-4. if n == m, return the checkpoint already signed; otherwise sign, store, return.
+4. if n == m, return the checkpoint already signed;
+5. otherwise build the RFC 9162 consistency proof from m to n and verify it
+   against the root signed then and the new root; only then sign, store, return.
 
 Every signed checkpoint is kept (table ``checkpoint``, append-only).
 """
@@ -22,6 +24,7 @@ from sqlalchemy import select
 from ledger.errors import PublishError
 from ledger.log import tree
 from ledger.log.entry import format_time
+from ledger.log.proof import ProofError, verify_consistency
 from ledger.log.store import ConnectionHashReader, Store, checkpoint_table
 from ledger.publish.checkpoint import Checkpoint, open_checkpoint
 from ledger.publish.note import Signer, sign_note
@@ -80,7 +83,22 @@ class Publisher:
                         last["note"],
                         last["signed_at"],
                     )
-            checkpoint = Checkpoint(self.origin, size, tree.root_at(reader, size))
+            root = tree.root_at(reader, size)
+            if last is not None:
+                try:
+                    verify_consistency(
+                        last_size,
+                        size,
+                        last_root,
+                        root,
+                        tree.consistency_proof(reader, last_size, size),
+                    )
+                except ProofError as exc:
+                    raise PublishError(
+                        f"the tree of size {size} is not consistent with the checkpoint of "
+                        f"size {last_size}: {exc}"
+                    ) from None
+            checkpoint = Checkpoint(self.origin, size, root)
             note = sign_note(checkpoint.to_body(), [self.signer])
             signed_at = format_time(datetime.now(UTC))
             conn.execute(

@@ -1,0 +1,327 @@
+"""Write the conformance vectors of specs/ from the ledger's own code.
+
+Run ``make vectors`` (or ``python specs/vectors/generate.py``). The output is
+deterministic: a fixed test key, fixed times, fixed content. The ledger's tests
+check that regenerating changes nothing; the verifier's tests check every file
+independently, so a bug in either implementation shows as a disagreement.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+
+from ledger.errors import EntryError  # noqa: E402
+from ledger.log.entry import ZERO_HASH, encode_entry, entry_hash, parse_entry  # noqa: E402
+from ledger.log.log import Log, NewEntry  # noqa: E402
+from ledger.log.store import Store  # noqa: E402
+from ledger.log.tree import leaf_hash  # noqa: E402
+from ledger.publish.checkpoint import Checkpoint  # noqa: E402
+from ledger.publish.note import Signer, sign_note  # noqa: E402
+from ledger.publish.publisher import Publisher  # noqa: E402
+
+ORIGIN = "vectors.tally.example/log"
+# A published test key: never use it for a real log.
+SEED = hashlib.sha256(b"tally conformance vector key v1").digest()
+SIGNER = Signer(ORIGIN, SEED)
+OTHER = Signer(ORIGIN, hashlib.sha256(b"tally conformance vector key, another").digest())
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 with padding."""
+    return base64.b64encode(data).decode()
+
+
+def write(path: str, value: dict[str, Any]) -> None:
+    """Write one vector file, sorted and indented so diffs stay readable."""
+    target = HERE / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def entry(seq: int, prev: str, type_: str, body: dict[str, Any], time: str) -> bytes:
+    """Canonical bytes of one envelope."""
+    return encode_entry(seq=seq, time=time, type=type_, prev=prev, actor="operator", body=body)
+
+
+def keys() -> None:
+    """The test key in both string forms."""
+    verifier = SIGNER.verifier()
+    write(
+        "keys/log-key.json",
+        {
+            "description": "The conformance test key: signer and verifier key strings "
+            "(specs/checkpoint.md §2). Published: never use it for a real log.",
+            "origin": ORIGIN,
+            "signer_key": SIGNER.to_string(),
+            "verifier_key": verifier.to_string(),
+            "key_id": verifier.key_id.hex(),
+            "public_key": b64(verifier.public_key),
+        },
+    )
+
+
+def valid_entries() -> None:
+    """Entries that must parse, with their hashes."""
+    genesis = entry(
+        0,
+        ZERO_HASH,
+        "log.genesis",
+        {"origin": ORIGIN, "verifier_key": SIGNER.verifier().to_string()},
+        "2026-01-01T00:00:00Z",
+    )
+    cases = {
+        "genesis": ("entry 0 of the vector log", genesis),
+        "contribution": (
+            "an ordinary entry: integers in fen, a nested object, a list",
+            entry(
+                1,
+                entry_hash(genesis),
+                "demo.contribution",
+                {"member": "m-00c0ffee42", "amount_fen": 528, "period": {"n": 1}, "tags": ["a"]},
+                "2026-01-01T00:00:05Z",
+            ),
+        ),
+        "unicode": (
+            "non-ASCII text and keys: RFC 8785 sorts keys by UTF-16 code units, so the "
+            "key U+1F600 (UTF-16 D83D DE00) sorts before U+E000; strings are written "
+            "literally except \" \\ and control characters",
+            entry(
+                7,
+                "ab" * 32,
+                "demo.note",
+                {"\ue000": 1, "\U0001f600": 2, "text": "病\u0007\t/\u007f\"\\", "z": -9007199254740991},
+                "2026-02-28T23:59:59Z",
+            ),
+        ),
+    }
+    for name, (description, raw) in cases.items():
+        parsed = parse_entry(raw)
+        write(
+            f"entries/valid/{name}.json",
+            {
+                "description": description,
+                "entry_b64": b64(raw),
+                "entry_text": raw.decode(),
+                "entry_hash": entry_hash(raw),
+                "leaf_hash": b64(leaf_hash(raw)),
+                "seq": parsed.seq,
+                "type": parsed.type,
+                "prev": parsed.prev,
+                "time": parsed.time,
+            },
+        )
+
+
+def invalid_entries() -> None:
+    """Byte strings every implementation must refuse, with the reason (specs/entries.md §5)."""
+    good = entry(3, "cd" * 32, "demo.thing", {"amount_fen": 1}, "2026-01-01T00:00:00Z")
+    text = good.decode()
+    big_body = {"pad": "x" * 65_600}
+    big = json.dumps(
+        {"actor": "operator", "body": big_body, "prev": "cd" * 32, "seq": 3,
+         "time": "2026-01-01T00:00:00Z", "type": "demo.thing", "version": 1},
+        separators=(",", ":"),
+    ).encode()
+    cases: dict[str, tuple[str, str, bytes]] = {
+        "empty": ("empty", "zero bytes", b""),
+        "too-large": ("too_large", "65,536 bytes or more", big),
+        "bad-utf8": ("bad_utf8", "a byte that is not UTF-8", good.replace(b"operator", b"oper\xffor")),
+        "lone-surrogate": ("malformed_json", "an escaped lone surrogate",
+                           text.replace('"amount_fen":1', '"amount_fen":1,"s":"\\ud800"').encode()),
+        "not-json": ("malformed_json", "truncated JSON", good[:-1]),
+        "nan": ("malformed_json", "a non-JSON constant", good.replace(b'"amount_fen":1', b'"amount_fen":NaN')),
+        "float": ("float", "a number with a fraction", good.replace(b'"amount_fen":1', b'"amount_fen":1.0')),
+        "exponent": ("float", "a number with an exponent", good.replace(b'"amount_fen":1', b'"amount_fen":1e2')),
+        "integer-range": ("integer_range", "an integer beyond 2^53-1",
+                          good.replace(b'"amount_fen":1', b'"amount_fen":9007199254740992')),
+        "duplicate-key": ("duplicate_key", "a key twice in one object",
+                          good.replace(b'"amount_fen":1', b'"amount_fen":1,"amount_fen":2')),
+        "whitespace": ("not_canonical", "a space after a colon", good.replace(b'"seq":3', b'"seq": 3')),
+        "unsorted-keys": ("not_canonical", "keys out of order",
+                          good.replace(b'{"actor":"operator",', b'{').replace(b'"version":1}', b'"version":1,"actor":"operator"}')),
+        "escaped-ascii": ("not_canonical", "an unnecessary \\u escape", good.replace(b'"operator"', b'"\\u006fperator"')),
+        "leading-zero-seq": ("malformed_json", "a number with a leading zero", good.replace(b'"seq":3', b'"seq":03')),
+        "missing-field": ("bad_envelope", "no actor", good.replace(b'"actor":"operator",', b"")),
+        "extra-field": ("bad_envelope", "an unknown envelope key",
+                        good.replace(b'"version":1}', b'"version":1,"zzz":0}')),
+        "version-2": ("bad_envelope", "an unknown version", good.replace(b'"version":1}', b'"version":2}')),
+        "negative-seq": ("bad_envelope", "a negative seq", good.replace(b'"seq":3', b'"seq":-3')),
+        "time-offset": ("bad_envelope", "a time with an offset",
+                        good.replace(b"2026-01-01T00:00:00Z", b"2026-01-01T08:00:00+08:00")),
+        "time-fraction": ("bad_envelope", "a time with a fraction",
+                          good.replace(b"2026-01-01T00:00:00Z", b"2026-01-01T00:00:00.5Z")),
+        "time-not-a-date": ("bad_envelope", "February 30th",
+                            good.replace(b"2026-01-01T00:00:00Z", b"2026-02-30T00:00:00Z")),
+        "prev-uppercase": ("bad_envelope", "prev in upper-case hex", good.replace(b"cd" * 32, b"CD" * 32)),
+        "type-one-word": ("bad_envelope", "a type without a dot", good.replace(b'"demo.thing"', b'"thing"')),
+        "actor-space": ("bad_envelope", "an actor with a space", good.replace(b'"operator"', b'"oper ator"')),
+        "body-list": ("bad_envelope", "a body that is not an object",
+                      good.replace(b'{"amount_fen":1}', b'[1]')),
+        "top-level-list": ("bad_envelope", "not an object at all", b"[1]"),
+    }
+    for name, (kind, description, raw) in cases.items():
+        try:
+            parse_entry(raw)
+        except EntryError as exc:
+            if exc.kind != kind:
+                raise SystemExit(f"vector {name}: expected {kind}, the ledger says {exc.kind}") from None
+        else:
+            raise SystemExit(f"vector {name}: the ledger accepted it")
+        write(
+            f"entries/invalid/{name}.json",
+            {"description": description, "entry_b64": b64(raw), "error": kind},
+        )
+
+
+def vector_log() -> list[bytes]:
+    """A 7-entry log built by the real sequencer, with roots, proofs and checkpoints."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{tmp}/v.db", create=True)
+        store.create_schema()
+        with store.writer() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO log_meta (id, schema_version, origin, verifier_key) VALUES (?, ?, ?, ?)",
+                (1, 1, ORIGIN, SIGNER.verifier().to_string()),
+            )
+        log = Log(store)
+        publisher = Publisher(store, SIGNER)
+        checkpoints = []
+        bodies = [
+            ("log.genesis", {"origin": ORIGIN, "verifier_key": SIGNER.verifier().to_string()}),
+            ("demo.contribution", {"member": "m-0000000001", "amount_fen": 528}),
+            ("demo.contribution", {"member": "m-0000000002", "amount_fen": 528}),
+            ("demo.claim", {"claimant": "m-0000000002", "illness": "C50", "amount_fen": 30000000}),
+            ("demo.contribution", {"member": "m-0000000003", "amount_fen": 527}),
+            ("demo.note", {"text": "相互宝"}),
+            ("demo.contribution", {"member": "m-0000000001", "amount_fen": 1}),
+        ]
+        for seq, (type_, body) in enumerate(bodies):
+            log.append(NewEntry(type_, "operator", body, time=f"2026-01-01T00:00:{seq * 7:02d}Z"))
+            if seq + 1 in (1, 3, 7):
+                signed = publisher.publish()
+                checkpoints.append({"tree_size": signed.checkpoint.size, "note": signed.note})
+        size = log.size()
+        raws = [raw for _, raw in log.entries(0, size)]
+        roots = {str(n): b64(log.root(n)) for n in range(0, size + 1)}
+        inclusion = [
+            {"seq": i, "tree_size": n, "leaf_hash": b64(leaf_hash(raws[i])),
+             "hashes": [b64(h) for h in log.inclusion_proof(i, n)]}
+            for n in range(1, size + 1) for i in range(n)
+        ]
+        consistency = [
+            {"first": m, "second": n, "hashes": [b64(h) for h in log.consistency_proof(m, n)]}
+            for n in range(1, size + 1) for m in range(1, n + 1)
+        ]
+        store.dispose()
+    write(
+        "log/log-7.json",
+        {
+            "description": "A log of 7 entries made by the ledger's sequencer: the chain, "
+            "the RFC 9162 root at every size, every inclusion and consistency proof, and "
+            "the checkpoints signed at sizes 1, 3 and 7 with the test key.",
+            "origin": ORIGIN,
+            "verifier_key": SIGNER.verifier().to_string(),
+            "entries_b64": [b64(r) for r in raws],
+            "entry_hashes": [entry_hash(r) for r in raws],
+            "leaf_hashes": [b64(leaf_hash(r)) for r in raws],
+            "roots": roots,
+            "inclusion": inclusion,
+            "consistency": consistency,
+            "checkpoints": checkpoints,
+        },
+    )
+    return raws
+
+
+def broken_chains(raws: list[bytes]) -> None:
+    """Chains a verifier must refuse, each naming the first bad seq (specs/log.md §4)."""
+
+    def remade(seq: int, prev: str, time: str, type_: str = "demo.contribution") -> bytes:
+        return entry(seq, prev, type_, {"member": "m-0000000009", "amount_fen": 1}, time)
+
+    second = remade(1, "00" * 32, "2026-01-01T00:00:07Z")
+    cases = {
+        "wrong-prev": ("entry 1's prev is not the hash of entry 0", [raws[0], second], 1, "prev"),
+        "gap": ("seq jumps from 1 to 3", [raws[0], raws[1], raws[3]], 2, "seq"),
+        "time-backwards": (
+            "entry 1 is dated before entry 0",
+            [raws[0], remade(1, entry_hash(raws[0]), "2025-12-31T23:59:59Z")],
+            1,
+            "time",
+        ),
+        "no-genesis": ("the first entry is not log.genesis", [raws[1]], 0, "genesis"),
+        "second-genesis": (
+            "log.genesis again at seq 1",
+            [raws[0], remade(1, entry_hash(raws[0]), "2026-01-01T00:00:07Z", "log.genesis")],
+            1,
+            "genesis",
+        ),
+    }
+    for name, (description, chain, bad_seq, what) in cases.items():
+        write(
+            f"log/broken-{name}.json",
+            {"description": description, "entries_b64": [b64(r) for r in chain],
+             "error_seq": bad_seq, "error": what},
+        )
+
+
+def checkpoints() -> None:
+    """Checkpoint notes that verify, and ones that must not (specs/checkpoint.md §5)."""
+    root = hashlib.sha256(b"\x00").digest()
+    body = Checkpoint(ORIGIN, 7, root).to_body()
+    note = sign_note(body, [SIGNER])
+    vkey = SIGNER.verifier().to_string()
+    write("checkpoint/valid.json", {
+        "description": "a checkpoint of size 7 signed by the test key",
+        "verifier_key": vkey, "note": note, "valid": True,
+        "origin": ORIGIN, "tree_size": 7, "root": b64(root),
+    })
+    cosigned = note + sign_note(body, [Signer("witness.example/w1", SEED)]).split("\n\n")[-1]
+    write("checkpoint/valid-extra-signature.json", {
+        "description": "an extra signature by an unknown key is ignored",
+        "verifier_key": vkey, "note": cosigned, "valid": True,
+        "origin": ORIGIN, "tree_size": 7, "root": b64(root),
+    })
+    sig_line = note.split("\n\n")[1]
+    blob = bytearray(base64.b64decode(sig_line.split(" ")[2]))
+    blob[10] ^= 0x01
+    flipped = note.replace(sig_line.split(" ")[2].rstrip("\n"), b64(bytes(blob)))
+    invalid = {
+        "bad-signature": ("one bit of the signature flipped", flipped),
+        "other-key": ("signed by another key with the same name", sign_note(body, [OTHER])),
+        "altered-size": ("the size changed after signing", note.replace("\n7\n", "\n8\n", 1)),
+        "leading-zero": ("a size with a leading zero, signed", sign_note(
+            body.replace("\n7\n", "\n07\n", 1), [SIGNER])),
+        "short-root": ("a 31-byte root, signed", sign_note(
+            Checkpoint(ORIGIN, 7, root).to_body().replace(b64(root), b64(root[:31])), [SIGNER])),
+        "no-signature": ("no signature lines", body + "\n"),
+        "origin-not-key-name": ("the origin differs from the key name", sign_note(
+            Checkpoint("other.example/log", 7, root).to_body(), [SIGNER])),
+    }
+    for name, (description, text) in invalid.items():
+        write(f"checkpoint/invalid-{name}.json", {
+            "description": description, "verifier_key": vkey, "note": text, "valid": False,
+        })
+
+
+def main() -> None:
+    """Regenerate every vector file."""
+    keys()
+    valid_entries()
+    invalid_entries()
+    raws = vector_log()
+    broken_chains(raws)
+    checkpoints()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Fixtures shared by every test package: vector folders and the two storage backends.
+
+Every storage test takes ``db_url`` and so runs twice: on SQLite in a temporary
+folder and on PostgreSQL in a fresh schema of the database named by
+``TALLY_TEST_POSTGRES_URL`` (``.ci/run`` creates one per run and exports it).
+Without that variable the tests try the local server; if it is unreachable they
+skip, except under ``CI=true``, where they fail: CI never skips PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+
+from ledger.instance import Ledger, init_ledger
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC_VECTORS = REPO / "specs" / "vectors"
+SHARED_VECTORS = REPO.parent / "shared" / "vectors"
+PG_ENV = "TALLY_TEST_POSTGRES_URL"
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
+TEST_ORIGIN = "test.tally.example/log"
+
+
+@pytest.fixture(scope="session")
+def shared_vectors() -> Path:
+    """The public conformance vectors beside the repository; skip when absent."""
+    if not SHARED_VECTORS.is_dir():
+        pytest.skip(f"shared conformance vectors not found at {SHARED_VECTORS}")
+    return SHARED_VECTORS
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A reachable PostgreSQL database URL, or a skip (a failure under CI=true)."""
+    url = os.environ.get(PG_ENV, PG_DEFAULT)
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        reason = f"PostgreSQL unreachable at {url}: {str(exc).strip().splitlines()[0]}"
+        if os.environ.get("CI") == "true" or PG_ENV in os.environ:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database on each backend in turn."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/tally.db"
+        return
+    base: str = request.getfixturevalue("postgres_url")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def key_path(tmp_path: Path) -> Path:
+    """Where the test log's key file goes (it does not exist yet)."""
+    return tmp_path / "keys" / "log.key"
+
+
+@pytest.fixture
+def ledger(db_url: str, key_path: Path) -> Iterator[Ledger]:
+    """A freshly initialised log (genesis and one checkpoint) on each backend."""
+    made, _ = init_ledger(db_url, key_path, TEST_ORIGIN)
+    yield made
+    made.close()
