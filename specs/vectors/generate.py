@@ -40,9 +40,12 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+OUT = HERE
+
+
 def write(path: str, value: dict[str, Any]) -> None:
     """Write one vector file, sorted and indented so diffs stay readable."""
-    target = HERE / path
+    target = OUT / path
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
@@ -314,7 +317,10 @@ def checkpoints() -> None:
 
 
 def main() -> None:
-    """Regenerate every vector file."""
+    """Regenerate every vector file (into the folder given as argument, by default here)."""
+    global OUT
+    if len(sys.argv) > 1:
+        OUT = Path(sys.argv[1])
     keys()
     valid_entries()
     invalid_entries()

@@ -1,0 +1,1 @@
+"""Tally's independent verifier: checks proofs, checkpoints and entries against specs/ alone."""

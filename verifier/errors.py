@@ -1,0 +1,80 @@
+"""Typed errors of the verifier.
+
+Every error says what was expected and what was found. The hierarchy::
+
+    VerificationError
+    ├── ProofError              an RFC 9162 proof is malformed or does not verify
+    │   └── RootMismatchError   a proof computes a root other than the expected one
+    ├── NoteError               a C2SP signed note is malformed
+    │   ├── SignatureError      a known key's signature on a note is invalid
+    │   └── UnverifiedNoteError no known key signed the note
+    ├── KeyFormatError          a verifier-key string is malformed
+    ├── CheckpointFormatError   a checkpoint body breaks C2SP tlog-checkpoint
+    ├── EntryError              an entry's bytes break the entry rules (has ``kind``)
+    └── ChainError              the seq order or hash chain is broken (has ``seq``)
+
+Misuse of the API (a negative start seq, say) raises ``ValueError`` instead.
+"""
+
+from __future__ import annotations
+
+
+class VerificationError(Exception):
+    """Root of every error the verifier raises about the data it checks."""
+
+
+class ProofError(VerificationError):
+    """An RFC 9162 inclusion or consistency proof is malformed or does not verify."""
+
+
+class RootMismatchError(ProofError):
+    """A proof led to ``calculated`` where the trusted root is ``expected``."""
+
+    def __init__(self, expected: bytes, calculated: bytes, what: str = "root") -> None:
+        super().__init__(
+            f"{what} mismatch: expected {expected.hex()}, calculated {calculated.hex()}"
+        )
+        self.expected = expected
+        self.calculated = calculated
+
+
+class NoteError(VerificationError):
+    """A signed note is malformed (C2SP signed-note)."""
+
+
+class SignatureError(NoteError):
+    """A signature line from a known key does not verify over the note text."""
+
+
+class UnverifiedNoteError(NoteError):
+    """The note is well formed but carries no signature from any known key."""
+
+
+class KeyFormatError(VerificationError):
+    """A verifier-key string ``<name>+<hex8>+<base64>`` is malformed."""
+
+
+class CheckpointFormatError(VerificationError):
+    """A checkpoint body breaks C2SP tlog-checkpoint or the origin is not the expected one."""
+
+
+class EntryError(VerificationError):
+    """An entry is refused; ``kind`` names the broken rule (e.g. ``"not_canonical"``).
+
+    ``seq`` is the chain position being checked when known, else ``None``.
+    """
+
+    def __init__(self, kind: str, message: str, seq: int | None = None) -> None:
+        where = "" if seq is None else f"entry at seq {seq}: "
+        super().__init__(f"{where}{kind}: {message}")
+        self.kind = kind
+        self.detail = message
+        self.seq = seq
+
+
+class ChainError(VerificationError):
+    """The seq order, hash chain, time order or genesis rule is broken at ``seq``."""
+
+    def __init__(self, seq: int, message: str) -> None:
+        super().__init__(f"seq {seq}: {message}")
+        self.seq = seq
