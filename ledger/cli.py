@@ -225,3 +225,7 @@ def _serve(store: Store, host: str, port: int) -> None:
     except LedgerError as exc:
         fail(exc)
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -55,6 +55,9 @@ def init_ledger(
     clock: Callable[[], datetime] = _utc_now,
 ) -> tuple[Ledger, bool]:
     """Create (or finish creating) a log; return it and whether a new key file was made."""
+    # Refuse bad input before anything is written.
+    if origin is not None:
+        check_origin(origin)
     store = Store(url, create=True)
     try:
         store.create_schema()

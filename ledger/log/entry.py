@@ -128,14 +128,11 @@ def encode_entry(
         "type": type,
         "prev": prev,
         "actor": actor,
-        "body": body,
+        "body": dict(body),
     }
     _check_values(envelope)
     _check_envelope(envelope)
-    try:
-        raw: bytes = rfc8785.dumps(envelope)  # type: ignore[arg-type]
-    except rfc8785.CanonicalizationError as exc:
-        raise EntryError("not_canonical", f"entry cannot be canonicalised: {exc}") from None
+    raw = _canonical_bytes(envelope)
     if len(raw) > MAX_ENTRY_BYTES:
         raise EntryError("too_large", f"expected at most {MAX_ENTRY_BYTES} bytes, found {len(raw)}")
     return raw
@@ -163,7 +160,7 @@ def parse_entry(raw: bytes) -> Entry:
         raise
     except (ValueError, RecursionError) as exc:
         raise EntryError("malformed_json", f"entry is not JSON: {exc}") from None
-    canonical = _canonical_bytes(value, raw)
+    canonical = _canonical_bytes(value)
     if canonical != raw:
         raise EntryError(
             "not_canonical",
@@ -185,27 +182,31 @@ def parse_entry(raw: bytes) -> Entry:
     )
 
 
-def _canonical_bytes(value: Any, raw: bytes) -> bytes:
-    """Return the RFC 8785 form of a parsed, float-free value.
+def _canonical_bytes(value: Any) -> bytes:
+    """Return the RFC 8785 form of a value that holds no floats (specs/entries.md §2).
 
     For such values RFC 8785 differs from sorted, compact ``json.dumps`` only in key
-    order: it sorts by UTF-16 code units, Python by code points, and the two disagree
-    only when a key holds a character beyond U+FFFF (four UTF-8 bytes, lead byte
-    0xF0 or above). Those rare entries take the slower, exact library path.
+    order: it sorts by UTF-16 code units, Python by code points, and the two can
+    disagree only around characters beyond U+FFFF (four UTF-8 bytes, lead byte 0xF0
+    or above). Output holding any such character takes the exact, slower path of
+    the rfc8785 package; tests hold both paths to the package on random values.
     """
-    if raw.isascii() or max(raw) < 0xF0:
-        try:
-            return json.dumps(
-                value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-            ).encode("utf-8")
-        except UnicodeEncodeError:
-            pass  # a lone surrogate from a \ud800 escape: let the exact path refuse it
+    try:
+        fast = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+    except UnicodeEncodeError:
+        fast = b"\xf0"  # a lone surrogate: let the exact path refuse it
+    if fast.isascii() or max(fast) < 0xF0:
+        return fast
     try:
         canonical: bytes = rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
         # Only an escaped lone surrogate (\ud800) gets here: valid JSON syntax whose
         # string has no Unicode form (RFC 8259 §8.2; refused as I-JSON, RFC 7493 §2.1).
-        raise EntryError("malformed_json", f"entry holds an escaped lone surrogate: {exc}") from None
+        raise EntryError(
+            "malformed_json", f"entry holds an escaped lone surrogate: {exc}"
+        ) from None
     return canonical
 
 
@@ -236,30 +237,30 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _check_values(value: Any) -> None:
-    """Refuse floats, out-of-range integers and non-string keys anywhere in a value."""
+    """Refuse floats, out-of-range integers, non-string keys and non-JSON types anywhere."""
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, bool) or item is None or isinstance(item, str):
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
             continue
-        if isinstance(item, int):
+        if kind is int:
             if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
                 raise EntryError(
-                    "integer_range",
-                    f"expected integers within ±(2^53-1), found {item}",
+                    "integer_range", f"expected integers within ±(2^53-1), found {item}"
                 )
+        elif kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    raise EntryError("bad_envelope", f"expected string keys, found {key!r}")
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
         elif isinstance(item, float):
             raise EntryError("float", f"expected integers only, found the float {item!r}")
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if not isinstance(key, str):
-                    raise EntryError("bad_envelope", f"expected string keys, found {key!r}")
-                stack.append(child)
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
         else:
             raise EntryError(
-                "bad_envelope", f"expected a JSON value, found a {type(item).__name__}"
+                "bad_envelope", f"expected a JSON value, found a {kind.__name__}"
             )
 
 

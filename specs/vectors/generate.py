@@ -96,12 +96,17 @@ def valid_entries() -> None:
         "unicode": (
             "non-ASCII text and keys: RFC 8785 sorts keys by UTF-16 code units, so the "
             "key U+1F600 (UTF-16 D83D DE00) sorts before U+E000; strings are written "
-            "literally except \" \\ and control characters",
+            'literally except " \\ and control characters',
             entry(
                 7,
                 "ab" * 32,
                 "demo.note",
-                {"\ue000": 1, "\U0001f600": 2, "text": "病\u0007\t/\u007f\"\\", "z": -9007199254740991},
+                {
+                    "\ue000": 1,
+                    "\U0001f600": 2,
+                    "text": '病\u0007\t/\u007f"\\',
+                    "z": -9007199254740991,
+                },
                 "2026-02-28T23:59:59Z",
             ),
         ),
@@ -130,45 +135,125 @@ def invalid_entries() -> None:
     text = good.decode()
     big_body = {"pad": "x" * 65_600}
     big = json.dumps(
-        {"actor": "operator", "body": big_body, "prev": "cd" * 32, "seq": 3,
-         "time": "2026-01-01T00:00:00Z", "type": "demo.thing", "version": 1},
+        {
+            "actor": "operator",
+            "body": big_body,
+            "prev": "cd" * 32,
+            "seq": 3,
+            "time": "2026-01-01T00:00:00Z",
+            "type": "demo.thing",
+            "version": 1,
+        },
         separators=(",", ":"),
     ).encode()
     cases: dict[str, tuple[str, str, bytes]] = {
         "empty": ("empty", "zero bytes", b""),
         "too-large": ("too_large", "65,536 bytes or more", big),
-        "bad-utf8": ("bad_utf8", "a byte that is not UTF-8", good.replace(b"operator", b"oper\xffor")),
-        "lone-surrogate": ("malformed_json", "an escaped lone surrogate",
-                           text.replace('"amount_fen":1', '"amount_fen":1,"s":"\\ud800"').encode()),
+        "bad-utf8": (
+            "bad_utf8",
+            "a byte that is not UTF-8",
+            good.replace(b"operator", b"oper\xffor"),
+        ),
+        "lone-surrogate": (
+            "malformed_json",
+            "an escaped lone surrogate",
+            text.replace('"amount_fen":1', '"amount_fen":1,"s":"\\ud800"').encode(),
+        ),
         "not-json": ("malformed_json", "truncated JSON", good[:-1]),
-        "nan": ("malformed_json", "a non-JSON constant", good.replace(b'"amount_fen":1', b'"amount_fen":NaN')),
-        "float": ("float", "a number with a fraction", good.replace(b'"amount_fen":1', b'"amount_fen":1.0')),
-        "exponent": ("float", "a number with an exponent", good.replace(b'"amount_fen":1', b'"amount_fen":1e2')),
-        "integer-range": ("integer_range", "an integer beyond 2^53-1",
-                          good.replace(b'"amount_fen":1', b'"amount_fen":9007199254740992')),
-        "duplicate-key": ("duplicate_key", "a key twice in one object",
-                          good.replace(b'"amount_fen":1', b'"amount_fen":1,"amount_fen":2')),
-        "whitespace": ("not_canonical", "a space after a colon", good.replace(b'"seq":3', b'"seq": 3')),
-        "unsorted-keys": ("not_canonical", "keys out of order",
-                          good.replace(b'{"actor":"operator",', b'{').replace(b'"version":1}', b'"version":1,"actor":"operator"}')),
-        "escaped-ascii": ("not_canonical", "an unnecessary \\u escape", good.replace(b'"operator"', b'"\\u006fperator"')),
-        "leading-zero-seq": ("malformed_json", "a number with a leading zero", good.replace(b'"seq":3', b'"seq":03')),
+        "nan": (
+            "malformed_json",
+            "a non-JSON constant",
+            good.replace(b'"amount_fen":1', b'"amount_fen":NaN'),
+        ),
+        "float": (
+            "float",
+            "a number with a fraction",
+            good.replace(b'"amount_fen":1', b'"amount_fen":1.0'),
+        ),
+        "exponent": (
+            "float",
+            "a number with an exponent",
+            good.replace(b'"amount_fen":1', b'"amount_fen":1e2'),
+        ),
+        "integer-range": (
+            "integer_range",
+            "an integer beyond 2^53-1",
+            good.replace(b'"amount_fen":1', b'"amount_fen":9007199254740992'),
+        ),
+        "duplicate-key": (
+            "duplicate_key",
+            "a key twice in one object",
+            good.replace(b'"amount_fen":1', b'"amount_fen":1,"amount_fen":2'),
+        ),
+        "whitespace": (
+            "not_canonical",
+            "a space after a colon",
+            good.replace(b'"seq":3', b'"seq": 3'),
+        ),
+        "unsorted-keys": (
+            "not_canonical",
+            "keys out of order",
+            good.replace(b'{"actor":"operator",', b"{").replace(
+                b'"version":1}', b'"version":1,"actor":"operator"}'
+            ),
+        ),
+        "escaped-ascii": (
+            "not_canonical",
+            "an unnecessary \\u escape",
+            good.replace(b'"operator"', b'"\\u006fperator"'),
+        ),
+        "leading-zero-seq": (
+            "malformed_json",
+            "a number with a leading zero",
+            good.replace(b'"seq":3', b'"seq":03'),
+        ),
         "missing-field": ("bad_envelope", "no actor", good.replace(b'"actor":"operator",', b"")),
-        "extra-field": ("bad_envelope", "an unknown envelope key",
-                        good.replace(b'"version":1}', b'"version":1,"zzz":0}')),
-        "version-2": ("bad_envelope", "an unknown version", good.replace(b'"version":1}', b'"version":2}')),
+        "extra-field": (
+            "bad_envelope",
+            "an unknown envelope key",
+            good.replace(b'"version":1}', b'"version":1,"zzz":0}'),
+        ),
+        "version-2": (
+            "bad_envelope",
+            "an unknown version",
+            good.replace(b'"version":1}', b'"version":2}'),
+        ),
         "negative-seq": ("bad_envelope", "a negative seq", good.replace(b'"seq":3', b'"seq":-3')),
-        "time-offset": ("bad_envelope", "a time with an offset",
-                        good.replace(b"2026-01-01T00:00:00Z", b"2026-01-01T08:00:00+08:00")),
-        "time-fraction": ("bad_envelope", "a time with a fraction",
-                          good.replace(b"2026-01-01T00:00:00Z", b"2026-01-01T00:00:00.5Z")),
-        "time-not-a-date": ("bad_envelope", "February 30th",
-                            good.replace(b"2026-01-01T00:00:00Z", b"2026-02-30T00:00:00Z")),
-        "prev-uppercase": ("bad_envelope", "prev in upper-case hex", good.replace(b"cd" * 32, b"CD" * 32)),
-        "type-one-word": ("bad_envelope", "a type without a dot", good.replace(b'"demo.thing"', b'"thing"')),
-        "actor-space": ("bad_envelope", "an actor with a space", good.replace(b'"operator"', b'"oper ator"')),
-        "body-list": ("bad_envelope", "a body that is not an object",
-                      good.replace(b'{"amount_fen":1}', b'[1]')),
+        "time-offset": (
+            "bad_envelope",
+            "a time with an offset",
+            good.replace(b"2026-01-01T00:00:00Z", b"2026-01-01T08:00:00+08:00"),
+        ),
+        "time-fraction": (
+            "bad_envelope",
+            "a time with a fraction",
+            good.replace(b"2026-01-01T00:00:00Z", b"2026-01-01T00:00:00.5Z"),
+        ),
+        "time-not-a-date": (
+            "bad_envelope",
+            "February 30th",
+            good.replace(b"2026-01-01T00:00:00Z", b"2026-02-30T00:00:00Z"),
+        ),
+        "prev-uppercase": (
+            "bad_envelope",
+            "prev in upper-case hex",
+            good.replace(b"cd" * 32, b"CD" * 32),
+        ),
+        "type-one-word": (
+            "bad_envelope",
+            "a type without a dot",
+            good.replace(b'"demo.thing"', b'"thing"'),
+        ),
+        "actor-space": (
+            "bad_envelope",
+            "an actor with a space",
+            good.replace(b'"operator"', b'"oper ator"'),
+        ),
+        "body-list": (
+            "bad_envelope",
+            "a body that is not an object",
+            good.replace(b'{"amount_fen":1}', b"[1]"),
+        ),
         "top-level-list": ("bad_envelope", "not an object at all", b"[1]"),
     }
     for name, (kind, description, raw) in cases.items():
@@ -176,7 +261,9 @@ def invalid_entries() -> None:
             parse_entry(raw)
         except EntryError as exc:
             if exc.kind != kind:
-                raise SystemExit(f"vector {name}: expected {kind}, the ledger says {exc.kind}") from None
+                raise SystemExit(
+                    f"vector {name}: expected {kind}, the ledger says {exc.kind}"
+                ) from None
         else:
             raise SystemExit(f"vector {name}: the ledger accepted it")
         write(
@@ -192,7 +279,8 @@ def vector_log() -> list[bytes]:
         store.create_schema()
         with store.writer() as conn:
             conn.exec_driver_sql(
-                "INSERT INTO log_meta (id, schema_version, origin, verifier_key) VALUES (?, ?, ?, ?)",
+                "INSERT INTO log_meta (id, schema_version, origin, verifier_key) "
+                "VALUES (?, ?, ?, ?)",
                 (1, 1, ORIGIN, SIGNER.verifier().to_string()),
             )
         log = Log(store)
@@ -216,13 +304,19 @@ def vector_log() -> list[bytes]:
         raws = [raw for _, raw in log.entries(0, size)]
         roots = {str(n): b64(log.root(n)) for n in range(0, size + 1)}
         inclusion = [
-            {"seq": i, "tree_size": n, "leaf_hash": b64(leaf_hash(raws[i])),
-             "hashes": [b64(h) for h in log.inclusion_proof(i, n)]}
-            for n in range(1, size + 1) for i in range(n)
+            {
+                "seq": i,
+                "tree_size": n,
+                "leaf_hash": b64(leaf_hash(raws[i])),
+                "hashes": [b64(h) for h in log.inclusion_proof(i, n)],
+            }
+            for n in range(1, size + 1)
+            for i in range(n)
         ]
         consistency = [
             {"first": m, "second": n, "hashes": [b64(h) for h in log.consistency_proof(m, n)]}
-            for n in range(1, size + 1) for m in range(1, n + 1)
+            for n in range(1, size + 1)
+            for m in range(1, n + 1)
         ]
         store.dispose()
     write(
@@ -272,8 +366,12 @@ def broken_chains(raws: list[bytes]) -> None:
     for name, (description, chain, bad_seq, what) in cases.items():
         write(
             f"log/broken-{name}.json",
-            {"description": description, "entries_b64": [b64(r) for r in chain],
-             "error_seq": bad_seq, "error": what},
+            {
+                "description": description,
+                "entries_b64": [b64(r) for r in chain],
+                "error_seq": bad_seq,
+                "error": what,
+            },
         )
 
 
@@ -283,17 +381,31 @@ def checkpoints() -> None:
     body = Checkpoint(ORIGIN, 7, root).to_body()
     note = sign_note(body, [SIGNER])
     vkey = SIGNER.verifier().to_string()
-    write("checkpoint/valid.json", {
-        "description": "a checkpoint of size 7 signed by the test key",
-        "verifier_key": vkey, "note": note, "valid": True,
-        "origin": ORIGIN, "tree_size": 7, "root": b64(root),
-    })
+    write(
+        "checkpoint/valid.json",
+        {
+            "description": "a checkpoint of size 7 signed by the test key",
+            "verifier_key": vkey,
+            "note": note,
+            "valid": True,
+            "origin": ORIGIN,
+            "tree_size": 7,
+            "root": b64(root),
+        },
+    )
     cosigned = note + sign_note(body, [Signer("witness.example/w1", SEED)]).split("\n\n")[-1]
-    write("checkpoint/valid-extra-signature.json", {
-        "description": "an extra signature by an unknown key is ignored",
-        "verifier_key": vkey, "note": cosigned, "valid": True,
-        "origin": ORIGIN, "tree_size": 7, "root": b64(root),
-    })
+    write(
+        "checkpoint/valid-extra-signature.json",
+        {
+            "description": "an extra signature by an unknown key is ignored",
+            "verifier_key": vkey,
+            "note": cosigned,
+            "valid": True,
+            "origin": ORIGIN,
+            "tree_size": 7,
+            "root": b64(root),
+        },
+    )
     sig_line = note.split("\n\n")[1]
     blob = bytearray(base64.b64decode(sig_line.split(" ")[2]))
     blob[10] ^= 0x01
@@ -302,18 +414,32 @@ def checkpoints() -> None:
         "bad-signature": ("one bit of the signature flipped", flipped),
         "other-key": ("signed by another key with the same name", sign_note(body, [OTHER])),
         "altered-size": ("the size changed after signing", note.replace("\n7\n", "\n8\n", 1)),
-        "leading-zero": ("a size with a leading zero, signed", sign_note(
-            body.replace("\n7\n", "\n07\n", 1), [SIGNER])),
-        "short-root": ("a 31-byte root, signed", sign_note(
-            Checkpoint(ORIGIN, 7, root).to_body().replace(b64(root), b64(root[:31])), [SIGNER])),
+        "leading-zero": (
+            "a size with a leading zero, signed",
+            sign_note(body.replace("\n7\n", "\n07\n", 1), [SIGNER]),
+        ),
+        "short-root": (
+            "a 31-byte root, signed",
+            sign_note(
+                Checkpoint(ORIGIN, 7, root).to_body().replace(b64(root), b64(root[:31])), [SIGNER]
+            ),
+        ),
         "no-signature": ("no signature lines", body + "\n"),
-        "origin-not-key-name": ("the origin differs from the key name", sign_note(
-            Checkpoint("other.example/log", 7, root).to_body(), [SIGNER])),
+        "origin-not-key-name": (
+            "the origin differs from the key name",
+            sign_note(Checkpoint("other.example/log", 7, root).to_body(), [SIGNER]),
+        ),
     }
     for name, (description, text) in invalid.items():
-        write(f"checkpoint/invalid-{name}.json", {
-            "description": description, "verifier_key": vkey, "note": text, "valid": False,
-        })
+        write(
+            f"checkpoint/invalid-{name}.json",
+            {
+                "description": description,
+                "verifier_key": vkey,
+                "note": text,
+                "valid": False,
+            },
+        )
 
 
 def main() -> None:

@@ -48,8 +48,11 @@ def test_an_altered_entry_is_named(filled: Ledger, full: bool) -> None:
 
 def test_an_altered_hash_is_named(filled: Ledger) -> None:
     position = stored_hash_index(0, 60)
-    tamper(filled.store, "UPDATE tree_hash SET hash = :h WHERE idx = :i",
-           {"h": b"\1" * 32, "i": position})
+    tamper(
+        filled.store,
+        "UPDATE tree_hash SET hash = :h WHERE idx = :i",
+        {"h": b"\1" * 32, "i": position},
+    )
     report = check_log(filled.store)
     assert report.mismatches[0].seq == 60
     assert f"position {position}" in report.mismatches[0].what
@@ -74,8 +77,11 @@ def test_a_missing_entry_is_a_gap(filled: Ledger) -> None:
 
 
 def test_a_stray_hash_row_is_found(filled: Ledger) -> None:
-    tamper(filled.store, "INSERT INTO tree_hash (idx, hash) VALUES (:i, :h)",
-           {"i": stored_hash_count(101) + 5, "h": b"\0" * 32})
+    tamper(
+        filled.store,
+        "INSERT INTO tree_hash (idx, hash) VALUES (:i, :h)",
+        {"i": stored_hash_count(101) + 5, "h": b"\0" * 32},
+    )
     report = check_log(filled.store)
     assert not report.ok
     assert "stored hashes" in report.mismatches[-1].what
@@ -104,16 +110,24 @@ def test_an_invalid_entry_with_consistent_hashes_is_found_by_full(filled: Ledger
     rows = frontier.append(leaf_hash(spaced))
     with store.engine.begin() as conn:
         for offset, h in enumerate(rows):
-            conn.execute(text("INSERT INTO tree_hash (idx, hash) VALUES (:i, :h)"),
-                         {"i": stored_hash_count(100) + offset, "h": h})
+            conn.execute(
+                text("INSERT INTO tree_hash (idx, hash) VALUES (:i, :h)"),
+                {"i": stored_hash_count(100) + offset, "h": h},
+            )
     report = check_log(store, full=True)
     assert report.mismatches[0].seq == 100
     assert "not_canonical" in report.mismatches[0].what
 
 
 def test_genesis_must_name_the_log(filled: Ledger) -> None:
-    forged = encode_entry(seq=0, time="2020-01-01T00:00:00Z", type="log.genesis", prev=ZERO_HASH,
-                          actor="operator", body={"origin": "x.example/y", "verifier_key": "k"})
+    forged = encode_entry(
+        seq=0,
+        time="2020-01-01T00:00:00Z",
+        type="log.genesis",
+        prev=ZERO_HASH,
+        actor="operator",
+        body={"origin": "x.example/y", "verifier_key": "k"},
+    )
     tamper(filled.store, "UPDATE entry SET data = :d WHERE seq = 0", {"d": forged})
     report = check_log(filled.store)
     assert report.mismatches[0].seq == 0

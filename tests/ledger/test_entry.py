@@ -161,3 +161,42 @@ def test_any_one_byte_change_is_refused_or_is_another_entry(data: st.DataObject)
     # A change that still parses is a different entry, with a different hash.
     assert entry_hash(changed) != entry_hash(raw)
     assert parsed.raw != raw
+
+
+wide_text = st.text(
+    alphabet=st.characters(codec="utf-8", categories=["L", "N", "S", "P", "Cc", "Co", "Zs"]),
+    max_size=6,
+)
+wide_value = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1), wide_text),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(wide_text, children, max_size=4)
+    ),
+    max_leaves=15,
+)
+
+
+@given(body=st.dictionaries(wide_text, wide_value, max_size=6))
+def test_fast_serialisation_equals_the_rfc8785_package(body: dict[str, Any]) -> None:
+    """The sequencer's serialiser agrees with the rfc8785 package, key order included."""
+    import rfc8785
+
+    raw = encode_entry(
+        seq=1,
+        time="2026-01-01T00:00:00Z",
+        type="demo.any",
+        prev=ZERO_HASH,
+        actor="operator",
+        body=body,
+    )
+    envelope = {
+        "version": 1,
+        "seq": 1,
+        "time": "2026-01-01T00:00:00Z",
+        "type": "demo.any",
+        "prev": ZERO_HASH,
+        "actor": "operator",
+        "body": body,
+    }
+    assert raw == rfc8785.dumps(envelope)
+    assert parse_entry(raw).body == body

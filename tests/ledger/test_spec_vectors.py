@@ -27,9 +27,7 @@ def b64(text: str) -> bytes:
 
 
 def test_regenerating_changes_nothing(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, str(SPEC_VECTORS / "generate.py"), str(tmp_path)], check=True
-    )
+    subprocess.run([sys.executable, str(SPEC_VECTORS / "generate.py"), str(tmp_path)], check=True)
     made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.json"))
     kept = sorted(p.relative_to(SPEC_VECTORS) for p in SPEC_VECTORS.rglob("*.json"))
     assert made == kept
@@ -64,11 +62,21 @@ def test_log_vector() -> None:
         frontier.append(leaf)
         assert frontier.root() == b64(LOG["roots"][str(size)])
     for case in LOG["inclusion"]:
-        verify_inclusion(case["seq"], case["tree_size"], b64(case["leaf_hash"]),
-                         [b64(h) for h in case["hashes"]], b64(LOG["roots"][str(case["tree_size"])]))
+        verify_inclusion(
+            case["seq"],
+            case["tree_size"],
+            b64(case["leaf_hash"]),
+            [b64(h) for h in case["hashes"]],
+            b64(LOG["roots"][str(case["tree_size"])]),
+        )
     for case in LOG["consistency"]:
-        verify_consistency(case["first"], case["second"], b64(LOG["roots"][str(case["first"])]),
-                           b64(LOG["roots"][str(case["second"])]), [b64(h) for h in case["hashes"]])
+        verify_consistency(
+            case["first"],
+            case["second"],
+            b64(LOG["roots"][str(case["first"])]),
+            b64(LOG["roots"][str(case["second"])]),
+            [b64(h) for h in case["hashes"]],
+        )
     assert len(LOG["inclusion"]) == 28
     assert len(LOG["consistency"]) == 28
     verifier = parse_verifier_key(LOG["verifier_key"])

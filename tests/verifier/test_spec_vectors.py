@@ -47,7 +47,10 @@ def test_valid_entries(path: Path) -> None:
     assert entry.hash_hex == case["entry_hash"]
     assert leaf_hash(raw) == b64(case["leaf_hash"])
     assert (entry.seq, entry.type, entry.prev, entry.time) == (
-        case["seq"], case["type"], case["prev"], case["time"],
+        case["seq"],
+        case["type"],
+        case["prev"],
+        case["time"],
     )
 
 
@@ -68,11 +71,21 @@ def test_log_vector() -> None:
     for size in range(len(raws) + 1):
         assert root_from_leaf_hashes(leaves[:size]) == roots[size]
     for proof in case["inclusion"]:
-        verify_inclusion(proof["seq"], proof["tree_size"], leaves[proof["seq"]],
-                         [b64(h) for h in proof["hashes"]], roots[proof["tree_size"]])
+        verify_inclusion(
+            proof["seq"],
+            proof["tree_size"],
+            leaves[proof["seq"]],
+            [b64(h) for h in proof["hashes"]],
+            roots[proof["tree_size"]],
+        )
     for proof in case["consistency"]:
-        verify_consistency(proof["first"], proof["second"], roots[proof["first"]],
-                           roots[proof["second"]], [b64(h) for h in proof["hashes"]])
+        verify_consistency(
+            proof["first"],
+            proof["second"],
+            roots[proof["first"]],
+            roots[proof["second"]],
+            [b64(h) for h in proof["hashes"]],
+        )
     verifier = parse_verifier_key(case["verifier_key"])
     for signed in case["checkpoints"]:
         checkpoint = verify_checkpoint(signed["note"], verifier)
@@ -95,7 +108,9 @@ def test_checkpoints(path: Path) -> None:
     if case["valid"]:
         checkpoint = verify_checkpoint(case["note"], verifier)
         assert (checkpoint.origin, checkpoint.size, checkpoint.root) == (
-            case["origin"], case["tree_size"], b64(case["root"]),
+            case["origin"],
+            case["tree_size"],
+            b64(case["root"]),
         )
     else:
         with pytest.raises(VerificationError):
