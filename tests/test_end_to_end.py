@@ -73,7 +73,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
         yield base, db, key
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.communicate(timeout=10)
 
 
 def b64(text: str) -> bytes:

@@ -192,9 +192,9 @@ def _canonical_bytes(value: Any) -> bytes:
     the rfc8785 package; tests hold both paths to the package on random values.
     """
     try:
-        fast = json.dumps(
-            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode("utf-8")
+        fast = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+            "utf-8"
+        )
     except UnicodeEncodeError:
         fast = b"\xf0"  # a lone surrogate: let the exact path refuse it
     if fast.isascii() or max(fast) < 0xF0:
@@ -259,9 +259,7 @@ def _check_values(value: Any) -> None:
         elif isinstance(item, float):
             raise EntryError("float", f"expected integers only, found the float {item!r}")
         else:
-            raise EntryError(
-                "bad_envelope", f"expected a JSON value, found a {kind.__name__}"
-            )
+            raise EntryError("bad_envelope", f"expected a JSON value, found a {kind.__name__}")
 
 
 def _check_envelope(value: Mapping[str, Any]) -> None:

@@ -165,6 +165,7 @@ def test_store_outage_is_a_503(ledger: Ledger) -> None:
 
     app = create_app(ledger.store)
     # The database goes away under a running server.
+    ledger.store.engine.dispose()
     ledger.store.engine = create_engine("sqlite:////nonexistent-dir/gone.db")
     with TestClient(app) as test_client:
         response = test_client.get("/v1/log")

@@ -55,11 +55,8 @@ def test_check_names_the_first_mismatch(paths: tuple[str, str]) -> None:
     db, key = paths
     assert run("--db", db, "--key", key, "demo", "--no-serve", "--entries", "300").exit_code == 0
     store = Store(db)
-    raw = bytes(
-        store.engine.connect()
-        .exec_driver_sql("SELECT data FROM entry WHERE seq = 123")
-        .scalar_one()
-    )
+    with store.engine.connect() as conn:
+        raw = bytes(conn.exec_driver_sql("SELECT data FROM entry WHERE seq = 123").scalar_one())
     tamper(
         store,
         "UPDATE entry SET data = :d WHERE seq = 123",

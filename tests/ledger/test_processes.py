@@ -30,7 +30,8 @@ def test_two_processes_appending_at_once_make_one_chain(ledger: Ledger) -> None:
     url = ledger.store.url
     workers = [spawn("append", url, tag, "30", "40") for tag in ("a", "b")]
     for worker in workers:
-        _, err = worker.communicate(timeout=120)
+        with worker:
+            _, err = worker.communicate(timeout=120)
         assert worker.returncode == 0, err
     size = ledger.log.size()
     assert size == 1 + 2 * 30 * 40
@@ -49,14 +50,14 @@ def test_kill_9_mid_batch_leaves_an_exact_prefix(ledger: Ledger, tmp_path: Path)
     rng = random.Random(os.getpid())
     committed = 0
     for _ in range(3):
-        writer = spawn("forever", url, "5000")
-        assert writer.stdout is not None
-        first = writer.stdout.readline()  # a batch is committed, the next one is underway
-        assert first.strip(), writer.stderr.read() if writer.stderr else ""
-        time.sleep(rng.uniform(0.05, 0.3))
-        writer.send_signal(signal.SIGKILL)
-        writer.wait(timeout=30)
-        seen = [int(line) for line in [first, *writer.stdout.read().split()] if line.strip()]
+        with spawn("forever", url, "5000") as writer:
+            assert writer.stdout is not None
+            first = writer.stdout.readline()  # a batch is committed, the next one is underway
+            assert first.strip(), writer.stderr.read() if writer.stderr else ""
+            time.sleep(rng.uniform(0.05, 0.3))
+            writer.send_signal(signal.SIGKILL)
+            rest, _ = writer.communicate(timeout=30)
+        seen = [int(line) for line in [first, *rest.split()] if line.strip()]
         assert writer.returncode == -signal.SIGKILL
         # A fresh process opens the store, as a restart would.
         store = Store(url)
