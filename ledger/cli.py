@@ -12,8 +12,9 @@ Exit codes (also in the README):
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
@@ -30,6 +31,9 @@ EXIT_MISMATCH = 1
 EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_UNAVAILABLE = 4
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 DEFAULT_DB = "sqlite:///tally.db"
 DEFAULT_KEY = "tally.key"
@@ -48,6 +52,33 @@ class Settings:
     def __init__(self, db: str, key: Path) -> None:
         self.db = db
         self.key = key
+
+
+def _override_db(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_object(Settings).db = value  # type: ignore[union-attr]
+
+
+def _override_key(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.find_object(Settings).key = value  # type: ignore[union-attr]
+
+
+def store_options(command: Callable[P, R]) -> Callable[P, R]:
+    """Accept --db and --key after the command name too (``tally serve --db URL``)."""
+    command = click.option(
+        "--key",
+        type=click.Path(dir_okay=False, path_type=Path),
+        expose_value=False,
+        callback=_override_key,
+        help="The operator's signing key file (as the global --key).",
+    )(command)
+    return click.option(
+        "--db",
+        expose_value=False,
+        callback=_override_db,
+        help="Database URL (as the global --db).",
+    )(command)
 
 
 def fail(exc: LedgerError) -> NoReturn:
@@ -84,6 +115,7 @@ def main(ctx: click.Context, db: str, key: Path) -> None:
 
 
 @main.command()
+@store_options
 @click.option("--origin", help=f"The log's name, also its key's name [default: {DEFAULT_ORIGIN}].")
 @click.pass_obj
 def init(settings: Settings, origin: str | None) -> None:
@@ -103,6 +135,7 @@ def init(settings: Settings, origin: str | None) -> None:
 
 
 @main.command()
+@store_options
 @click.pass_obj
 def publish(settings: Settings) -> None:
     """Sign a checkpoint of the log as it is now."""
@@ -118,6 +151,7 @@ def publish(settings: Settings) -> None:
 
 
 @main.command()
+@store_options
 @click.option("--full", is_flag=True, help="Also re-validate every entry against specs/entries.md.")
 @click.pass_obj
 def check(settings: Settings, full: bool) -> None:
@@ -149,6 +183,7 @@ def check(settings: Settings, full: bool) -> None:
 
 
 @main.command()
+@store_options
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.pass_obj
@@ -163,6 +198,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
 
 
 @main.command()
+@store_options
 @click.option("--seed", default=1, show_default=True, type=int, help="Makes the demo reproducible.")
 @click.option("--entries", default=5_000, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--no-serve", is_flag=True, help="Build the demo ledger and exit.")

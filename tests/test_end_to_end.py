@@ -21,7 +21,6 @@ import pytest
 
 from ledger.instance import open_ledger
 from ledger.log.log import NewEntry
-from tests.conftest import REPO
 from verifier.checkpoint import verify_checkpoint
 from verifier.entry import verify_chain
 from verifier.merkle import leaf_hash, root_from_leaf_hashes, verify_consistency, verify_inclusion
@@ -38,21 +37,23 @@ def free_port() -> int:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    # Exactly as an operator would: the demo, then the server, on one SQLite file
+    # (the key defaults to tally.key in the working directory).
     db = f"sqlite:///{tmp_path}/demo.db"
-    key = tmp_path / "demo.key"
+    key = tmp_path / "tally.key"
     built = subprocess.run(
-        [*TALLY, "--db", db, "--key", str(key), "demo", "--no-serve", "--entries", "2500"],
-        cwd=REPO,
+        [*TALLY, "demo", "--db", db, "--no-serve", "--entries", "2500"],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert built.returncode == 0, built.stderr
+    assert key.stat().st_mode & 0o777 == 0o600
     port = free_port()
     server = subprocess.Popen(
-        [*TALLY, "serve", "--port", str(port)],
-        cwd=REPO,
-        env={"TALLY_DATABASE_URL": db, "PATH": "/usr/bin:/bin"},
+        [*TALLY, "serve", "--db", db, "--port", str(port)],
+        cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -57,13 +57,9 @@ def stored_hash_index(level: int, n: int) -> int:
     leaf ``n*2^L + 2^L - 1``; and leaf m's hash sits after the
     ``m + m//2 + m//4 + ...`` hashes stored before it (specs/tree.md §3).
     """
-    for _ in range(level):
-        n = 2 * n + 1
-    index = 0
-    while n > 0:
-        index += n
-        n >>= 1
-    return index + level
+    last_leaf = ((n + 1) << level) - 1
+    # m + m//2 + m//4 + ... == 2m - popcount(m)
+    return 2 * last_leaf - last_leaf.bit_count() + level
 
 
 def stored_hash_count(size: int) -> int:

@@ -14,12 +14,11 @@ name equals the origin.
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from dataclasses import dataclass
 
-from ledger.errors import NoteError
-from ledger.publish.note import Verifier, open_note
+from ledger.errors import KeyFormatError, NoteError
+from ledger.publish.note import Verifier, decode_base64, open_note
 
 _SIZE_RE = re.compile(r"\A(0|[1-9][0-9]{0,19})\Z")
 _ORIGIN_RE = re.compile(r"\A[^\s+]+\Z")
@@ -59,9 +58,9 @@ def parse_checkpoint(body: str) -> Checkpoint:
     if not _SIZE_RE.match(size_text):
         raise NoteError(f"expected a decimal tree size without leading zeros, found {size_text!r}")
     try:
-        root = base64.b64decode(root_text, validate=True)
-    except binascii.Error:
-        raise NoteError(f"expected a base64 root hash, found {root_text!r}") from None
+        root = decode_base64(root_text, "root hash")
+    except KeyFormatError as exc:
+        raise NoteError(str(exc)) from None
     if len(root) != 32:
         raise NoteError(f"expected a 32-byte root hash, found {len(root)} bytes")
     for line in extensions:

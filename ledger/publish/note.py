@@ -77,7 +77,7 @@ def parse_verifier_key(text: str) -> Verifier:
     check_name(name)
     if not _HEX8_RE.match(hex_id):
         raise KeyFormatError(f"expected 8 lowercase hex digits of key ID, found {hex_id!r}")
-    key = _b64decode(encoded, "verifier key")
+    key = decode_base64(encoded, "verifier key")
     if len(key) != 33 or key[0] != ALG_ED25519:
         raise KeyFormatError(
             f"expected 0x01 then a 32-byte Ed25519 key (33 bytes), found {len(key)} bytes "
@@ -195,7 +195,7 @@ def split_note(text: str) -> tuple[str, list[Signature]]:
             raise NoteError(f"expected '— name signature', found {line!r}")
         name, encoded = fields
         check_name(name)
-        blob = _b64decode(encoded, "signature")
+        blob = decode_base64(encoded, "signature")
         if len(blob) < 5:
             raise NoteError(f"expected a key ID and a signature, found {len(blob)} bytes")
         signatures.append(Signature(name, blob[:4], blob[4:]))
@@ -225,8 +225,17 @@ def open_note(text: str, verifiers: Iterable[Verifier]) -> tuple[str, list[str]]
     return body, signed
 
 
-def _b64decode(text: str, what: str) -> bytes:
+def decode_base64(text: str, what: str) -> bytes:
+    """Decode standard, padded base64 in its one canonical spelling.
+
+    ``b64decode`` ignores the unused low bits of the last character, so without the
+    re-encoding check two different texts (two different notes) would carry the
+    same signature or root.
+    """
     try:
-        return base64.b64decode(text, validate=True)
+        data = base64.b64decode(text, validate=True)
     except binascii.Error:
-        raise KeyFormatError(f"expected standard base64 in the {what}, found {text!r}") from None
+        data = None
+    if data is None or base64.b64encode(data).decode() != text:
+        raise KeyFormatError(f"expected canonical standard base64 in the {what}, found {text!r}")
+    return data

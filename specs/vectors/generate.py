@@ -318,6 +318,7 @@ def vector_log() -> list[bytes]:
             for n in range(1, size + 1)
             for m in range(1, n + 1)
         ]
+        http_examples(store)
         store.dispose()
     write(
         "log/log-7.json",
@@ -337,6 +338,40 @@ def vector_log() -> list[bytes]:
         },
     )
     return raws
+
+
+def http_examples(store: Store) -> None:
+    """What the public log contract answers for the vector log (specs/http.md)."""
+    import warnings
+
+    from api.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the test client's notice about httpx2
+        from fastapi.testclient import TestClient
+
+    requests = {
+        "log": "/v1/log",
+        "checkpoint": "/v1/checkpoint",
+        "entries": "/v1/entries?start=0&end=2",
+        "inclusion": "/v1/proof/inclusion?seq=2&tree_size=7",
+        "consistency": "/v1/proof/consistency?first=3&second=7",
+        "problem": "/v1/proof/inclusion?seq=7&tree_size=7",
+    }
+    client = TestClient(create_app(store))
+    for name, path in requests.items():
+        response = client.get(path)
+        is_json = "json" in response.headers["content-type"]
+        write(
+            f"http/{name}.json",
+            {
+                "description": f"GET {path} on the 7-entry vector log (log/log-7.json)",
+                "request": path,
+                "status": response.status_code,
+                "content_type": response.headers["content-type"],
+                "body": response.json() if is_json else response.text,
+            },
+        )
 
 
 def broken_chains(raws: list[bytes]) -> None:

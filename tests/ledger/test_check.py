@@ -131,3 +131,19 @@ def test_genesis_must_name_the_log(filled: Ledger) -> None:
     tamper(filled.store, "UPDATE entry SET data = :d WHERE seq = 0", {"d": forged})
     report = check_log(filled.store)
     assert report.mismatches[0].seq == 0
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_several_processes_check_ranges_alike(filled: Ledger, full: bool) -> None:
+    clean = check_log(filled.store, full=full, workers=2, range_size=7)
+    assert clean.ok, clean.mismatches
+    assert (clean.entries, clean.hashes) == (101, stored_hash_count(101))
+    position = stored_hash_index(0, 64)
+    tamper(
+        filled.store,
+        "UPDATE tree_hash SET hash = :h WHERE idx = :i",
+        {"h": b"\2" * 32, "i": position},
+    )
+    broken = check_log(filled.store, full=full, workers=2, range_size=7)
+    serial = check_log(filled.store, full=full, workers=1, range_size=7)
+    assert broken.mismatches[0].seq == serial.mismatches[0].seq == 64

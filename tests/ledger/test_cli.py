@@ -51,6 +51,14 @@ def test_environment_variables_name_the_database_and_key(paths: tuple[str, str])
     assert run("check", env=env).exit_code == 0
 
 
+def test_options_may_follow_the_command(paths: tuple[str, str]) -> None:
+    db, key = paths
+    assert run("init", "--db", db, "--key", key).exit_code == 0
+    assert run("publish", "--db", db, "--key", key).exit_code == 0
+    result = run("--db", "sqlite:///elsewhere.db", "check", "--db", db)
+    assert result.exit_code == 0, result.output
+
+
 def test_check_names_the_first_mismatch(paths: tuple[str, str]) -> None:
     db, key = paths
     assert run("--db", db, "--key", key, "demo", "--no-serve", "--entries", "300").exit_code == 0

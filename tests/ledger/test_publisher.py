@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from ledger.errors import LedgerError, PublishError
@@ -95,3 +97,20 @@ def test_init_is_idempotent_and_checks_the_key(db_url: str, key_path: Path, tmp_
     opened = open_ledger(db_url, key_path)
     assert opened.log.size() == 1
     opened.close()
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_any_one_byte_change_to_a_checkpoint_fails(ledger: Ledger, data: st.DataObject) -> None:
+    note = ledger.publisher.publish().note.encode()
+    verifier = parse_verifier_key(ledger.store.require_meta().verifier_key)
+    at = data.draw(st.integers(0, len(note) - 1))
+    changed = note[:at] + bytes([note[at] ^ data.draw(st.integers(1, 255))]) + note[at + 1 :]
+    try:
+        text = changed.decode()
+    except UnicodeDecodeError:
+        return  # not text at all: refused before any parsing
+    with pytest.raises(LedgerError):
+        open_checkpoint(text, verifier)
