@@ -2,4 +2,6 @@
 
 from bench.cli import main
 
-raise SystemExit(main())
+# Guarded: `tally check` starts worker processes that re-import this module.
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -30,12 +30,14 @@ class CheckRate:
     first_mismatch: str | None
 
 
-def check_rate(store: Store, *, full: bool, progress: Callable[[str], None]) -> CheckRate:
-    """Time ``check_log(store, full=full)``."""
-    mode = "full" if full else "fast"
+def check_rate(
+    store: Store, *, full: bool, workers: int | None, progress: Callable[[str], None]
+) -> CheckRate:
+    """Time ``check_log(store, full=full, workers=workers)`` (None: one per core)."""
+    mode = ("full" if full else "fast") + (", 1 process" if workers == 1 else ", all cores")
     progress(f"tally check ({mode})")
     t0 = time.perf_counter()
-    report = check_log(store, full=full)
+    report = check_log(store, full=full, workers=workers)
     seconds = time.perf_counter() - t0
     return CheckRate(
         mode=mode,

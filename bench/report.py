@@ -81,8 +81,10 @@ def _rows(run: Run) -> list[tuple[str, Cell | None]]:
         ),
         ("  inclusion proofs/s, 1 thread", lambda r: _proofs(r, 1)),
         ("  inclusion proofs/s, 2 threads", lambda r: _proofs(r, 2)),
-        ("  tally check (fast), entries/s", lambda r: _check(r, "fast")),
-        ("  tally check (full), entries/s", lambda r: _check(r, "full")),
+        ("  tally check (fast, 1 process), entries/s", lambda r: _check(r, "fast, 1 process")),
+        ("  tally check (fast, all cores), entries/s", lambda r: _check(r, "fast, all cores")),
+        ("  tally check (full, 1 process), entries/s", lambda r: _check(r, "full, 1 process")),
+        ("  tally check (full, all cores), entries/s", lambda r: _check(r, "full, all cores")),
     ]
 
 

@@ -79,7 +79,10 @@ def run_backend(backend: str, config: Config, pg_url: str, say: Progress) -> Bac
                     )
                 )
             for full in (False, True):
-                result.checks.append(check_rate(ledger.store, full=full, progress=progress))
+                for workers in (1, None):
+                    result.checks.append(
+                        check_rate(ledger.store, full=full, workers=workers, progress=progress)
+                    )
     except Exception as exc:  # a broken backend must not hide the other's numbers
         result.error = f"{type(exc).__name__}: {exc}"
         progress(f"FAILED: {result.error}")
