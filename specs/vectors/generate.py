@@ -477,6 +477,166 @@ def checkpoints() -> None:
         )
 
 
+def plan_vectors() -> None:
+    """Worked examples of specs/plan.md §6 to §9."""
+    from ledger.domain import sumtree
+    from ledger.domain.apportion import apportion
+    from ledger.domain.draw import draw, pool_root, pool_signature_message, secret_commitment
+    from ledger.domain.draw import seed as make_seed
+    from ledger.domain.periods import cutoff, period_open_at
+    from ledger.domain.vote import sign_vote
+
+    apportion_cases = {
+        "basic": (
+            "a 1,000-yuan claim shared by 7 members, one near the annual cap and one already at it",
+            100_000,
+            1_234,
+            [
+                ("m-01", 0),
+                ("m-02", 500),
+                ("m-03", 18_000),
+                ("m-04", 18_800),
+                ("m-05", 0),
+                ("m-06", 100),
+                ("m-07", 0),
+            ],
+        ),
+        "credit": (
+            "the carried-in surplus exceeds aid and fee: nobody pays, the rest carries",
+            1_000,
+            5_000,
+            [("m-01", 0), ("m-02", 0)],
+        ),
+        "rounding": (
+            "aid that does not divide evenly: the share rounds up, the surplus carries out",
+            1_000_003,
+            0,
+            [(f"m-{i:02d}", 0) for i in range(1, 10)],
+        ),
+    }
+    for name, (description, aid, carry_in, members) in apportion_cases.items():
+        result = apportion(
+            aid_fen=aid, fee_bp=800, carry_in_fen=carry_in, annual_cap_fen=18_800, members=members
+        )
+        write(
+            f"plan/apportion-{name}.json",
+            {
+                "description": description,
+                "aid_fen": aid,
+                "fee_bp": 800,
+                "carry_in_fen": carry_in,
+                "annual_cap_fen": 18_800,
+                "members": [{"member": m, "charged_before_fen": c} for m, c in members],
+                "expected": {
+                    "fee_fen": result.fee_fen,
+                    "share_fen": result.share_fen,
+                    "carry_out_fen": result.carry_out_fen,
+                    "subsidy_fen": result.subsidy_fen,
+                    "capped_members": result.capped_members,
+                    "charges": result.charges,
+                },
+            },
+        )
+
+    for size in (1, 5):
+        leaves = [("m-%020x" % (i * 7919), 528 - i) for i in range(size)]
+        nodes = [sumtree.leaf("2026-01a", m, a) for m, a in leaves]
+        tree = sumtree.levels(nodes)
+        top = sumtree.root(tree)
+        node_json = lambda n: {"hash": b64(n.hash), "count": n.count, "total": n.total}  # noqa: E731
+        write(
+            f"plan/sumtree-{size}.json",
+            {
+                "description": f"the contribution sum tree of {size} members in period 2026-01a",
+                "period": "2026-01a",
+                "leaves": [{"member": m, "amount_fen": a} for m, a in leaves],
+                "root": node_json(top),
+                "proofs": [
+                    {"index": i, "siblings": [node_json(n) for n in sumtree.proof(tree, i)]}
+                    for i in range(size)
+                ],
+            },
+        )
+
+    claim = "c-1234"
+    pool = sorted("m-%020x" % (i * 104729 + 17) for i in range(20))
+    root_bytes = pool_root(claim, pool)
+    signature = SIGNER.sign(pool_signature_message(ORIGIN, claim, root_bytes))
+    secret = hashlib.sha256(b"the appellant's secret").digest()
+    seed_bytes = make_seed(root_bytes, signature, secret)
+    write(
+        "plan/draw-basic.json",
+        {
+            "description": "a panel of 15 drawn from a pool of 20, signed with the test key",
+            "origin": ORIGIN,
+            "claim": claim,
+            "pool": pool,
+            "pool_root": root_bytes.hex(),
+            "verifier_key": SIGNER.verifier().to_string(),
+            "pool_signature": b64(signature),
+            "secret": secret.hex(),
+            "secret_commitment": secret_commitment(secret),
+            "seed": seed_bytes.hex(),
+            "panel_size": 15,
+            "jurors": draw(pool, seed_bytes, 15),
+        },
+    )
+
+    juror_seed = hashlib.sha256(b"tally test juror").digest()
+    juror = Signer("juror", juror_seed).verifier()
+    rationale = hashlib.sha256(
+        b"The records show the diagnosis after the waiting period."
+    ).hexdigest()
+    good = sign_vote(juror_seed, ORIGIN, claim, "approve", rationale)
+    for name, choice, signature_b64, valid in (
+        ("valid", "approve", good, True),
+        ("altered-choice", "deny", good, False),
+        (
+            "other-claim",
+            "approve",
+            sign_vote(juror_seed, ORIGIN, "c-1235", "approve", rationale),
+            False,
+        ),
+    ):
+        write(
+            f"plan/vote-{name}.json",
+            {
+                "description": {
+                    "valid": "a juror's signed vote",
+                    "altered-choice": "the choice changed after signing",
+                    "other-claim": "a signature made for another claim",
+                }[name],
+                "origin": ORIGIN,
+                "claim": claim,
+                "choice": choice,
+                "rationale_hash": rationale,
+                "juror_key": b64(juror.public_key),
+                "signature": signature_b64,
+                "valid": valid,
+            },
+        )
+
+    times = [
+        "2026-01-01T00:00:00Z",
+        "2026-01-13T23:59:59Z",
+        "2026-01-14T00:00:00Z",
+        "2026-01-27T12:00:00Z",
+        "2026-01-28T00:00:00Z",
+        "2026-12-28T00:00:00Z",
+        "2028-02-29T10:00:00Z",
+    ]
+    write(
+        "plan/periods.json",
+        {
+            "description": "the period open at a time and its cutoff (specs/plan.md §8.1)",
+            "cases": [
+                {"time": t, "period_open": period_open_at(t), "cutoff": cutoff(period_open_at(t))}
+                for t in times
+            ],
+        },
+    )
+
+
 def main() -> None:
     """Regenerate every vector file (into the folder given as argument, by default here)."""
     global OUT
@@ -488,6 +648,7 @@ def main() -> None:
     raws = vector_log()
     broken_chains(raws)
     checkpoints()
+    plan_vectors()
 
 
 if __name__ == "__main__":
