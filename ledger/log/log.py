@@ -16,10 +16,18 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from ledger.errors import ChainError, TreeError
 from ledger.log import tree
-from ledger.log.entry import ZERO_HASH, encode_entry, entry_hash, format_time, parse_entry
+from ledger.log.entry import (
+    ZERO_HASH,
+    Entry,
+    encode_entry,
+    entry_hash,
+    format_time,
+    parse_entry,
+)
 from ledger.log.store import MissingHashError, Store, StoreHashReader, entry_table, hash_table
 
 MAX_BATCH = 10_000
@@ -38,6 +46,9 @@ class NewEntry:
     actor: str
     body: Mapping[str, Any] = field(default_factory=dict)
     time: str | None = None
+
+
+Guard = Callable[[Connection, list[Entry]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +77,16 @@ class Log:
         """Append one entry in its own transaction."""
         return self.append_batch([new])[0]
 
-    def append_batch(self, batch: Sequence[NewEntry]) -> list[Appended]:
+    def append_batch(
+        self, batch: Sequence[NewEntry], *, guard: Guard | None = None
+    ) -> list[Appended]:
         """Append entries atomically, in order, under the sequencer lock.
 
         Every entry is validated before anything is written; one bad entry refuses
-        the whole batch and leaves the log as it was.
+        the whole batch and leaves the log as it was. ``guard``, if given, sees the
+        entries exactly as they will be stored, inside the lock, and may refuse them
+        by raising (the plan's rules use this, so no other writer can slip in between
+        the check and the append).
         """
         if not batch:
             return []
@@ -115,6 +131,8 @@ class Log:
                 entry_rows.append({"seq": seq, "data": raw})
                 prev, last_time = entry_hash(raw), when
                 out.append(Appended(seq=seq, hash=prev, raw=raw))
+            if guard is not None:
+                guard(conn, [parse_entry(a.raw) for a in out])
             conn.execute(entry_table.insert(), entry_rows)
             conn.execute(hash_table.insert(), hash_rows)
         return out

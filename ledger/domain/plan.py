@@ -1,0 +1,396 @@
+"""The operator's commands on the plan (specs/plan.md), each checked before it is appended.
+
+A command builds its entries from the current state, then appends them through the
+log with a guard: inside the sequencer's lock the guard brings the state up to date
+with any entries another writer appended meanwhile, and replays the new entries
+through :meth:`PlanState.apply`. An entry that breaks a rule refuses the whole
+command, with the rule's name, and nothing is appended.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
+
+from ledger.domain import sumtree
+from ledger.domain.draw import DrawError, draw, pool_root, pool_signature_message, seed
+from ledger.domain.errors import RuleError
+from ledger.domain.periods import period_open_at
+from ledger.domain.rules import Rules, add_days
+from ledger.domain.state import PlanState, close_period
+from ledger.domain.store import (
+    contribution_table,
+    create_plan_schema,
+    load_tree,
+    private_table,
+    store_tree,
+)
+from ledger.instance import Ledger
+from ledger.log.entry import Entry, format_time, parse_entry
+from ledger.log.log import Appended, NewEntry
+
+OPERATOR = "operator"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Plan:
+    """The plan kept in one ledger: its state, and every command an operator may give."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        clock: Callable[[], datetime] = _now,
+        random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+    ) -> None:
+        """Open the plan kept in ``ledger``; ``clock`` and ``random_bytes`` are for simulations."""
+        self.ledger = ledger
+        self._clock = clock
+        self._random = random_bytes
+        self._state: PlanState | None = None
+        create_plan_schema(ledger.store)
+
+    # -- state --------------------------------------------------------------------
+
+    @property
+    def state(self) -> PlanState:
+        """The state as of the last entry in the log."""
+        state = self._state if self._state is not None else PlanState()
+        size = self.ledger.log.size()
+        for start in range(state.size, size, 10_000):
+            for _, raw in self.ledger.log.entries(start, min(start + 10_000, size)):
+                state.apply(parse_entry(raw))
+        self._state = state
+        return state
+
+    def _guard(self, conn: Connection, entries: list[Entry]) -> None:
+        state = self._state if self._state is not None else PlanState()
+        try:
+            if entries and state.size < entries[0].seq:
+                for _, raw in self.ledger.store.entry_bytes(conn, state.size, entries[0].seq):
+                    state.apply(parse_entry(raw))
+            for entry in entries:
+                state.apply(entry)
+        except BaseException:
+            self._state = None  # partly applied: rebuild from the log next time
+            raise
+        self._state = state
+
+    def submit(self, entries: Sequence[NewEntry]) -> list[Appended]:
+        """Append entries if, and only if, every one of them passes the plan's rules."""
+        return self.ledger.log.append_batch(entries, guard=self._guard)
+
+    def time(self, at: str | None = None) -> str:
+        """The time a command's entries will carry: ``at``, or now, never before the last."""
+        if at is not None:
+            return at
+        now = format_time(self._clock())
+        size = self.ledger.log.size()
+        last = parse_entry(self.ledger.log.entries(size - 1, size)[0][1]).time
+        return max(now, last)
+
+    # -- rules and members ----------------------------------------------------------
+
+    def set_rules(self, rules: Rules, *, at: str | None = None) -> Appended:
+        """Announce a rules version (it takes force at ``rules.effective``)."""
+        return self._one("plan.rules", rules.to_body(), at)
+
+    def join(
+        self, age_band: str, identity: dict[str, Any], *, at: str | None = None
+    ) -> tuple[str, Appended]:
+        """A member joins: a random pseudonym, and a salted commitment to their identity."""
+        results = self.join_many([(age_band, identity)], at=at)
+        return results[0]
+
+    def join_many(
+        self, people: Sequence[tuple[str, dict[str, Any]]], *, at: str | None = None
+    ) -> list[tuple[str, Appended]]:
+        """Many joins in one batch.
+
+        The private records are written first: if the joins are then refused, they are
+        deleted again; if the process dies in between, an orphan record (on no entry)
+        is all that is left, never a member whose record was lost.
+        """
+        when = self.time(at)
+        entries: list[NewEntry] = []
+        private: list[dict[str, Any]] = []
+        for age_band, identity in people:
+            member = "m-" + self._random(10).hex()
+            salt = self._random(32)
+            record = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            commitment = hashlib.sha256(salt + record.encode()).hexdigest()
+            entries.append(
+                NewEntry(
+                    "member.joined",
+                    OPERATOR,
+                    {"member": member, "age_band": age_band, "identity_commitment": commitment},
+                    time=when,
+                )
+            )
+            private.append({"member": member, "salt": salt, "record": record})
+        with self.ledger.store.writer() as conn:
+            conn.execute(insert(private_table), private)
+        try:
+            appended = self.submit(entries)
+        except BaseException:
+            with self.ledger.store.writer() as conn:
+                conn.execute(
+                    delete(private_table).where(
+                        private_table.c.member.in_([p["member"] for p in private])
+                    )
+                )
+            raise
+        return [(str(p["member"]), a) for p, a in zip(private, appended, strict=True)]
+
+    def erase(self, member: str) -> bool:
+        """Erase a member's identity record and salt; the log stays verifiable."""
+        with self.ledger.store.writer() as conn:
+            result = conn.execute(delete(private_table).where(private_table.c.member == member))
+        return bool(result.rowcount)
+
+    def identity(self, member: str) -> tuple[bytes, str] | None:
+        """The private (salt, record) of a member, or None once erased."""
+        with self.ledger.store.reader() as conn:
+            row = conn.execute(
+                select(private_table.c.salt, private_table.c.record).where(
+                    private_table.c.member == member
+                )
+            ).first()
+        return None if row is None else (bytes(row[0]), str(row[1]))
+
+    def leave(self, member: str, *, at: str | None = None) -> Appended:
+        """A member leaves the plan."""
+        return self._one("member.left", {"member": member}, at)
+
+    def enrol_juror(self, member: str, juror_key: bytes, *, at: str | None = None) -> Appended:
+        """A member enrols as a juror with their own Ed25519 public key."""
+        body = {"member": member, "juror_key": base64.b64encode(juror_key).decode()}
+        return self._one("juror.enrolled", body, at)
+
+    def wind_down(self, claims_until: str, *, at: str | None = None) -> Appended:
+        """Close the plan to new members; claims diagnosed before may be filed until then."""
+        when = self.time(at)
+        body = {"claims_until": claims_until, "rules_version": self.state.rules_at(when).version}
+        return self._one("plan.wound_down", body, when)
+
+    # -- claims ---------------------------------------------------------------------
+
+    def file_claim(
+        self,
+        member: str,
+        condition: str,
+        amount_fen: int,
+        diagnosed: str,
+        evidence: bytes,
+        *,
+        at: str | None = None,
+    ) -> str:
+        """File a claim; returns its id (``c-<seq>``)."""
+        body = {
+            "member": member,
+            "condition": condition,
+            "amount_fen": amount_fen,
+            "diagnosed": diagnosed,
+            "evidence_commitment": hashlib.sha256(evidence).hexdigest(),
+        }
+        return f"c-{self._one('claim.filed', body, at).seq}"
+
+    def assess(
+        self,
+        claim: str,
+        decision: str,
+        amount_fen: int,
+        reason: str,
+        report: bytes,
+        *,
+        at: str | None = None,
+    ) -> Appended:
+        """The operator's assessment: approve an amount, or deny with a reason."""
+        when = self.time(at)
+        body = {
+            "claim": claim,
+            "decision": decision,
+            "amount_fen": amount_fen,
+            "reason": reason,
+            "report_commitment": hashlib.sha256(report).hexdigest(),
+            "rules_version": self.state.rules_at(when).version,
+        }
+        return self._one("claim.assessed", body, when)
+
+    def disclose(self, claim: str, *, at: str | None = None) -> Appended:
+        """Disclose a claim's anonymised, coarse fields; objections open until the window ends."""
+        when = self.time(at)
+        state = self.state
+        found = state._claim(claim)
+        member = state.members[found.member]
+        rules = state.rules_at(when)
+        body = {
+            "claim": claim,
+            "age_band": member.age_band,
+            "category": state.rules_at(found.filed).conditions[found.condition].category,
+            "amount_fen": found.assessed_fen,
+            "days_since_joining": (
+                datetime.fromisoformat(found.filed.replace("Z", "+00:00"))
+                - datetime.fromisoformat(member.joined.replace("Z", "+00:00"))
+            ).days,
+            "objections_close": add_days(when, rules.objection_days),
+        }
+        return self._one("claim.disclosed", body, when)
+
+    def object(self, claim: str, objector: str, reason: str, *, at: str | None = None) -> Appended:
+        """A member objects to a disclosed claim."""
+        body = {
+            "claim": claim,
+            "objector": objector,
+            "reason_hash": hashlib.sha256(reason.encode()).hexdigest(),
+        }
+        return self._one("claim.objected", body, at)
+
+    def appeal(
+        self, claim: str, appellant: str, secret_commitment: str, *, at: str | None = None
+    ) -> Appended:
+        """An appeal, committing to the appellant's secret (specs/plan.md §6)."""
+        body = {"claim": claim, "appellant": appellant, "secret_commitment": secret_commitment}
+        return self._one("claim.appealed", body, at)
+
+    def draw_panel(self, claim: str, secret: bytes, *, at: str | None = None) -> list[str]:
+        """Draw the panel once the appellant revealed their secret; returns the jurors."""
+        when = self.time(at)
+        state = self.state
+        found = state._claim(claim)
+        if found.pool is None:
+            raise RuleError("draw", f"claim {claim} has not been appealed")
+        rules = state.rules_at(when)
+        root = pool_root(claim, found.pool)
+        signature = self.ledger.signer.sign(pool_signature_message(state.origin, claim, root))
+        seed_bytes = seed(root, signature, secret)
+        try:
+            jurors = draw(found.pool, seed_bytes, rules.panel_size)
+        except DrawError as exc:
+            raise RuleError("panel_size", str(exc)) from None
+        body = {
+            "claim": claim,
+            "pool_root": root.hex(),
+            "pool_size": len(found.pool),
+            "pool_signature": base64.b64encode(signature).decode(),
+            "secret": secret.hex(),
+            "seed": seed_bytes.hex(),
+            "jurors": jurors,
+            "voting_closes": add_days(when, rules.voting_days),
+            "rules_version": rules.version,
+        }
+        self._one("panel.drawn", body, when)
+        return jurors
+
+    def cast_vote(
+        self,
+        claim: str,
+        juror: str,
+        choice: str,
+        rationale_hash: str,
+        signature: str,
+        *,
+        at: str | None = None,
+    ) -> Appended:
+        """Record a vote that the juror signed with their own key."""
+        body = {
+            "claim": claim,
+            "juror": juror,
+            "choice": choice,
+            "rationale_hash": rationale_hash,
+            "signature": signature,
+        }
+        return self.submit([NewEntry("vote.cast", f"juror:{juror}", body, time=self.time(at))])[0]
+
+    def decide(self, claim: str, *, at: str | None = None) -> Appended:
+        """Record the decision that the assessment, the votes and the rules give."""
+        when = self.time(at)
+        state = self.state
+        found = state._claim(claim)
+        rules = state.rules_at(when)
+        approve = sum(1 for c in found.votes.values() if c == "approve")
+        deny = len(found.votes) - approve
+        basis, outcome = "assessment", "approved" if found.decision == "approve" else "denied"
+        if found.jurors is not None and approve + deny >= rules.quorum:
+            basis = "panel"
+            approved = approve * 10_000 > rules.threshold_bp * (approve + deny)
+            outcome = "approved" if approved else "denied"
+        amount = 0
+        if outcome == "approved":
+            if found.decision == "approve":
+                amount = found.assessed_fen
+            else:
+                condition = state.rules_at(found.filed).conditions[found.condition]
+                band = state.members[found.member].age_band
+                amount = min(found.amount_fen, rules.benefit(condition, band))
+        body = {
+            "claim": claim,
+            "outcome": outcome,
+            "amount_fen": amount,
+            "basis": basis,
+            "approve": approve,
+            "deny": deny,
+            "rules_version": rules.version,
+        }
+        return self._one("claim.decided", body, when)
+
+    def pay(self, claim: str, *, at: str | None = None) -> Appended:
+        """Pay a claim decided approved, in the period open now."""
+        when = self.time(at)
+        found = self.state._claim(claim)
+        body = {"claim": claim, "amount_fen": found.decided_fen, "period": period_open_at(when)}
+        return self._one("claim.paid", body, when)
+
+    def reverse(
+        self, claim: str, recovered_fen: int, reason: str, *, at: str | None = None
+    ) -> Appended:
+        """Record fraud found after payment: a compensating entry, never an edit."""
+        body = {"claim": claim, "recovered_fen": recovered_fen, "reason": reason}
+        return self._one("claim.reversed", body, at)
+
+    # -- periods --------------------------------------------------------------------
+
+    def close_period(self, *, at: str | None = None) -> dict[str, Any]:
+        """Close the next period: apportion it and store its contribution tree."""
+        when = self.time(at)
+        state = self.state
+        period = state.next_period_to_close()
+        if period is None:
+            raise RuleError("rules_in_force", "no period to close before the first rules")
+        close = close_period(state, period, when)
+        self._one("period.closed", close.body, when)
+        with self.ledger.store.writer() as conn:
+            store_tree(conn, period, close.members, close.tree)
+        return close.body
+
+    def contribution_proof(
+        self, period: str, member: str
+    ) -> tuple[int, sumtree.Node, list[sumtree.Node], sumtree.Node] | None:
+        """A member's leaf index, leaf, sibling nodes and the root, from the stored tree."""
+        with self.ledger.store.reader() as conn:
+            row = conn.execute(
+                select(contribution_table.c.position).where(
+                    contribution_table.c.period == period, contribution_table.c.member == member
+                )
+            ).first()
+            if row is None:
+                return None
+            tree = load_tree(conn, period)
+        index = int(row[0])
+        return index, tree[0][index], sumtree.proof(tree, index), sumtree.root(tree)
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _one(self, type_: str, body: dict[str, Any], at: str | None) -> Appended:
+        return self.submit([NewEntry(type_, OPERATOR, body, time=self.time(at))])[0]

@@ -1,0 +1,121 @@
+"""The plan's own tables: private identity records, and each period's contribution tree.
+
+``member_private`` is the operator-private table of specs/plan.md §4.3: salts and
+identity records, never served, erasable. ``contribution`` (one row per member and
+period) and ``contribution_node`` (the sum tree's levels, packed) are append-only
+like the log's tables; they let the API prove a member's charge in O(log N) reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, select, text
+from sqlalchemy.engine import Connection
+from sqlmodel import Field, SQLModel
+
+from ledger.domain import sumtree
+from ledger.log.store import Store
+
+NODES_PER_CHUNK = 1024
+
+
+class MemberPrivate(SQLModel, table=True):
+    """A member's identity record and the salt of its commitment (never served)."""
+
+    __tablename__ = "member_private"
+    member: str = Field(sa_column=Column(Text, primary_key=True))
+    salt: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    record: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ContributionRow(SQLModel, table=True):
+    """One member's charge in one period, at its leaf position in the period's tree."""
+
+    __tablename__ = "contribution"
+    period: str = Field(sa_column=Column(Text, primary_key=True))
+    position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    member: str = Field(sa_column=Column(Text, nullable=False, index=True))
+    amount_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ContributionNodeRow(SQLModel, table=True):
+    """Up to 1,024 nodes of one level of a period's sum tree, 48 bytes each."""
+
+    __tablename__ = "contribution_node"
+    period: str = Field(sa_column=Column(Text, primary_key=True))
+    level: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    chunk: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+private_table = MemberPrivate.__table__  # type: ignore[attr-defined]
+contribution_table = ContributionRow.__table__  # type: ignore[attr-defined]
+node_table = ContributionNodeRow.__table__  # type: ignore[attr-defined]
+APPEND_ONLY = ("contribution", "contribution_node")
+
+
+def create_plan_schema(store: Store) -> None:
+    """Create the plan's tables (idempotent); the tree tables are append-only."""
+    with store.writer() as conn:
+        SQLModel.metadata.create_all(conn, tables=[private_table, contribution_table, node_table])
+        for table in APPEND_ONLY:
+            if store.dialect == "postgresql":
+                conn.execute(
+                    text(
+                        f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE "
+                        f"ON {table} FOR EACH ROW EXECUTE FUNCTION tally_append_only()"
+                    )
+                )
+            else:
+                for verb in ("UPDATE", "DELETE"):
+                    conn.execute(
+                        text(
+                            f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE "
+                            f"{verb} ON {table} BEGIN SELECT RAISE(ABORT, "
+                            f"'{table} is append-only: {verb} refused'); END"
+                        )
+                    )
+
+
+def store_tree(
+    conn: Connection, period: str, members: Sequence[str], tree: list[list[sumtree.Node]]
+) -> None:
+    """Write a period's leaves as rows and its levels as packed chunks."""
+    leaves = tree[0]
+    if members:
+        conn.execute(
+            contribution_table.insert(),
+            [
+                {"period": period, "position": i, "member": m, "amount_fen": leaves[i].total}
+                for i, m in enumerate(members)
+            ],
+        )
+    rows = []
+    for level, nodes in enumerate(tree):
+        for chunk in range(0, len(nodes), NODES_PER_CHUNK):
+            data = b"".join(n.pack() for n in nodes[chunk : chunk + NODES_PER_CHUNK])
+            rows.append(
+                {"period": period, "level": level, "chunk": chunk // NODES_PER_CHUNK, "data": data}
+            )
+    if rows:
+        conn.execute(node_table.insert(), rows)
+
+
+def load_tree(conn: Connection, period: str) -> list[list[sumtree.Node]]:
+    """Read a period's stored tree back, level by level."""
+    rows = conn.execute(
+        select(node_table.c.level, node_table.c.data)
+        .where(node_table.c.period == period)
+        .order_by(node_table.c.level, node_table.c.chunk)
+    ).all()
+    levels: list[list[sumtree.Node]] = []
+    for level, data in rows:
+        while len(levels) <= level:
+            levels.append([])
+        blob = bytes(data)
+        levels[level].extend(
+            sumtree.Node.unpack(blob[i : i + sumtree.NODE_SIZE])
+            for i in range(0, len(blob), sumtree.NODE_SIZE)
+        )
+    return levels or [[]]
