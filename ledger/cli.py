@@ -21,9 +21,11 @@ from rich.console import Console
 from rich.progress import Progress
 
 from ledger.check import check_log
-from ledger.demo import build_demo
+from ledger.demo import DEMO_START, build_demo
+from ledger.domain.replay import replay_plan
 from ledger.errors import LedgerError, StoreError
 from ledger.instance import DEFAULT_ORIGIN, Ledger, init_ledger, open_ledger
+from ledger.log.entry import format_time
 from ledger.log.store import Store
 
 EXIT_OK = 0
@@ -155,29 +157,43 @@ def publish(settings: Settings) -> None:
 @click.option("--full", is_flag=True, help="Also re-validate every entry against specs/entries.md.")
 @click.pass_obj
 def check(settings: Settings, full: bool) -> None:
-    """Re-derive every hash and the chain from the entries; compare with what is stored."""
+    """Re-derive every hash, the chain and the plan from the entries; compare with the store."""
     try:
         store = Store(settings.db)
         try:
             with Progress(console=err, transient=True) as bar:
-                task = bar.add_task("checking", total=None)
+                task = bar.add_task("checking the log", total=None)
                 report = check_log(
                     store,
                     full=full,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )
+                plan = None
+                if report.ok:
+                    bar.update(task, description="replaying the plan's rules", completed=0)
+                    plan, _ = replay_plan(
+                        store,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    )
         finally:
             store.dispose()
     except LedgerError as exc:
         fail(exc)
-    if report.ok:
+    mismatches = report.mismatches + (plan.mismatches if plan is not None else [])
+    if not mismatches:
         say(
             f"OK: {report.entries} entries, {report.hashes} stored hashes and "
             f"{report.checkpoints} signed checkpoints agree."
         )
+        if plan is not None and (plan.members or plan.claims):
+            say(
+                f"OK: the plan's rules hold for every entry: {plan.members} members, "
+                f"{plan.claims} claims, {plan.periods} closed periods and their "
+                "contribution trees re-derived."
+            )
         return
-    err.print(f"MISMATCH, first at {report.mismatches[0]}", markup=False)
-    for mismatch in report.mismatches[1:]:
+    err.print(f"MISMATCH, first at {mismatches[0]}", markup=False)
+    for mismatch in mismatches[1:]:
         err.print(f"  also: {mismatch}", markup=False)
     sys.exit(EXIT_MISMATCH)
 
@@ -200,21 +216,26 @@ def serve(settings: Settings, host: str, port: int) -> None:
 @main.command()
 @store_options
 @click.option("--seed", default=1, show_default=True, type=int, help="Makes the demo reproducible.")
-@click.option("--entries", default=5_000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--members", default=20_000, show_default=True, type=click.IntRange(100, 1_000_000))
+@click.option("--periods", default=14, show_default=True, type=click.IntRange(1, 48))
 @click.option("--no-serve", is_flag=True, help="Build the demo ledger and exit.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.pass_obj
-def demo(settings: Settings, seed: int, entries: int, no_serve: bool, host: str, port: int) -> None:
+def demo(
+    settings: Settings, seed: int, members: int, periods: int, no_serve: bool, host: str, port: int
+) -> None:
     """Build a demo ledger (creating the database and key if needed), then serve it."""
     try:
-        ledger, created = init_ledger(settings.db, settings.key)
+        ledger, created = init_ledger(
+            settings.db, settings.key, genesis_time=format_time(DEMO_START)
+        )
     except LedgerError as exc:
         fail(exc)
     try:
         if created:
             say(f"Created the signing key {settings.key} (mode 0600).")
-        _fill_demo(ledger, seed, entries)
+        _fill_demo(ledger, seed, members, periods)
         size = ledger.log.size()
         meta = ledger.store.require_meta()
     except LedgerError as exc:
@@ -237,18 +258,24 @@ def demo(settings: Settings, seed: int, entries: int, no_serve: bool, host: str,
     _serve(ledger.store, host, port)
 
 
-def _fill_demo(ledger: Ledger, seed: int, entries: int) -> None:
+def _fill_demo(ledger: Ledger, seed: int, members: int, periods: int) -> None:
     if ledger.log.size() > 1:
         say(f"The database already holds a log of {ledger.log.size()} entries; serving it as is.")
         return
     with Progress(console=err, transient=True) as bar:
-        task = bar.add_task("building the demo ledger", total=entries)
-        build_demo(
+        task = bar.add_task("building the demo plan", total=None)
+        report = build_demo(
             ledger,
             seed=seed,
-            entries=entries,
-            progress=lambda done, _: bar.update(task, completed=done),
+            members=members,
+            periods=periods,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(report.claims.items()))
+    say(
+        f"Built a plan of {report.members} members over {report.periods} half-month periods "
+        f"({report.entries} entries); claims: {kinds}."
+    )
 
 
 def _serve(store: Store, host: str, port: int) -> None:

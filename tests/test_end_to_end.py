@@ -42,7 +42,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     db = f"sqlite:///{tmp_path}/demo.db"
     key = tmp_path / "tally.key"
     built = subprocess.run(
-        [*TALLY, "demo", "--db", db, "--no-serve", "--entries", "2500"],
+        [*TALLY, "demo", "--db", db, "--no-serve", "--members", "300", "--periods", "8"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -88,7 +88,7 @@ def test_an_independent_verifier_accepts_the_served_log(served: tuple[str, str, 
         verifier = parse_verifier_key(info["verifier_key"])
         checkpoint = verify_checkpoint(http.get("/v1/checkpoint").text, verifier)
         assert checkpoint.origin == info["origin"]
-        assert checkpoint.size == 2501
+        assert checkpoint.size == info["tree_size"] > 300
 
         raws: list[bytes] = []
         while len(raws) < checkpoint.size:
@@ -103,7 +103,7 @@ def test_an_independent_verifier_accepts_the_served_log(served: tuple[str, str, 
         leaves = [leaf_hash(raw) for raw in raws]
         assert root_from_leaf_hashes(leaves) == checkpoint.root
 
-        for seq in (0, 1, 1234, 2047, 2048, 2500):
+        for seq in (0, 1, checkpoint.size // 2, checkpoint.size - 1):
             proof = http.get(
                 "/v1/proof/inclusion", params={"seq": seq, "tree_size": checkpoint.size}
             ).json()
