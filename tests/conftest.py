@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -50,20 +51,38 @@ def postgres_url() -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL to an empty database on each backend in turn."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/tally.db"
+@contextmanager
+def empty_database(backend: str, folder: Path, postgres: str | None) -> Iterator[str]:
+    """An empty database: a new SQLite file in ``folder``, or a new PostgreSQL schema."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder}/tally-{uuid.uuid4().hex[:8]}.db"
         return
-    base: str = request.getfixturevalue("postgres_url")
+    assert postgres is not None
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(base, autocommit=True) as conn:
+    with psycopg.connect(postgres, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in base else "?"
-    yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    separator = "&" if "?" in postgres else "?"
+    try:
+        yield f"{postgres}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(postgres, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each storage backend in turn (PostgreSQL only when reachable; always in CI)."""
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres_url")
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database on each backend in turn."""
+    postgres = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+    with empty_database(backend, tmp_path, postgres) as url:
+        yield url
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def test_sqlite_replace_cannot_overwrite(tmp_path: object) -> None:
         made.close()
 
 
-@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_postgres_truncate_is_refused(ledger: Ledger) -> None:
     """SQLite has no TRUNCATE (its DELETE fires the triggers); PostgreSQL's is refused too."""
     for table in ("entry", "tree_hash", "checkpoint", "log_meta"):
