@@ -388,7 +388,12 @@ class Plan:
                 return None
             tree = load_tree(conn, period)
         index = int(row[0])
-        return index, tree[0][index], sumtree.proof(tree, index), sumtree.root(tree)
+        return (
+            index,
+            sumtree.node_at(tree, 0, index),
+            sumtree.proof(tree, index),
+            sumtree.root(tree),
+        )
 
     # -- helpers --------------------------------------------------------------------
 

@@ -92,6 +92,6 @@ def _compare_tree(
     if stored != charges or [str(m) for m, _ in rows] != sorted(charges):
         return "the stored contribution rows differ from the charges the rules give"
     for position, (member, amount) in enumerate(rows):
-        if tree[0][position] != sumtree.leaf(period, str(member), int(amount)):
+        if tree[0][position] != sumtree.leaf_packed(period, str(member), int(amount)):
             return f"stored leaf {position} does not hash its row"
     return None

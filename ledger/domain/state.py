@@ -83,7 +83,7 @@ class PeriodClose:
     period: str
     body: dict[str, Any]
     apportionment: Apportionment
-    tree: list[list[sumtree.Node]]
+    tree: sumtree.Tree
     members: list[str]
 
 
@@ -104,6 +104,7 @@ class PlanState:
     recovered_in: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     charged: dict[int, dict[str, int]] = field(default_factory=dict)
     keep_trees: bool = True
+    close_cache: tuple[tuple[str, str, int], PeriodClose] | None = None
 
     # -- reading ------------------------------------------------------------------
 
@@ -549,7 +550,21 @@ def _claim_reversed(state: PlanState, entry: Entry) -> None:
 
 
 def close_period(state: PlanState, period: str, time: str) -> PeriodClose:
-    """Compute what closing ``period`` at ``time`` must state (specs/plan.md §8)."""
+    """Compute what closing ``period`` at ``time`` must state (specs/plan.md §8).
+
+    The result is remembered for this state (at its current size), so that checking
+    the ``period.closed`` entry the operator builds from it does not compute a large
+    period twice.
+    """
+    key = (period, time, state.size)
+    if state.close_cache is not None and state.close_cache[0] == key:
+        return state.close_cache[1]
+    close = _close_period(state, period, time)
+    state.close_cache = (key, close)
+    return close
+
+
+def _close_period(state: PlanState, period: str, time: str) -> PeriodClose:
     expected_period = state.next_period_to_close()
     if period != expected_period:
         raise RuleError(
@@ -574,7 +589,8 @@ def close_period(state: PlanState, period: str, time: str) -> PeriodClose:
         annual_cap_fen=rules.annual_cap_fen,
         members=[(m, before.get(m, 0)) for m in counted],
     )
-    tree = sumtree.levels([sumtree.leaf(period, m, result.charges[m]) for m in counted])
+    charges = result.charges
+    tree = sumtree.levels([sumtree.leaf_packed(period, m, charges[m]) for m in counted])
     root = sumtree.root(tree)
     body = {
         "period": period,

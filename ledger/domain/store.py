@@ -9,6 +9,7 @@ like the log's tables; they let the API prove a member's charge in O(log N) read
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, LargeBinary, Text, select, text
 from sqlalchemy.engine import Connection
@@ -78,23 +79,21 @@ def create_plan_schema(store: Store) -> None:
                     )
 
 
-def store_tree(
-    conn: Connection, period: str, members: Sequence[str], tree: list[list[sumtree.Node]]
-) -> None:
+def store_tree(conn: Connection, period: str, members: Sequence[str], tree: sumtree.Tree) -> None:
     """Write a period's leaves as rows and its levels as packed chunks."""
     leaves = tree[0]
     if members:
-        conn.execute(
-            contribution_table.insert(),
-            [
-                {"period": period, "position": i, "member": m, "amount_fen": leaves[i].total}
-                for i, m in enumerate(members)
-            ],
+        totals = [sumtree.Node.unpack(leaf).total for leaf in leaves]
+        _bulk_insert(
+            conn,
+            "contribution",
+            ("period", "position", "member", "amount_fen"),
+            [(period, i, m, totals[i]) for i, m in enumerate(members)],
         )
     rows = []
     for level, nodes in enumerate(tree):
         for chunk in range(0, len(nodes), NODES_PER_CHUNK):
-            data = b"".join(n.pack() for n in nodes[chunk : chunk + NODES_PER_CHUNK])
+            data = b"".join(nodes[chunk : chunk + NODES_PER_CHUNK])
             rows.append(
                 {"period": period, "level": level, "chunk": chunk // NODES_PER_CHUNK, "data": data}
             )
@@ -102,20 +101,36 @@ def store_tree(
         conn.execute(node_table.insert(), rows)
 
 
-def load_tree(conn: Connection, period: str) -> list[list[sumtree.Node]]:
+def load_tree(conn: Connection, period: str) -> sumtree.Tree:
     """Read a period's stored tree back, level by level."""
     rows = conn.execute(
         select(node_table.c.level, node_table.c.data)
         .where(node_table.c.period == period)
         .order_by(node_table.c.level, node_table.c.chunk)
     ).all()
-    levels: list[list[sumtree.Node]] = []
+    levels: sumtree.Tree = []
     for level, data in rows:
         while len(levels) <= level:
             levels.append([])
         blob = bytes(data)
         levels[level].extend(
-            sumtree.Node.unpack(blob[i : i + sumtree.NODE_SIZE])
-            for i in range(0, len(blob), sumtree.NODE_SIZE)
+            blob[i : i + sumtree.NODE_SIZE] for i in range(0, len(blob), sumtree.NODE_SIZE)
         )
     return levels or [[]]
+
+
+def _bulk_insert(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
+) -> None:
+    """Insert many rows at the driver's best speed: COPY on PostgreSQL, executemany on SQLite."""
+    raw: Any = conn.connection.dbapi_connection
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" * len(columns))
+        cursor = raw.cursor()
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+        cursor.close()
