@@ -290,5 +290,8 @@ def _serve(store: Store, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
+# The plan's commands register themselves on `main`.
+from ledger import plan_cli  # noqa: E402, F401
+
 if __name__ == "__main__":
     main()
