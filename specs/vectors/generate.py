@@ -477,6 +477,11 @@ def checkpoints() -> None:
         )
 
 
+def _member(n: int) -> str:
+    """A member id of the vectors: ``m-`` and 20 hex digits (specs/plan.md §1)."""
+    return f"m-{n:020x}"
+
+
 def plan_vectors() -> None:
     """Worked examples of specs/plan.md §6 to §9."""
     from ledger.domain import sumtree
@@ -492,26 +497,26 @@ def plan_vectors() -> None:
             100_000,
             1_234,
             [
-                ("m-01", 0),
-                ("m-02", 500),
-                ("m-03", 18_000),
-                ("m-04", 18_800),
-                ("m-05", 0),
-                ("m-06", 100),
-                ("m-07", 0),
+                (_member(1), 0),
+                (_member(2), 500),
+                (_member(3), 18_000),
+                (_member(4), 18_800),
+                (_member(5), 0),
+                (_member(6), 100),
+                (_member(7), 0),
             ],
         ),
         "credit": (
             "the carried-in surplus exceeds aid and fee: nobody pays, the rest carries",
             1_000,
             5_000,
-            [("m-01", 0), ("m-02", 0)],
+            [(_member(1), 0), (_member(2), 0)],
         ),
         "rounding": (
             "aid that does not divide evenly: the share rounds up, the surplus carries out",
             1_000_003,
             0,
-            [(f"m-{i:02d}", 0) for i in range(1, 10)],
+            [(_member(i), 0) for i in range(1, 10)],
         ),
     }
     for name, (description, aid, carry_in, members) in apportion_cases.items():
@@ -637,6 +642,127 @@ def plan_vectors() -> None:
     )
 
 
+def plan_log() -> None:
+    """A small plan run end to end by the ledger's Plan, for replay by a verifier."""
+    import random
+    from dataclasses import replace
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ledger.domain.plan import Plan
+    from ledger.domain.rules import reference_rules
+    from ledger.domain.vote import sign_vote
+    from ledger.instance import Ledger, Publisher
+
+    start = "2025-01-01T00:00:00Z"
+    rng = random.Random(20250101)  # noqa: S311 - vectors are reproducible by design
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{tmp}/plan.db", create=True)
+        store.create_schema()
+        with store.writer() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO log_meta (id, schema_version, origin, verifier_key) "
+                "VALUES (?, ?, ?, ?)",
+                (1, 1, ORIGIN, SIGNER.verifier().to_string()),
+            )
+        log = Log(store)
+        log.append(
+            NewEntry(
+                "log.genesis",
+                "operator",
+                {"origin": ORIGIN, "verifier_key": SIGNER.verifier().to_string()},
+                time=start,
+            )
+        )
+        ledger = Ledger(store, log, SIGNER, Publisher(store, SIGNER))
+        plan = Plan(ledger, random_bytes=rng.randbytes)
+        rules = replace(reference_rules(start), panel_size=3, quorum=2)
+        plan.set_rules(rules, at=start)
+        people = [
+            m
+            for m, _ in plan.join_many(
+                [("0-39" if i % 2 else "40-59", {"n": i}) for i in range(8)],
+                at="2025-01-02T00:00:00Z",
+            )
+        ]
+        for day in ("2025-01-14", "2025-01-28"):
+            plan.close_period(at=f"{day}T00:00:00Z")
+        seeds = {}
+        for i, person in enumerate(people[3:]):
+            seeds[person] = hashlib.sha256(b"vector juror %d" % i).digest()
+            key = (
+                Ed25519PrivateKey.from_private_bytes(seeds[person]).public_key().public_bytes_raw()
+            )
+            plan.enrol_juror(person, key, at="2025-02-05T00:00:00Z")
+        plan.close_period(at="2025-02-14T00:00:00Z")
+        paid = plan.file_claim(
+            people[0], "ACC", 2_000_000, "2025-02-15T00:00:00Z", b"e", at="2025-02-16T00:00:00Z"
+        )
+        plan.assess(paid, "approve", 2_000_000, "covered", b"r", at="2025-02-16T01:00:00Z")
+        plan.disclose(paid, at="2025-02-16T02:00:00Z")
+        appealed = plan.file_claim(
+            people[1], "ACC", 900_000, "2025-02-15T00:00:00Z", b"e", at="2025-02-16T03:00:00Z"
+        )
+        plan.assess(appealed, "deny", 0, "not an accident", b"r", at="2025-02-16T04:00:00Z")
+        plan.disclose(appealed, at="2025-02-16T05:00:00Z")
+        secret = hashlib.sha256(b"vector appellant secret").digest()
+        plan.appeal(
+            appealed, people[1], hashlib.sha256(secret).hexdigest(), at="2025-02-17T00:00:00Z"
+        )
+        jurors = plan.draw_panel(appealed, secret, at="2025-02-17T06:00:00Z")
+        rationale = hashlib.sha256(b"the fall is documented").hexdigest()
+        for juror in jurors:
+            signature = sign_vote(seeds[juror], ORIGIN, appealed, "approve", rationale)
+            plan.cast_vote(
+                appealed, juror, "approve", rationale, signature, at="2025-02-17T12:00:00Z"
+            )
+        plan.decide(appealed, at="2025-02-18T00:00:00Z")
+        plan.pay(appealed, at="2025-02-19T06:00:00Z")
+        plan.decide(paid, at="2025-02-23T00:00:00Z")
+        plan.pay(paid, at="2025-02-23T00:00:01Z")
+        plan.close_period(at="2025-02-28T00:00:00Z")
+        raws = [raw for _, raw in log.entries(0, log.size())]
+        state = plan.state
+        closed = [c.body for c in state.closed]
+        proofs = []
+        for person in people[:2]:
+            found = plan.contribution_proof("2025-02b", person)
+            assert found is not None
+            index, leaf, siblings, _ = found
+            proofs.append(
+                {
+                    "member": person,
+                    "index": index,
+                    "amount_fen": leaf.total,
+                    "siblings": [
+                        {"hash": b64(n.hash), "count": n.count, "total": n.total} for n in siblings
+                    ],
+                }
+            )
+        store.dispose()
+    write(
+        "plan/plan-log.json",
+        {
+            "description": "a small plan run end to end (rules with a panel of 3, 8 members, 5 "
+            "jurors, a paid claim and a denial overturned by a drawn panel, four periods "
+            "closed); replaying it must reproduce the period bodies and the panel",
+            "origin": ORIGIN,
+            "verifier_key": SIGNER.verifier().to_string(),
+            "entries_b64": [b64(r) for r in raws],
+            "expected": {
+                "members": len(state.members),
+                "claims": {
+                    c.id: {"outcome": c.outcome, "paid_fen": c.paid_fen}
+                    for c in state.claims.values()
+                },
+                "panel": {appealed: jurors},
+                "periods": closed,
+                "contribution_proofs": proofs,
+            },
+        },
+    )
+
+
 def main() -> None:
     """Regenerate every vector file (into the folder given as argument, by default here)."""
     global OUT
@@ -649,6 +775,7 @@ def main() -> None:
     broken_chains(raws)
     checkpoints()
     plan_vectors()
+    plan_log()
 
 
 if __name__ == "__main__":

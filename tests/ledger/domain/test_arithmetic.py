@@ -235,3 +235,32 @@ def test_vote_refusals() -> None:
         sign_vote(seed_bytes, "o", "c-1", "maybe", rationale)
     with pytest.raises(VoteError):
         sign_vote(seed_bytes, "o", "c-1", "approve", "AB" * 32)
+
+
+def test_the_plan_log_vector_replays() -> None:
+    from ledger.domain.state import PlanState
+    from ledger.log.entry import parse_entry
+
+    case = load(PLAN / "plan-log.json")
+    state = PlanState()
+    for raw in case["entries_b64"]:
+        state.apply(parse_entry(base64.b64decode(raw)))
+    expected = case["expected"]
+    assert len(state.members) == expected["members"]
+    for claim, outcome in expected["claims"].items():
+        assert state.claims[claim].outcome == outcome["outcome"]
+        assert state.claims[claim].paid_fen == outcome["paid_fen"]
+    for claim, jurors in expected["panel"].items():
+        assert state.claims[claim].jurors == jurors
+    assert [c.body for c in state.closed] == expected["periods"]
+    last = expected["periods"][-1]
+    for proof in expected["contribution_proofs"]:
+        leaf = sumtree.leaf(last["period"], proof["member"], proof["amount_fen"])
+        root = sumtree.Node(
+            base64.b64decode(last["contribution_root"]),
+            last["members"],
+            last["contribution_total_fen"],
+        )
+        sumtree.verify(
+            leaf, proof["index"], last["members"], [node(s) for s in proof["siblings"]], root
+        )
