@@ -1,0 +1,199 @@
+"""The contribution Merkle sum tree of a period (specs/plan.md §9).
+
+Every member counted in N (§8.2) is a leaf holding their charge, leaves in member-id
+order. A node is a triple (hash, count, total)::
+
+    leaf:     H(0x00 ‖ "tally/contribution/v1\\n" ‖ period ‖ "\\n" ‖ member ‖ "\\n"
+                ‖ decimal amount ‖ "\\n"),                          1, amount
+    interior: H(0x01 ‖ lh ‖ u64be(lc) ‖ u64be(lt) ‖ rh ‖ u64be(rc) ‖ u64be(rt)),
+                                                                 lc + rc, lt + rt
+    empty:    (H(""), 0, 0)
+
+The shape is RFC 9162's: the left subtree of n > 1 leaves holds the largest power of
+two smaller than n. Counts and totals are unsigned 64-bit: any value outside
+0..2^64 - 1 is refused, so no subtree can hide a negative amount.
+
+A member's proof is the sibling triples from their leaf up. :func:`verify_proof`
+walks them as RFC 9162 §2.1.3.2 walks an inclusion proof (see
+``verifier/merkle.py``), recomputing hash, count and total, and checks all three
+against the announced root. It also checks each sibling's count against the number
+of leaves the tree's shape puts under it (so the recomputed count is the tree size):
+a genuine tree always passes this, and it makes a lie about a count visible without
+relying on the hash alone. This module only verifies; it builds no proofs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from verifier.plan.errors import PeriodError, SumTreeError, SumTreeMismatchError
+from verifier.plan.ids import U64_MAX, check_int, check_member, show
+from verifier.plan.periods import parse_period
+
+HASH_SIZE = 32
+LEAF_PREFIX = b"\x00"
+NODE_PREFIX = b"\x01"
+LEAF_DOMAIN = b"tally/contribution/v1\n"
+EMPTY_HASH = hashlib.sha256(b"").digest()
+
+
+def u64be(value: int, what: str = "value") -> bytes:
+    """Pack ``value`` as 8 big-endian bytes; refuse anything outside 0..2^64 - 1."""
+    v = check_int(value, what, SumTreeError)
+    if not 0 <= v <= U64_MAX:
+        raise SumTreeError(f"{what} must be an unsigned 64-bit integer (0..2^64-1), found {v}")
+    return v.to_bytes(8, "big")
+
+
+@dataclass(frozen=True)
+class Node:
+    """A sum-tree node: 32-byte hash, leaf count and total charge (both u64)."""
+
+    hash: bytes
+    count: int
+    total: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.hash, bytes) or len(self.hash) != HASH_SIZE:
+            found = f"{len(self.hash)} bytes" if isinstance(self.hash, bytes) else show(self.hash)
+            raise SumTreeError(f"node hash must be {HASH_SIZE} bytes, found {found}")
+        u64be(self.count, "node count")
+        u64be(self.total, "node total")
+
+    def packed(self) -> bytes:
+        """``hash ‖ u64be(count) ‖ u64be(total)``, the node's part of its parent's preimage."""
+        return self.hash + u64be(self.count, "node count") + u64be(self.total, "node total")
+
+
+EMPTY = Node(EMPTY_HASH, 0, 0)
+"""The root of the empty tree, (H(""), 0, 0)."""
+
+
+def leaf_hash(period: str, member: str, amount: int) -> bytes:
+    """The leaf hash of ``member``'s charge ``amount`` (fen) in ``period``."""
+    try:
+        parse_period(period)
+    except PeriodError as exc:
+        raise SumTreeError(f"leaf period: {exc}") from None
+    check_member(member, "leaf member")
+    u64be(amount, f"amount of {member}")
+    data = f"{period}\n{member}\n{amount:d}\n".encode("ascii")
+    return hashlib.sha256(LEAF_PREFIX + LEAF_DOMAIN + data).digest()
+
+
+def leaf(period: str, member: str, amount: int) -> Node:
+    """The leaf node ``(leaf_hash, 1, amount)``."""
+    return Node(leaf_hash(period, member, amount), 1, amount)
+
+
+def interior(left: Node, right: Node) -> Node:
+    """The parent of ``left`` and ``right``; refuses a count or total past 2^64 - 1."""
+    count = left.count + right.count
+    total = left.total + right.total
+    u64be(count, "interior count")
+    u64be(total, "interior total")
+    h = hashlib.sha256(NODE_PREFIX + left.packed() + right.packed()).digest()
+    return Node(h, count, total)
+
+
+def root(nodes: Sequence[Node]) -> Node:
+    """The root over the leaf ``nodes`` in RFC 9162's shape; :data:`EMPTY` for none.
+
+    Keeps the roots of the perfect subtrees seen so far and merges equal sizes as
+    leaves arrive, then folds the remainder right to left: exactly the split at the
+    largest power of two below n.
+    """
+    stack: list[tuple[int, Node]] = []  # (leaves under it, subtree root)
+    for i, node in enumerate(nodes):
+        if not isinstance(node, Node):
+            raise SumTreeError(f"leaf [{i}] must be a Node, found {show(node)}")
+        size, current = 1, node
+        while stack and stack[-1][0] == size:
+            left_size, left = stack.pop()
+            size, current = left_size + size, interior(left, current)
+        stack.append((size, current))
+    if not stack:
+        return EMPTY
+    result = stack[-1][1]
+    for _, left in reversed(stack[:-1]):
+        result = interior(left, result)
+    return result
+
+
+def tree_root(period: str, leaves: Sequence[tuple[str, int]]) -> Node:
+    """The root over ``(member, amount)`` leaves, which must be in strictly increasing id order."""
+    nodes = [leaf(period, m, a) for m, a in leaves]
+    for i in range(1, len(leaves)):
+        if not leaves[i - 1][0] < leaves[i][0]:
+            raise SumTreeError(
+                f"leaves must be in strictly increasing member-id order: "
+                f"found {leaves[i - 1][0]!r} before {leaves[i][0]!r} at index {i}"
+            )
+    return root(nodes)
+
+
+def verify_proof(
+    leaf_node: Node, index: int, size: int, siblings: Sequence[Node], root_node: Node
+) -> None:
+    """Check that ``leaf_node`` is leaf ``index`` of the ``size``-leaf tree with ``root_node``.
+
+    ``siblings`` are the sibling triples from the leaf up. Raises
+    :class:`SumTreeError` for a malformed proof (wrong length, an index at or past
+    the size, a node that is not a leaf where one is expected, a sibling whose count
+    is not its subtree's leaf count) and :class:`SumTreeMismatchError` when the
+    recomputed hash, count or total differs from the root's.
+    """
+    i = check_int(index, "proof index", SumTreeError)
+    n = check_int(size, "tree size", SumTreeError)
+    for what, node in (("leaf", leaf_node), ("root", root_node)):
+        if not isinstance(node, Node):
+            raise SumTreeError(f"{what} must be a Node, found {show(node)}")
+    for k, node in enumerate(siblings):
+        if not isinstance(node, Node):
+            raise SumTreeError(f"sibling [{k}] must be a Node, found {show(node)}")
+    if i < 0 or n < 0:
+        raise SumTreeError(f"index and size must be non-negative, found {i} and {n}")
+    if i >= n:
+        raise SumTreeError(f"index {i} is not below tree size {n}")
+    if leaf_node.count != 1:
+        raise SumTreeError(f"a leaf has count 1, found {leaf_node.count}")
+
+    fn, sn, level, r = i, n - 1, 0, leaf_node
+    for k, sibling in enumerate(siblings):
+        if sn == 0:
+            raise SumTreeError(f"proof is too long: {len(siblings)} siblings for index {i} of {n}")
+        if fn & 1 or fn == sn:
+            # Skip the levels where this node is a left child with no right sibling.
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+                level += 1
+            # The sibling is a perfect left subtree.
+            _check_sibling_count(k, sibling, 1 << level)
+            r = interior(sibling, r)
+        else:
+            # The right sibling covers leaves [(fn+1)·2^level, min((fn+2)·2^level, n)).
+            start = (fn + 1) << level
+            _check_sibling_count(k, sibling, min(1 << level, n - start))
+            r = interior(r, sibling)
+        fn >>= 1
+        sn >>= 1
+        level += 1
+    if sn != 0:
+        raise SumTreeError(f"proof is too short: {len(siblings)} siblings for index {i} of {n}")
+    if r.hash != root_node.hash:
+        raise SumTreeMismatchError("hash", root_node.hash.hex(), r.hash.hex())
+    if r.count != root_node.count:
+        raise SumTreeMismatchError("count", root_node.count, r.count)
+    if r.total != root_node.total:
+        raise SumTreeMismatchError("total", root_node.total, r.total)
+
+
+def _check_sibling_count(k: int, sibling: Node, expected: int) -> None:
+    if sibling.count != expected:
+        raise SumTreeError(
+            f"sibling [{k}] must cover {expected} leaves by the tree's shape, "
+            f"found count {sibling.count}"
+        )
