@@ -250,10 +250,12 @@ def demo(
     say("Try:")
     say(f"  curl {base}/v1/log")
     say(f"  curl {base}/v1/checkpoint")
-    say(f"  curl '{base}/v1/entries?start=0&end=3'")
+    say(f"  curl '{base}/v1/entries?start=0&end=3'          # genesis, the rules, a member")
     say(f"  curl '{base}/v1/proof/inclusion?seq=42&tree_size={size}'")
     say(f"  curl '{base}/v1/proof/consistency?first=1000&second={size}'")
     say(f"  open {base}/docs for the API's own documentation")
+    say(f"  tally --db {settings.db} plan status     # in another terminal")
+    say(f"  tally --db {settings.db} check           # re-derive the log and the plan")
     say("Press Ctrl+C to stop.\n")
     _serve(ledger.store, host, port)
 

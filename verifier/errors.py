@@ -11,7 +11,18 @@ Every error says what was expected and what was found. The hierarchy::
     ├── KeyFormatError          a verifier-key string is malformed
     ├── CheckpointFormatError   a checkpoint body breaks C2SP tlog-checkpoint
     ├── EntryError              an entry's bytes break the entry rules (has ``kind``)
-    └── ChainError              the seq order or hash chain is broken (has ``seq``)
+    ├── ChainError              the seq order or hash chain is broken (has ``seq``)
+    ├── ForkError               two checkpoints signed by the log's key conflict
+    │                           (in :mod:`verifier.fork`, with the evidence)
+    ├── AuditFailedError        a replay found violations, each with its seq
+    │                           (in :mod:`verifier.audit`)
+    └── DumpError               an offline dump is not in the dump format (ditto)
+
+Two more roots are about the verifier's surroundings, not the data it checks::
+
+    ServerError                 the server was unreachable or answered outside specs/http.md
+    └── ResponseTooLargeError   an answer exceeded the client's size cap
+    StateError                  the verifier's own state or files are missing or unusable
 
 Misuse of the API (a negative start seq, say) raises ``ValueError`` instead.
 """
@@ -78,3 +89,19 @@ class ChainError(VerificationError):
     def __init__(self, seq: int, message: str) -> None:
         super().__init__(f"seq {seq}: {message}")
         self.seq = seq
+
+
+class ServerError(Exception):
+    """The server could not be reached, or its answer broke the contract of specs/http.md.
+
+    Nothing is concluded about the log from such an answer: it is neither accepted
+    nor held against the log.
+    """
+
+
+class ResponseTooLargeError(ServerError):
+    """An answer was larger than the client accepts (the cap protects memory)."""
+
+
+class StateError(Exception):
+    """The verifier's saved state is missing or unusable, or a local file cannot be written."""

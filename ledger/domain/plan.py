@@ -371,7 +371,7 @@ class Plan:
         close = close_period(state, period, when)
         self._one("period.closed", close.body, when)
         with self.ledger.store.writer() as conn:
-            store_tree(conn, period, close.members, close.tree)
+            store_tree(conn, period, close.members, close.apportionment.charges, close.tree)
         return close.body
 
     def contribution_proof(

@@ -89,7 +89,7 @@ def _compare_tree(
     if root.total != body["contribution_total_fen"] or root.count != body["members"]:
         return "the stored contribution tree's count or total differs from the period entry"
     stored = {str(member): int(amount) for member, amount in rows}
-    if stored != charges or [str(m) for m, _ in rows] != sorted(charges):
+    if stored != charges or [str(m) for m, _ in rows] != sorted(charges):  # position order
         return "the stored contribution rows differ from the charges the rules give"
     for position, (member, amount) in enumerate(rows):
         if tree[0][position] != sumtree.leaf_packed(period, str(member), int(amount)):

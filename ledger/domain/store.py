@@ -8,7 +8,7 @@ like the log's tables; they let the API prove a member's charge in O(log N) read
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, LargeBinary, Text, select, text
@@ -34,9 +34,11 @@ class ContributionRow(SQLModel, table=True):
     """One member's charge in one period, at its leaf position in the period's tree."""
 
     __tablename__ = "contribution"
+    # Keyed by member (one index serves both the insert and a member's lookup);
+    # leaves are in member order, so position order is member order too.
     period: str = Field(sa_column=Column(Text, primary_key=True))
-    position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    member: str = Field(sa_column=Column(Text, nullable=False, index=True))
+    member: str = Field(sa_column=Column(Text, primary_key=True))
+    position: int = Field(sa_column=Column(BigInteger, nullable=False))
     amount_fen: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
@@ -60,6 +62,11 @@ def create_plan_schema(store: Store) -> None:
     """Create the plan's tables (idempotent); the tree tables are append-only."""
     with store.writer() as conn:
         SQLModel.metadata.create_all(conn, tables=[private_table, contribution_table, node_table])
+        if store.dialect == "postgresql":
+            # Packed hashes do not compress; skip TOAST's compression attempts.
+            conn.execute(
+                text("ALTER TABLE contribution_node ALTER COLUMN data SET STORAGE EXTERNAL")
+            )
         for table in APPEND_ONLY:
             if store.dialect == "postgresql":
                 conn.execute(
@@ -79,16 +86,20 @@ def create_plan_schema(store: Store) -> None:
                     )
 
 
-def store_tree(conn: Connection, period: str, members: Sequence[str], tree: sumtree.Tree) -> None:
-    """Write a period's leaves as rows and its levels as packed chunks."""
-    leaves = tree[0]
+def store_tree(
+    conn: Connection,
+    period: str,
+    members: Sequence[str],
+    charges: Mapping[str, int],
+    tree: sumtree.Tree,
+) -> None:
+    """Write a period's leaves as rows (in member order) and its levels as packed chunks."""
     if members:
-        totals = [sumtree.Node.unpack(leaf).total for leaf in leaves]
         _bulk_insert(
             conn,
             "contribution",
-            ("period", "position", "member", "amount_fen"),
-            [(period, i, m, totals[i]) for i, m in enumerate(members)],
+            ("period", "member", "position", "amount_fen"),
+            [(period, m, i, charges[m]) for i, m in enumerate(members)],
         )
     rows = []
     for level, nodes in enumerate(tree):

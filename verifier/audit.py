@@ -1,0 +1,267 @@
+"""Replaying a whole log from genesis: every entry, the chain, and the root (specs/log.md §3).
+
+:class:`Replayer` takes the log's entries in seq order, from the server's pages or
+from an offline dump, and checks, for each one:
+
+- the entry rules and the chain rules (entries.md §3, log.md §3), with
+  :class:`~verifier.entry.ChainVerifier`;
+- for entry 0, that the genesis body names exactly the pinned origin and key
+  (log.md §2), so the log itself commits to the key the member trusts;
+- when the server also sent its decoding of the bytes (``entry``, specs/http.md),
+  that it is exactly what the bytes say;
+
+and folds every leaf hash into a :class:`~verifier.compact.CompactTree`, whose root
+the caller compares with a verified checkpoint at the same size. A violation is
+recorded with its seq and the replay goes on, so one run reports each of them; the
+chain is picked up again from the bytes actually received.
+
+A dump (``tally-verify dump``) is a folder with ``checkpoint``, the signed note as
+served, and ``entries.jsonl``, one ``{"seq": n, "leaf": "<base64 of the exact
+entry bytes>"}`` per line in seq order, exactly as many as the checkpoint's size.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from verifier.client import MAX_PAGE, LogClient, ServedEntry
+from verifier.compact import CompactTree
+from verifier.entry import ZERO_PREV, ChainVerifier, entry_hash_hex, parse_entry
+from verifier.errors import ChainError, EntryError, ResponseTooLargeError, VerificationError
+from verifier.merkle import leaf_hash
+from verifier.note import Verifier, decode_base64
+from verifier.state import AuditProgress
+
+DUMP_CHECKPOINT = "checkpoint"
+DUMP_ENTRIES = "entries.jsonl"
+MAX_REPORTED = 100
+"""Violations kept for the report; the rest are only counted."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A broken rule, at ``seq`` (``None`` for the log as a whole, e.g. its root)."""
+
+    seq: int | None
+    message: str
+
+
+class AuditFailedError(VerificationError):
+    """The replay found violations; ``violations`` lists the first :data:`MAX_REPORTED`."""
+
+    def __init__(self, violations: list[Violation], count: int) -> None:
+        first = violations[0].message if violations else "no details"
+        super().__init__(f"{count} violation(s); the first: {first}")
+        self.violations = violations
+        self.count = count
+
+
+class DumpError(VerificationError):
+    """An offline dump is not in the dump format, so it does not hold a checkable log."""
+
+
+class Replayer:
+    """Check entries in seq order and recompute the tree root (see the module doc).
+
+    Starts at genesis, or resumes from saved ``progress``. ``watch`` lists sizes
+    whose roots to remember in :attr:`roots_at` (to compare a dump with a saved
+    checkpoint).
+    """
+
+    def __init__(
+        self,
+        key: Verifier,
+        progress: AuditProgress | None = None,
+        *,
+        watch: frozenset[int] = frozenset(),
+    ) -> None:
+        self.key = key
+        if progress is None:
+            progress = AuditProgress(0, ZERO_PREV, None, [])
+        self.start_seq = progress.next_seq
+        self._chain = ChainVerifier(
+            progress.next_seq,
+            progress.last_hash if progress.next_seq else None,
+            progress.last_time,
+        )
+        self.tree = CompactTree(progress.next_seq, progress.frontier)
+        self.watch = watch
+        self.roots_at: dict[int, bytes] = {}
+        if self.tree.size in watch:
+            self.roots_at[self.tree.size] = self.tree.root()
+        self.violations: list[Violation] = []
+        self.violation_count = 0
+
+    @property
+    def next_seq(self) -> int:
+        """The seq of the next entry expected."""
+        return self.tree.size
+
+    def add(self, raw: bytes, shown: dict[str, Any] | None = None) -> None:
+        """Check the entry at :attr:`next_seq`: its bytes, and the server's decoding if given."""
+        seq = self.tree.size
+        leaf = leaf_hash(raw)
+        self.tree.append(leaf)
+        if self.tree.size in self.watch:
+            self.roots_at[self.tree.size] = self.tree.root()
+        try:
+            entry = self._chain.add(raw)
+        except (EntryError, ChainError) as exc:
+            self._report(seq, str(exc))
+            try:
+                time: str | None = parse_entry(raw).time
+            except EntryError:
+                time = None
+            # Go on from the bytes received, so that each later break is reported once.
+            self._chain = ChainVerifier(seq + 1, entry_hash_hex(raw), time)
+            return
+        if seq == 0:
+            self._check_genesis(entry.actor, entry.body)
+        if shown is not None and not _same_json(shown, entry.raw):
+            self._report(
+                seq,
+                f"seq {seq}: the server's decoded 'entry' is not what the entry's exact bytes "
+                "say; the bytes are what the log signs, the decoding misrepresents them",
+            )
+
+    def _check_genesis(self, actor: str, body: dict[str, Any]) -> None:
+        want = {"origin": self.key.name, "verifier_key": self.key.to_string()}
+        if body != want:
+            self._report(
+                0,
+                f"seq 0: the genesis entry must name the pinned log {want['origin']} and key "
+                f"{want['verifier_key']}, found body {json.dumps(body)[:300]}",
+            )
+        if actor != "operator":
+            self._report(0, f"seq 0: the genesis actor must be 'operator', found {actor!r}")
+
+    def _report(self, seq: int | None, message: str) -> None:
+        self.violation_count += 1
+        if len(self.violations) < MAX_REPORTED:
+            self.violations.append(Violation(seq, message))
+
+    def check_root(self, root: bytes) -> None:
+        """Record a violation unless the root of the entries so far is ``root``."""
+        mine = self.tree.root()
+        if mine != root:
+            self._report(
+                None,
+                f"the {self.tree.size:,} entries received hash to the root "
+                f"{base64.b64encode(mine).decode()}, but the signed checkpoint of that size "
+                f"has {base64.b64encode(root).decode()}: some entry is not the one the log signed",
+            )
+
+    def progress(self) -> AuditProgress:
+        """How far the replay has come, to save and resume from."""
+        return AuditProgress(
+            self._chain.next_seq, self._chain.prev, self._chain.last_time, list(self.tree.frontier)
+        )
+
+    def raise_if_failed(self) -> None:
+        """Raise :class:`AuditFailedError` if any violation was recorded."""
+        if self.violation_count:
+            raise AuditFailedError(self.violations, self.violation_count)
+
+
+def _same_json(shown: dict[str, Any], raw: bytes) -> bool:
+    # Only called on bytes that passed the strict entry checks, so the plain parser
+    # reads them exactly as the strict one would.
+    return _strict_equal(shown, json.loads(raw))
+
+
+def _strict_equal(a: object, b: object) -> bool:
+    # Python says 1 == True == 1.0; JSON does not. A stack, not recursion: the
+    # server's decoding may nest as deep as its JSON parser allows.
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, dict) and isinstance(y, dict):
+            if x.keys() != y.keys():
+                return False
+            stack.extend((x[k], y[k]) for k in x)
+        elif isinstance(x, list) and isinstance(y, list):
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y, strict=True))
+        elif x != y:
+            return False
+    return True
+
+
+def fetch_pages(client: LogClient, start: int, end: int) -> Iterator[list[ServedEntry]]:
+    """Yield the server's pages of entries ``start`` to ``end - 1``, in order.
+
+    Pages on from the last seq received plus one (the server may send fewer than
+    asked). A page too large for the client's cap is asked again at half the size,
+    down to one entry.
+    """
+    size = MAX_PAGE
+    while start < end:
+        stop = min(start + size, end)
+        try:
+            page = client.entries(start, stop)
+        except ResponseTooLargeError:
+            if stop - start == 1:
+                raise
+            size = max(1, (stop - start) // 2)
+            continue
+        yield page
+        start = page[-1].seq + 1
+
+
+def read_dump_checkpoint(folder: Path) -> str:
+    """The signed note text of a dump (unverified)."""
+    try:
+        return (folder / DUMP_CHECKPOINT).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DumpError(f"cannot read {folder / DUMP_CHECKPOINT}: {exc}") from None
+
+
+def read_dump_entries(folder: Path, size: int) -> Iterator[bytes]:
+    """Yield the exact bytes of a dump's entries 0 to ``size - 1``.
+
+    Raises :class:`DumpError` on a line that is not ``{"seq", "leaf"}`` with the
+    next seq, or if the file holds more or fewer than ``size`` entries.
+    """
+    path = folder / DUMP_ENTRIES
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise DumpError(f"cannot read {path}: {exc}") from None
+    with handle:
+        seq = -1
+        for seq, line in enumerate(handle):
+            if seq >= size:
+                raise DumpError(f"{path} holds more than the {size:,} entries its checkpoint signs")
+            yield _dump_line(path, seq, line)
+        if seq + 1 < size:
+            raise DumpError(f"{path} holds {seq + 1:,} entries, but its checkpoint signs {size:,}")
+
+
+def _dump_line(path: Path, seq: int, line: bytes) -> bytes:
+    where = f"{path} line {seq + 1}"
+    try:
+        doc = json.loads(line.decode("utf-8"))
+    except (ValueError, RecursionError):  # also bad UTF-8, and int()'s digit limit
+        raise DumpError(f"{where}: expected a JSON object, found {line[:80]!r}") from None
+    if not isinstance(doc, dict) or set(doc) != {"seq", "leaf"}:
+        raise DumpError(f'{where}: expected exactly {{"seq", "leaf"}}, found {line[:80]!r}')
+    if type(doc["seq"]) is not int or doc["seq"] != seq:
+        raise DumpError(f"{where}: expected seq {seq}, found {doc['seq']!r:.40}")
+    try:
+        return decode_base64(doc["leaf"] if isinstance(doc["leaf"], str) else "")
+    except ValueError as exc:
+        raise DumpError(f"{where}: leaf: {exc}") from None
+
+
+def write_dump_line(out: IO[bytes], seq: int, raw: bytes) -> None:
+    """Write one ``entries.jsonl`` line."""
+    line = {"seq": seq, "leaf": base64.b64encode(raw).decode("ascii")}
+    out.write(json.dumps(line, separators=(",", ":")).encode("ascii") + b"\n")

@@ -1,0 +1,375 @@
+"""A strict HTTP client for the public log contract (specs/http.md).
+
+The server is not trusted, so this client believes nothing it is told that it can
+check, and accepts only answers exactly in the contract's shape:
+
+- every request has connect and read timeouts, and a whole answer must arrive
+  within :data:`DEADLINE_FACTOR` times the timeout (a server that drips one byte a
+  second never times out a read);
+- every answer is read as a stream and abandoned past ``max_bytes`` (the size is
+  counted after content decoding, so a compressed bomb is stopped too);
+- a status other than 200, a wrong media type, JSON that is not strict (duplicate
+  keys, NaN, floats), a missing member or one of the wrong type, base64 that is not
+  canonical, a hash that is not 32 bytes, entries out of order, duplicated, with a
+  gap, outside the requested range, or an empty page: each is a
+  :class:`~verifier.errors.ServerError`, and the caller concludes nothing from it.
+
+What the client returns is still only what the server *said*: checkpoints are
+returned as note text for the caller to verify with the pinned key, entries as
+their exact bytes for the caller to hash and chain, proofs as hashes for the
+caller to verify. ``tree_size`` and ``verifier_key`` from ``/v1/log`` are for
+discovery only (specs/http.md).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from verifier.errors import ResponseTooLargeError, ServerError
+from verifier.merkle import HASH_SIZE
+from verifier.note import decode_base64
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds to wait to connect, and for each read (``--timeout``)."""
+DEADLINE_FACTOR = 10
+"""A whole answer must arrive within this many timeouts."""
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+"""The largest answer read; a page of large entries is re-asked in smaller pages."""
+MAX_PAGE = 1000
+"""Entries the server serves per page at most (specs/http.md)."""
+MAX_PROOF_HASHES = 2 * 64 + 1
+"""More hashes than any proof in a tree of up to 2**64 leaves has."""
+MAX_INDEX = 2**62
+"""The largest seq or size the server accepts as a parameter (specs/http.md)."""
+_MAX_DIGITS = 19
+"""Digits of the longest integer read (2**62 has 19)."""
+_DETAIL_BYTES = 4096
+"""How much of an error answer is read to show its problem ``detail``."""
+
+
+@dataclass(frozen=True)
+class LogInfo:
+    """``GET /v1/log``: for discovery only; nothing here is trusted."""
+
+    origin: str
+    verifier_key: str
+    tree_size: int
+
+
+@dataclass(frozen=True)
+class ServedEntry:
+    """One entry of a page: its seq label, exact bytes, and the server's decoding of them."""
+
+    seq: int
+    raw: bytes
+    shown: dict[str, Any]
+
+
+def normalize_base_url(url: str) -> str:
+    """Return ``url`` without a trailing slash; raise ``ValueError`` unless it is http(s).
+
+    The log's endpoints are appended to it, so ``https://h/tally`` and
+    ``https://h/tally/`` name the same log.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ValueError(f"not a URL: {url!r} ({exc})") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"expected an http:// or https:// URL with a host, found {url!r}")
+    if parsed.query or parsed.fragment:
+        raise ValueError(f"expected a base URL without query or fragment, found {url!r}")
+    return url.rstrip("/")
+
+
+class LogClient:
+    """Reads one log's public endpoints (specs/http.md) strictly; see the module doc."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, found {timeout}")
+        self.base_url = normalize_base_url(base_url)
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=True,
+            max_redirects=5,
+            headers={"User-Agent": "tally-verify"},
+            transport=transport,
+        )
+
+    def __enter__(self) -> LogClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    # -- endpoints -------------------------------------------------------------
+
+    def log_info(self) -> LogInfo:
+        """``GET /v1/log``: the log's stated origin, verifier key and size."""
+        doc = self._get_json("/v1/log", {})
+        return LogInfo(
+            origin=_member(doc, "origin", str, "/v1/log"),
+            verifier_key=_member(doc, "verifier_key", str, "/v1/log"),
+            tree_size=_count(doc, "tree_size", "/v1/log"),
+        )
+
+    def checkpoint(self) -> str:
+        """``GET /v1/checkpoint``: the latest signed checkpoint, as note text (unverified)."""
+        body = self._get("/v1/checkpoint", {}, "text/plain")
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ServerError(
+                f"/v1/checkpoint: expected UTF-8 text, found an invalid byte at {exc.start}"
+            ) from None
+
+    def entries(self, start: int, end: int) -> list[ServedEntry]:
+        """``GET /v1/entries?start=S&end=E``: a non-empty page from entry ``start`` on.
+
+        The page may stop before ``end`` (the server pages); it must start at
+        ``start``, run without gaps or repeats, and stay below ``end``.
+        """
+        if not 0 <= start < end:
+            raise ValueError(f"expected 0 <= start < end, found {start} and {end}")
+        if end > MAX_INDEX:
+            raise ServerError(
+                f"cannot ask for entries up to {end}: the contract serves none past 2**62"
+            )
+        where = f"/v1/entries?start={start}&end={end}"
+        doc = self._get_json("/v1/entries", {"start": start, "end": end})
+        items = _member(doc, "entries", list, where)
+        if not items:
+            raise ServerError(f"{where}: expected at least entry {start}, found an empty page")
+        if len(items) > end - start:
+            raise ServerError(
+                f"{where}: expected at most {end - start} entries, found {len(items)}"
+            )
+        page: list[ServedEntry] = []
+        for i, item in enumerate(items):
+            want = start + i
+            if not isinstance(item, dict):
+                raise ServerError(f"{where}: entry [{i}] must be an object, found {_kind(item)}")
+            seq = _count(item, "seq", f"{where} entry [{i}]")
+            if seq != want:
+                order = "a repeat" if seq < want else "a gap"
+                raise ServerError(
+                    f"{where}: entry [{i}] must have seq {want}, found seq {seq} ({order})"
+                )
+            leaf = _member(item, "leaf", str, f"{where} seq {seq}")
+            try:
+                raw = decode_base64(leaf)
+            except ValueError as exc:
+                raise ServerError(f"{where}: leaf of seq {seq}: {exc}") from None
+            shown = _member(item, "entry", dict, f"{where} seq {seq}")
+            page.append(ServedEntry(seq, raw, shown))
+        return page
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        """``GET /v1/proof/consistency``: the proof hashes, unverified, each 32 bytes."""
+        where = f"/v1/proof/consistency?first={first}&second={second}"
+        doc = self._get_json("/v1/proof/consistency", {"first": first, "second": second})
+        for name, want in (("first", first), ("second", second)):
+            found = _count(doc, name, where)
+            if found != want:
+                raise ServerError(f"{where}: expected {name} {want}, found {found}")
+        items = _member(doc, "hashes", list, where)
+        if len(items) > MAX_PROOF_HASHES:
+            raise ServerError(
+                f"{where}: expected at most {MAX_PROOF_HASHES} hashes, found {len(items)}"
+            )
+        hashes: list[bytes] = []
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise ServerError(f"{where}: hash [{i}] must be a string, found {_kind(item)}")
+            try:
+                h = decode_base64(item)
+            except ValueError as exc:
+                raise ServerError(f"{where}: hash [{i}]: {exc}") from None
+            if len(h) != HASH_SIZE:
+                raise ServerError(
+                    f"{where}: hash [{i}] must be {HASH_SIZE} bytes, found {len(h)} bytes"
+                )
+            hashes.append(h)
+        return hashes
+
+    # -- transport ---------------------------------------------------------------
+
+    def _get_json(self, path: str, params: dict[str, int]) -> dict[str, Any]:
+        body = self._get(path, params, "application/json")
+        where = _where(path, params)
+        try:
+            doc = json.loads(
+                body.decode("utf-8"),
+                object_pairs_hook=_no_duplicates,
+                parse_int=_bounded_int,
+                parse_float=_no_float,
+                parse_constant=_no_constant,
+            )
+        except UnicodeDecodeError as exc:
+            raise ServerError(
+                f"{where}: expected UTF-8 JSON, found an invalid byte at {exc.start}"
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise ServerError(
+                f"{where}: expected JSON, found a syntax error: {exc.msg} at character {exc.pos} "
+                f"of {len(body)} bytes"
+            ) from None
+        except _StrictJSONError as exc:
+            raise ServerError(f"{where}: expected strict JSON, found {exc}") from None
+        except RecursionError:
+            raise ServerError(f"{where}: expected JSON, found nesting too deep to read") from None
+        if not isinstance(doc, dict):
+            raise ServerError(f"{where}: expected a JSON object, found {_kind(doc)}")
+        return doc
+
+    def _get(self, path: str, params: dict[str, int], media_type: str) -> bytes:
+        where = _where(path, params)
+        url = self.base_url + path
+        deadline = time.monotonic() + self.timeout * DEADLINE_FACTOR
+        try:
+            with self._http.stream("GET", url, params=params) as response:
+                if response.status_code != 200:
+                    raise ServerError(f"{where}: {self._status_text(response)}")
+                found_type = response.headers.get("content-type", "")
+                if found_type.split(";")[0].strip().lower() != media_type:
+                    raise ServerError(
+                        f"{where}: expected content type {media_type}, found {found_type!r}"
+                    )
+                declared = response.headers.get("content-length")
+                if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+                    raise ResponseTooLargeError(
+                        f"{where}: the answer is {int(declared):,} bytes, more than the "
+                        f"{self.max_bytes:,} this client reads"
+                    )
+                chunks: list[bytes] = []
+                received = 0
+                for chunk in response.iter_bytes():
+                    received += len(chunk)
+                    if received > self.max_bytes:
+                        raise ResponseTooLargeError(
+                            f"{where}: the answer went past the {self.max_bytes:,} bytes "
+                            "this client reads"
+                        )
+                    if time.monotonic() > deadline:
+                        raise ServerError(
+                            f"{where}: the answer took longer than "
+                            f"{self.timeout * DEADLINE_FACTOR:g} seconds"
+                        )
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except httpx.TimeoutException:
+            raise ServerError(
+                f"{where}: no answer within the {self.timeout:g}-second timeout"
+            ) from None
+        except httpx.ConnectError as exc:
+            raise ServerError(f"{where}: could not connect to {self.base_url} ({exc})") from None
+        except httpx.RemoteProtocolError as exc:
+            raise ServerError(f"{where}: the answer broke off or was not HTTP ({exc})") from None
+        except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL) as exc:
+            raise ServerError(f"{where}: {type(exc).__name__}: {exc}") from None
+
+    @staticmethod
+    def _status_text(response: httpx.Response) -> str:
+        """Describe an error answer, with its problem document's detail when there is one."""
+        text = f"expected HTTP 200, found {response.status_code} {response.reason_phrase}"
+        body = b""
+        try:
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) >= _DETAIL_BYTES:
+                    break
+        except httpx.HTTPError:
+            return text
+        try:
+            problem = json.loads(body.decode("utf-8"), parse_int=_bounded_int)
+        except (ValueError, RecursionError):
+            return text
+        if isinstance(problem, dict) and isinstance(problem.get("detail"), str):
+            return f"{text}: {problem['detail'][:300]!r}"
+        return text
+
+
+class _StrictJSONError(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _StrictJSONError(f"the key {key[:60]!r} twice in one object")
+        obj[key] = value
+    return obj
+
+
+def _bounded_int(text: str) -> int:
+    # Every number in the contract is below 2**62 (entries' numbers below 2**53);
+    # refusing long digit strings first also avoids int()'s cost and digit limit.
+    if len(text.lstrip("-")) > _MAX_DIGITS:
+        raise _StrictJSONError(f"the number {text[:40]}..., longer than any the contract has")
+    return int(text)
+
+
+def _no_float(text: str) -> None:
+    raise _StrictJSONError(f"the number {text[:40]}, which is not an integer")
+
+
+def _no_constant(text: str) -> None:
+    raise _StrictJSONError(f"{text}, which is not JSON")
+
+
+def _where(path: str, params: dict[str, int]) -> str:
+    return path + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
+_TYPE_NAMES: dict[type[Any], str] = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "an integer",
+    bool: "a boolean",
+}
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _member(doc: dict[str, Any], name: str, kind: type[Any], where: str) -> Any:
+    if name not in doc:
+        raise ServerError(f"{where}: expected a member {name!r}, found none")
+    value = doc[name]
+    # bool is a subclass of int, and JSON true is not a number.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ServerError(
+            f"{where}: expected {name!r} to be {_TYPE_NAMES[kind]}, found {_kind(value)}"
+        )
+    return value
+
+
+def _count(doc: dict[str, Any], name: str, where: str) -> int:
+    value: int = _member(doc, name, int, where)
+    if not 0 <= value <= MAX_INDEX:
+        raise ServerError(f"{where}: expected {name!r} between 0 and 2**62, found {value}")
+    return value
