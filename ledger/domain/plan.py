@@ -82,6 +82,17 @@ class Plan:
                     state.apply(parse_entry(raw))
             for entry in entries:
                 state.apply(entry)
+                if entry.type == "period.closed":
+                    # The tree is stored in the transaction that appends its entry:
+                    # a period is never closed without its contribution rows.
+                    cached = state.close_cache
+                    assert cached is not None
+                    assert cached[1].body == state.closed[-1].body
+                    close = cached[1]
+                    store_tree(
+                        conn, close.period, close.members, close.apportionment.charges, close.tree
+                    )
+                    state.close_cache = None
         except BaseException:
             self._state = None  # partly applied: rebuild from the log next time
             raise
@@ -362,7 +373,7 @@ class Plan:
     # -- periods --------------------------------------------------------------------
 
     def close_period(self, *, at: str | None = None) -> dict[str, Any]:
-        """Close the next period: apportion it and store its contribution tree."""
+        """Close the next period: apportion it and store its contribution tree, atomically."""
         when = self.time(at)
         state = self.state
         period = state.next_period_to_close()
@@ -370,8 +381,6 @@ class Plan:
             raise RuleError("rules_in_force", "no period to close before the first rules")
         close = close_period(state, period, when)
         self._one("period.closed", close.body, when)
-        with self.ledger.store.writer() as conn:
-            store_tree(conn, period, close.members, close.apportionment.charges, close.tree)
         return close.body
 
     def contribution_proof(

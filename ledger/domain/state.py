@@ -14,7 +14,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ledger.domain import sumtree
@@ -103,7 +103,7 @@ class PlanState:
     paid_in: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     recovered_in: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     charged: dict[int, dict[str, int]] = field(default_factory=dict)
-    keep_trees: bool = True
+    keep_trees: bool = False
     close_cache: tuple[tuple[str, str, int], PeriodClose] | None = None
 
     # -- reading ------------------------------------------------------------------
@@ -624,9 +624,9 @@ def _period_closed(state: PlanState, entry: Entry) -> None:
     charged = state.charged.setdefault(year, {})
     for member, charge in close.apportionment.charges.items():
         charged[member] = charged.get(member, 0) + charge
-    if not state.keep_trees:
-        close.tree = []
-    state.closed.append(close)
+    # The computed tree stays in ``close_cache`` for whoever stores it; the state
+    # keeps trees only when asked (they are large).
+    state.closed.append(close if state.keep_trees else replace(close, tree=[]))
 
 
 _HANDLERS: Mapping[str, Callable[[PlanState, Entry], None]] = {
