@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import problems
+from api.plan_view import PlanView
 from api.routes import log as log_routes
+from api.routes import plan as plan_routes
 from ledger.log.log import Log
 from ledger.log.store import Store
 
@@ -19,7 +21,9 @@ def create_app(store: Store) -> FastAPI:
         version="1",
     )
     app.state.log = Log(store)
+    app.state.plan_view = PlanView(app.state.log)
     app.state.meta = meta
     problems.install(app)
     app.include_router(log_routes.router)
+    app.include_router(plan_routes.router)
     return app

@@ -74,6 +74,7 @@ class Claim:
     paid_fen: int | None = None
     paid_period: str | None = None
     recovered_fen: int | None = None
+    history: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +86,8 @@ class PeriodClose:
     apportionment: Apportionment
     tree: sumtree.Tree
     members: list[str]
+    seq: int = -1
+    time: str = ""
 
 
 @dataclass
@@ -95,6 +98,7 @@ class PlanState:
     log_key: Verifier | None = None
     size: int = 0
     rules: list[Rules] = field(default_factory=list)
+    rules_seqs: list[int] = field(default_factory=list)
     members: dict[str, Member] = field(default_factory=dict)
     claims: dict[str, Claim] = field(default_factory=dict)
     wound_down: str | None = None
@@ -139,7 +143,18 @@ class PlanState:
             if entry.type != "plan.rules" and not self.rules:
                 raise RuleError("rules_in_force", f"{entry.type} before any plan.rules")
             handler(self, entry)
+            self._record(entry)
         self.size += 1
+
+    def _record(self, entry: Entry) -> None:
+        """Remember where each claim's steps, each rules version and each period are."""
+        if entry.type == "plan.rules":
+            self.rules_seqs.append(entry.seq)
+        elif entry.type == "period.closed":
+            self.closed[-1] = replace(self.closed[-1], seq=entry.seq, time=entry.time)
+        claim = f"c-{entry.seq}" if entry.type == "claim.filed" else entry.body.get("claim")
+        if isinstance(claim, str) and claim in self.claims:
+            self.claims[claim].history.append((entry.seq, entry.type, entry.time))
 
     def _member(self, member: str, time: str, rule: str = "member_active") -> Member:
         found = self.members.get(member)

@@ -1,0 +1,126 @@
+"""The API's view of the plan: the state rebuilt from the log, kept up to date per request.
+
+The view replays new entries through :class:`ledger.domain.state.PlanState` under a
+lock, so every answer reflects the log as it is, and only public data leaves: what
+the entries themselves say (never an identity record, a salt or an off-log document).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.domain.periods import period_open_at
+from ledger.domain.state import Claim, PlanState
+from ledger.log.entry import parse_entry
+from ledger.log.log import Log
+
+READ_CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class ClaimSummary:
+    """A claim's public fields."""
+
+    claim: str
+    status: str
+    member: str
+    condition: str
+    category: str
+    amount_fen: int
+    outcome: str | None
+    paid_fen: int | None
+    paid_period: str | None
+    recovered_fen: int | None
+    filed_seq: int
+
+
+class PlanView:
+    """A thread-safe, incrementally rebuilt plan state for the API."""
+
+    def __init__(self, log: Log) -> None:
+        self._log = log
+        self._state = PlanState()
+        self._lock = threading.Lock()
+
+    def state(self) -> PlanState:
+        """The plan as of the log's current size."""
+        with self._lock:
+            size = self._log.size()
+            for start in range(self._state.size, size, READ_CHUNK):
+                for _, raw in self._log.entries(start, min(start + READ_CHUNK, size)):
+                    self._state.apply(parse_entry(raw))
+            return self._state
+
+
+def status_of(claim: Claim) -> str:
+    """The latest step a claim has reached."""
+    if claim.recovered_fen is not None:
+        return "reversed"
+    if claim.paid_fen is not None:
+        return "paid"
+    if claim.outcome is not None:
+        return "decided"
+    if claim.jurors is not None:
+        return "voting"
+    if claim.appellant is not None:
+        return "appealed"
+    if claim.disclosed is not None:
+        return "disclosed"
+    if claim.decision is not None:
+        return "assessed"
+    return "filed"
+
+
+def summary(state: PlanState, claim: Claim) -> ClaimSummary:
+    """A claim's public summary."""
+    return ClaimSummary(
+        claim=claim.id,
+        status=status_of(claim),
+        member=claim.member,
+        condition=claim.condition,
+        category=state.rules_at(claim.filed).conditions[claim.condition].category,
+        amount_fen=claim.amount_fen,
+        outcome=claim.outcome,
+        paid_fen=claim.paid_fen,
+        paid_period=claim.paid_period,
+        recovered_fen=claim.recovered_fen,
+        filed_seq=claim.history[0][0] if claim.history else -1,
+    )
+
+
+def stats(state: PlanState) -> list[dict[str, Any]]:
+    """Per closed period: members, joins, leaves, share, aid, fee, decisions by category."""
+    joins = Counter(period_open_at(m.joined) for m in state.members.values())
+    leaves = Counter(period_open_at(m.left) for m in state.members.values() if m.left)
+    decided: dict[str, Counter[str]] = {}
+    for claim in state.claims.values():
+        decision = next((h for h in claim.history if h[1] == "claim.decided"), None)
+        if decision is None or claim.outcome is None:
+            continue
+        category = state.rules_at(claim.filed).conditions[claim.condition].category
+        decided.setdefault(period_open_at(decision[2]), Counter())[
+            f"{category}:{claim.outcome}"
+        ] += 1
+    out = []
+    for close in state.closed:
+        body = close.body
+        period = str(body["period"])
+        out.append(
+            {
+                "period": period,
+                "seq": close.seq,
+                "members": body["members"],
+                "joins": joins.get(period, 0),
+                "leaves": leaves.get(period, 0),
+                "share_fen": body["share_fen"],
+                "aid_fen": body["aid_fen"],
+                "fee_fen": body["fee_fen"],
+                "subsidy_fen": body["subsidy_fen"],
+                "claims_paid": len(body["claims"]),
+                "decisions": dict(sorted(decided.get(period, Counter()).items())),
+            }
+        )
+    return out

@@ -1,0 +1,234 @@
+"""Public, read-only plan endpoints: rules, periods, claims and statistics.
+
+Everything here is derived from the log's entries (api.plan_view); entry seqs are
+given so that anyone can fetch the entries themselves, with their proofs, and check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from api.plan_view import PlanView, stats, summary
+from api.problems import PROBLEM_JSON, ProblemError
+from ledger.domain.periods import PeriodError, parse_period
+from ledger.domain.state import PlanState
+
+MAX_PAGE = 500
+SHORT = "public, max-age=1"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+router = APIRouter(prefix="/v1", tags=["plan"])
+_errors: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed parameters", "content": {PROBLEM_JSON: {}}},
+    404: {"description": "No such item on the log", "content": {PROBLEM_JSON: {}}},
+    503: {"description": "The log's store is unavailable", "content": {PROBLEM_JSON: {}}},
+}
+Status = Literal[
+    "filed", "assessed", "disclosed", "appealed", "voting", "decided", "paid", "reversed"
+]
+
+
+class RulesVersion(BaseModel):
+    """One version of the rules, as its ``plan.rules`` entry states it."""
+
+    version: int
+    seq: int = Field(description="The plan.rules entry")
+    effective: str
+    body: dict[str, Any]
+
+
+class RulesList(BaseModel):
+    """Every rules version, oldest first."""
+
+    rules: list[RulesVersion]
+
+
+class PeriodOut(BaseModel):
+    """A closed period: its ``period.closed`` entry's seq and body."""
+
+    period: str
+    seq: int
+    closed_at: str
+    body: dict[str, Any]
+
+
+class PeriodList(BaseModel):
+    """Every closed period, oldest first."""
+
+    periods: list[PeriodOut]
+
+
+class ClaimOut(BaseModel):
+    """A claim's public summary."""
+
+    claim: str
+    status: Status
+    member: str = Field(description="The claimant's pseudonym, as on the log")
+    condition: str
+    category: str
+    amount_fen: int = Field(description="The amount claimed")
+    outcome: str | None
+    paid_fen: int | None
+    paid_period: str | None
+    recovered_fen: int | None
+    filed_seq: int
+
+
+class ClaimPage(BaseModel):
+    """A page of claims in filing order; ``next`` is the ``start`` of the next page."""
+
+    claims: list[ClaimOut]
+    next: int | None
+
+
+class Step(BaseModel):
+    """One entry in a claim's history."""
+
+    seq: int
+    type: str
+    time: str
+
+
+class ClaimDetail(ClaimOut):
+    """A claim with every entry of its history."""
+
+    history: list[Step]
+
+
+class PeriodStats(BaseModel):
+    """One closed period in figures."""
+
+    period: str
+    seq: int
+    members: int
+    joins: int
+    leaves: int
+    share_fen: int
+    aid_fen: int
+    fee_fen: int
+    subsidy_fen: int
+    claims_paid: int
+    decisions: dict[str, int] = Field(
+        description="Claims decided in the period, by category:outcome"
+    )
+
+
+class Stats(BaseModel):
+    """Figures for every closed period."""
+
+    periods: list[PeriodStats]
+
+
+def _state(request: Request) -> PlanState:
+    view: PlanView = request.app.state.plan_view
+    return view.state()
+
+
+@router.get("/rules", response_model=RulesList, responses=_errors)
+def rules(request: Request, response: Response) -> RulesList:
+    """Every version of the plan's rules, with the entry that announced it."""
+    state = _state(request)
+    response.headers["Cache-Control"] = SHORT
+    return RulesList(
+        rules=[
+            RulesVersion(version=r.version, seq=seq, effective=r.effective, body=r.to_body())
+            for r, seq in zip(state.rules, state.rules_seqs, strict=True)
+        ]
+    )
+
+
+@router.get("/periods", response_model=PeriodList, responses=_errors)
+def periods(request: Request, response: Response) -> PeriodList:
+    """Every closed period."""
+    state = _state(request)
+    response.headers["Cache-Control"] = SHORT
+    return PeriodList(
+        periods=[
+            PeriodOut(period=c.period, seq=c.seq, closed_at=c.time, body=c.body)
+            for c in state.closed
+        ]
+    )
+
+
+@router.get("/periods/{period}", response_model=PeriodOut, responses=_errors)
+def period(
+    request: Request,
+    response: Response,
+    period: Annotated[str, Path(max_length=8, examples=["2025-04b"])],
+) -> PeriodOut:
+    """One closed period (never changes once closed)."""
+    try:
+        parse_period(period)
+    except PeriodError as exc:
+        raise ProblemError(400, "Bad request", str(exc)) from None
+    for close in _state(request).closed:
+        if close.period == period:
+            response.headers["Cache-Control"] = IMMUTABLE
+            return PeriodOut(
+                period=close.period, seq=close.seq, closed_at=close.time, body=close.body
+            )
+    raise ProblemError(404, "Not found", f"period {period} has not been closed")
+
+
+@router.get("/claims", response_model=ClaimPage, responses=_errors)
+def claims(
+    request: Request,
+    response: Response,
+    status: Status | None = None,
+    period: Annotated[str | None, Query(max_length=8, description="Paid in this period")] = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    start: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> ClaimPage:
+    """Claims in filing order, filtered by status, period paid or condition category."""
+    if period is not None:
+        try:
+            parse_period(period)
+        except PeriodError as exc:
+            raise ProblemError(400, "Bad request", str(exc)) from None
+    state = _state(request)
+    chosen = []
+    for claim in list(state.claims.values()):
+        item = summary(state, claim)
+        if status is not None and item.status != status:
+            continue
+        if period is not None and item.paid_period != period:
+            continue
+        if category is not None and item.category != category:
+            continue
+        chosen.append(item)
+    page = chosen[start : start + limit]
+    response.headers["Cache-Control"] = SHORT
+    return ClaimPage(
+        claims=[ClaimOut(**asdict(item)) for item in page],
+        next=start + limit if start + limit < len(chosen) else None,
+    )
+
+
+@router.get("/claims/{claim}", response_model=ClaimDetail, responses=_errors)
+def claim(
+    request: Request,
+    response: Response,
+    claim: Annotated[str, Path(max_length=24, pattern=r"^c-[0-9]+$")],
+) -> ClaimDetail:
+    """A claim and every entry of its history, with their seqs."""
+    state = _state(request)
+    found = state.claims.get(claim)
+    if found is None:
+        raise ProblemError(404, "Not found", f"no claim {claim} has been filed")
+    response.headers["Cache-Control"] = SHORT
+    return ClaimDetail(
+        **asdict(summary(state, found)),
+        history=[Step(seq=seq, type=type_, time=time) for seq, type_, time in found.history],
+    )
+
+
+@router.get("/stats", response_model=Stats, responses=_errors)
+def plan_stats(request: Request, response: Response) -> Stats:
+    """Per closed period: members, joins, leaves, share, aid, fee, decisions."""
+    response.headers["Cache-Control"] = SHORT
+    return Stats(periods=[PeriodStats(**p) for p in stats(_state(request))])

@@ -1,0 +1,103 @@
+"""The public plan endpoints, on the demo plan, on both backends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from ledger.demo import build_demo
+from ledger.instance import init_ledger
+from tests.conftest import empty_database
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """One demo plan per backend for the whole module (the endpoints only read)."""
+    folder = tmp_path_factory.mktemp("plan-api")
+    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    with empty_database(request.param, folder, postgres) as url:
+        ledger, _ = init_ledger(
+            url, folder / "k.key", "api.example/plan", genesis_time="2025-01-01T00:00:00Z"
+        )
+        try:
+            build_demo(ledger, seed=3, members=400, periods=12)
+            with TestClient(create_app(ledger.store)) as test_client:
+                yield test_client
+        finally:
+            ledger.close()
+
+
+def test_rules_periods_and_stats(client: TestClient) -> None:
+    rules = client.get("/v1/rules").json()["rules"]
+    assert [r["version"] for r in rules] == [1, 2]
+    assert rules[1]["body"]["fee_bp"] == 700
+    periods = client.get("/v1/periods").json()["periods"]
+    assert len(periods) == 12
+    one = client.get(f"/v1/periods/{periods[-1]['period']}")
+    assert one.json() == periods[-1]
+    assert "immutable" in one.headers["cache-control"]
+    entry = client.get(
+        "/v1/entries", params={"start": one.json()["seq"], "end": one.json()["seq"] + 1}
+    )
+    assert entry.json()["entries"][0]["entry"]["type"] == "period.closed"
+    stats = client.get("/v1/stats").json()["periods"]
+    assert [s["period"] for s in stats] == [p["period"] for p in periods]
+    assert sum(s["joins"] for s in stats) <= 400
+    assert any(s["decisions"] for s in stats)
+
+
+def test_claims_and_their_history(client: TestClient) -> None:
+    page = client.get("/v1/claims", params={"limit": 500}).json()
+    claims = page["claims"]
+    assert claims
+    assert {c["status"] for c in claims} >= {"paid", "decided"}
+    paid = client.get("/v1/claims", params={"status": "paid"}).json()["claims"]
+    assert all(c["status"] == "paid" for c in paid)
+    first = client.get("/v1/claims", params={"limit": 1}).json()
+    assert len(first["claims"]) == 1
+    assert first["next"] == 1
+    detail = client.get(f"/v1/claims/{paid[0]['claim']}").json()
+    types = [step["type"] for step in detail["history"]]
+    assert types[:3] == ["claim.filed", "claim.assessed", "claim.disclosed"]
+    assert "claim.paid" in types
+    in_period = client.get("/v1/claims", params={"period": paid[0]["paid_period"]}).json()["claims"]
+    assert paid[0]["claim"] in [c["claim"] for c in in_period]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status"),
+    [
+        ("/v1/periods/2025-13a", {}, 400),
+        ("/v1/periods/2031-01a", {}, 404),
+        ("/v1/claims/c-999999", {}, 404),
+        ("/v1/claims/x-1", {}, 400),
+        ("/v1/claims", {"status": "lost"}, 400),
+        ("/v1/claims", {"limit": 0}, 400),
+        ("/v1/claims", {"limit": 501}, 400),
+        ("/v1/claims", {"period": "soon"}, 400),
+        ("/v1/claims", {"start": -1}, 400),
+    ],
+)
+def test_bad_requests_get_problems(
+    client: TestClient, path: str, params: dict[str, object], status: int
+) -> None:
+    response = client.get(path, params=params)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+
+
+def test_no_private_field_leaves(client: TestClient) -> None:
+    bodies = [
+        client.get(p).text
+        for p in ("/v1/rules", "/v1/periods", "/v1/claims?limit=500", "/v1/stats")
+    ]
+    for text in bodies:
+        for private in ("salt", "record", "identity", "phone", "demo member"):
+            assert private not in text
