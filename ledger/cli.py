@@ -11,6 +11,7 @@ Exit codes (also in the README):
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -289,7 +290,8 @@ def _serve(store: Store, host: str, port: int) -> None:
         app = create_app(store)
     except LedgerError as exc:
         fail(exc)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
 # The plan's commands register themselves on `main`.
