@@ -27,11 +27,10 @@ from ledger.domain.periods import period_open_at
 from ledger.domain.rules import Rules, add_days
 from ledger.domain.state import PlanState, close_period
 from ledger.domain.store import (
-    contribution_table,
     create_plan_schema,
-    load_tree,
     private_table,
     store_tree,
+    stored_proof,
 )
 from ledger.instance import Ledger
 from ledger.log.entry import Entry, format_time, parse_entry
@@ -386,23 +385,21 @@ class Plan:
     def contribution_proof(
         self, period: str, member: str
     ) -> tuple[int, sumtree.Node, list[sumtree.Node], sumtree.Node] | None:
-        """A member's leaf index, leaf, sibling nodes and the root, from the stored tree."""
+        """A member's leaf index, leaf, sibling nodes and the period's root, from the store."""
+        close = next((c for c in self.state.closed if c.period == period), None)
+        if close is None:
+            return None
         with self.ledger.store.reader() as conn:
-            row = conn.execute(
-                select(contribution_table.c.position).where(
-                    contribution_table.c.period == period, contribution_table.c.member == member
-                )
-            ).first()
-            if row is None:
-                return None
-            tree = load_tree(conn, period)
-        index = int(row[0])
-        return (
-            index,
-            sumtree.node_at(tree, 0, index),
-            sumtree.proof(tree, index),
-            sumtree.root(tree),
+            found = stored_proof(conn, period, member, int(close.body["members"]))
+        if found is None:
+            return None
+        index, amount, siblings = found
+        root = sumtree.Node(
+            base64.b64decode(str(close.body["contribution_root"])),
+            int(close.body["members"]),
+            int(close.body["contribution_total_fen"]),
         )
+        return index, sumtree.leaf(period, member, amount), siblings, root
 
     # -- helpers --------------------------------------------------------------------
 

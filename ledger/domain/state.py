@@ -32,15 +32,18 @@ HEX64_RE = re.compile(r"\A[0-9a-f]{64}\Z")
 SECONDS_PER_DAY = 86_400
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
-    """A member as the log describes them."""
+    """A member as the log describes them, with the seqs of the entries that say so."""
 
     id: str
     age_band: str
     joined: str
     left: str | None = None
     juror_key: str | None = None
+    joined_seq: int = -1
+    left_seq: int = -1
+    juror_seq: int = -1
 
     def active_at(self, time: str) -> bool:
         """Joined at or before ``time`` and not left by then."""
@@ -152,6 +155,12 @@ class PlanState:
             self.rules_seqs.append(entry.seq)
         elif entry.type == "period.closed":
             self.closed[-1] = replace(self.closed[-1], seq=entry.seq, time=entry.time)
+        elif entry.type == "member.joined":
+            self.members[str(entry.body["member"])].joined_seq = entry.seq
+        elif entry.type == "member.left":
+            self.members[str(entry.body["member"])].left_seq = entry.seq
+        elif entry.type == "juror.enrolled":
+            self.members[str(entry.body["member"])].juror_seq = entry.seq
         claim = f"c-{entry.seq}" if entry.type == "claim.filed" else entry.body.get("claim")
         if isinstance(claim, str) and claim in self.claims:
             self.claims[claim].history.append((entry.seq, entry.type, entry.time))

@@ -145,3 +145,41 @@ def _bulk_insert(
         cursor = raw.cursor()
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
         cursor.close()
+
+
+def stored_proof(
+    conn: Connection, period: str, member: str, size: int
+) -> tuple[int, int, list[sumtree.Node]] | None:
+    """A member's (index, amount, siblings) in a period's stored tree of ``size`` leaves.
+
+    Reads the member's row and only the chunks holding the O(log N) nodes the proof
+    folds; None when the member was not counted in the period.
+    """
+    row = conn.execute(
+        select(contribution_table.c.position, contribution_table.c.amount_fen).where(
+            contribution_table.c.period == period, contribution_table.c.member == member
+        )
+    ).first()
+    if row is None:
+        return None
+    index, amount = int(row[0]), int(row[1])
+    pieces = sumtree.proof_pieces(size, index)
+    wanted = {(level, i // NODES_PER_CHUNK) for sibling in pieces for level, i in sibling}
+    chunks: dict[tuple[int, int], bytes] = {}
+    for level, chunk in wanted:
+        data = conn.execute(
+            select(node_table.c.data).where(
+                node_table.c.period == period,
+                node_table.c.level == level,
+                node_table.c.chunk == chunk,
+            )
+        ).scalar_one()
+        chunks[(level, chunk)] = bytes(data)
+
+    def node(level: int, i: int) -> bytes:
+        blob = chunks[(level, i // NODES_PER_CHUNK)]
+        at = (i % NODES_PER_CHUNK) * sumtree.NODE_SIZE
+        return blob[at : at + sumtree.NODE_SIZE]
+
+    siblings = [sumtree.fold([node(level, i) for level, i in sibling]) for sibling in pieces]
+    return index, amount, siblings

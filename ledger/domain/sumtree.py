@@ -149,6 +149,45 @@ def verify(node: Node, index: int, size: int, siblings: Sequence[Node], expected
         raise SumTreeError(f"expected root {expected}, calculated {current}")
 
 
+def proof_pieces(size: int, index: int) -> list[list[tuple[int, int]]]:
+    """For each sibling of :func:`proof`, the complete subtrees (level, index) it folds.
+
+    Lets a caller fetch only the O(log N) stored nodes a proof needs.
+    """
+    if not 0 <= index < size:
+        raise SumTreeError(f"expected a leaf index below {size}, found {index}")
+    path: list[list[tuple[int, int]]] = []
+    lo, hi, m = 0, size, index
+    while hi - lo > 1:
+        k = 1 << ((hi - lo - 1).bit_length() - 1)
+        if m < k:
+            path.append(_pieces(lo + k, hi))
+            hi = lo + k
+        else:
+            path.append(_pieces(lo, lo + k))
+            lo, m = lo + k, m - k
+    return path[::-1]
+
+
+def fold(pieces: Sequence[bytes]) -> Node:
+    """Fold packed complete-subtree nodes, left to right, into their range's node."""
+    current = pieces[-1]
+    for left in reversed(pieces[:-1]):
+        current = _interior_packed(left, current)
+    return Node.unpack(current)
+
+
+def _pieces(lo: int, hi: int) -> list[tuple[int, int]]:
+    pieces = []
+    while lo < hi:
+        level = (hi - lo).bit_length() - 1
+        while lo & ((1 << level) - 1):
+            level -= 1
+        pieces.append((level, lo >> level))
+        lo += 1 << level
+    return pieces
+
+
 def _range(tree: Tree, lo: int, hi: int) -> Node:
     if lo == hi:
         return EMPTY
