@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.plan_view import PlanView, stats, summary
 from api.problems import PROBLEM_JSON, ProblemError
+from api.statement import build_statement
 from ledger.domain.periods import PeriodError, parse_period
 from ledger.domain.state import PlanState
 
@@ -225,6 +226,55 @@ def claim(
         **asdict(summary(state, found)),
         history=[Step(seq=seq, type=type_, time=time) for seq, type_, time in found.history],
     )
+
+
+class Contribution(BaseModel):
+    """A member's leaf in one period's contribution sum tree, with its proof."""
+
+    period: str
+    index: int
+    amount_fen: int
+    siblings: list[dict[str, Any]]
+
+
+class EntryWithProof(BaseModel):
+    """An entry's exact bytes and its inclusion proof against the bundle's checkpoint."""
+
+    seq: int
+    leaf: str
+    proof: list[str]
+
+
+class Statement(BaseModel):
+    """specs/statement.md: everything a member needs to check their share offline."""
+
+    format: Literal["tally-statement/v1"]
+    origin: str
+    verifier_key: str
+    member: str
+    period: str
+    checkpoint: str
+    entries: list[EntryWithProof]
+    contributions: list[Contribution]
+
+
+@router.get("/members/{member}/statement", response_model=Statement, responses=_errors)
+def statement(
+    request: Request,
+    response: Response,
+    member: Annotated[str, Path(pattern=r"^m-[0-9a-f]{20}$")],
+    period: Annotated[str | None, Query(max_length=8)] = None,
+) -> Statement:
+    """How a member's share of a period was used, as a bundle to verify offline."""
+    if period is not None:
+        try:
+            parse_period(period)
+        except PeriodError as exc:
+            raise ProblemError(400, "Bad request", str(exc)) from None
+    view: PlanView = request.app.state.plan_view
+    bundle = build_statement(request.app.state.log, view.state(), member, period)
+    response.headers["Cache-Control"] = SHORT
+    return Statement(**bundle)
 
 
 @router.get("/stats", response_model=Stats, responses=_errors)

@@ -721,8 +721,12 @@ def plan_log() -> None:
         plan.decide(paid, at="2025-02-23T00:00:00Z")
         plan.pay(paid, at="2025-02-23T00:00:01Z")
         plan.close_period(at="2025-02-28T00:00:00Z")
+        ledger.publisher.publish()
         raws = [raw for _, raw in log.entries(0, log.size())]
         state = plan.state
+        from api.statement import build_statement
+
+        statement = build_statement(log, state, people[0], "2025-02b")
         closed = [c.body for c in state.closed]
         proofs = []
         for person in people[:2]:
@@ -740,6 +744,16 @@ def plan_log() -> None:
                 }
             )
         store.dispose()
+    write(
+        "statement/statement.json",
+        {
+            "description": "the statement of the first member of plan/plan-log.json for "
+            "period 2025-02b (specs/statement.md): a paid claim and a panel-overturned "
+            "denial, every entry with its proof, the member's contributions that year",
+            "request": f"/v1/members/{people[0]}/statement?period=2025-02b",
+            "statement": statement,
+        },
+    )
     write(
         "plan/plan-log.json",
         {

@@ -101,3 +101,59 @@ def test_no_private_field_leaves(client: TestClient) -> None:
     for text in bodies:
         for private in ("salt", "record", "identity", "phone", "demo member"):
             assert private not in text
+
+
+def test_a_members_statement_verifies(client: TestClient) -> None:
+    import base64
+
+    from ledger.domain import sumtree
+    from ledger.log.entry import parse_entry
+    from ledger.log.proof import verify_inclusion
+    from ledger.log.tree import leaf_hash
+    from ledger.publish.checkpoint import open_checkpoint
+    from ledger.publish.note import parse_verifier_key
+
+    periods = client.get("/v1/periods").json()["periods"]
+    last = periods[-1]
+    paid = client.get("/v1/claims", params={"period": last["period"], "status": "paid"}).json()[
+        "claims"
+    ]
+    member = paid[0]["member"] if paid else None
+    assert member is not None
+    response = client.get(f"/v1/members/{member}/statement", params={"period": last["period"]})
+    assert response.status_code == 200, response.text
+    bundle = response.json()
+    checkpoint = open_checkpoint(bundle["checkpoint"], parse_verifier_key(bundle["verifier_key"]))
+    seen = {}
+    for item in bundle["entries"]:
+        raw = base64.b64decode(item["leaf"])
+        proof = [base64.b64decode(h) for h in item["proof"]]
+        verify_inclusion(item["seq"], checkpoint.size, leaf_hash(raw), proof, checkpoint.root)
+        seen[item["seq"]] = parse_entry(raw)
+    assert seen[last["seq"]].type == "period.closed"
+    assert any(e.type == "member.joined" and e.body["member"] == member for e in seen.values())
+    assert any(
+        e.type == "claim.paid" and e.body["claim"] == paid[0]["claim"] for e in seen.values()
+    )
+    closes = {e.body["period"]: e.body for e in seen.values() if e.type == "period.closed"}
+    for item in bundle["contributions"]:
+        body = closes[item["period"]]
+        root = sumtree.Node(
+            base64.b64decode(body["contribution_root"]),
+            body["members"],
+            body["contribution_total_fen"],
+        )
+        siblings = [
+            sumtree.Node(base64.b64decode(s["hash"]), s["count"], s["total"])
+            for s in item["siblings"]
+        ]
+        leaf = sumtree.leaf(item["period"], member, item["amount_fen"])
+        sumtree.verify(leaf, item["index"], body["members"], siblings, root)
+    latest = client.get(f"/v1/members/{member}/statement").json()
+    assert latest["period"] == last["period"]
+    assert client.get(f"/v1/members/m-{'0' * 20}/statement").status_code == 404
+    assert (
+        client.get(f"/v1/members/{member}/statement", params={"period": "2024-01a"}).status_code
+        == 404
+    )
+    assert client.get("/v1/members/nobody/statement").status_code == 400
