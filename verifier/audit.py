@@ -15,6 +15,16 @@ the caller compares with a verified checkpoint at the same size. A violation is
 recorded with its seq and the replay goes on, so one run reports each of them; the
 chain is picked up again from the bytes actually received.
 
+With ``check_plan``, every entry is also fed to a
+:class:`~verifier.plan.state.PlanReplay`, which re-checks the mutual-aid plan's rules
+(specs/plan.md §2-§9). The plan replay stops at its first violation (what follows
+depends on the state that entry broke), and at the first entry that breaks the log's
+own rules. Its state cannot be resumed from the saved tree frontier, so an audit
+that resumes at entry n > 0 first re-reads entries 0 to n - 1 for the plan part only
+(:meth:`Replayer.add_prefix`): their chain is recomputed and must end in exactly the
+hash the earlier audit recorded for entry n - 1, which proves they are the entries
+it checked; the log part's resume is unchanged.
+
 A dump (``tally-verify dump``) is a folder with ``checkpoint``, the signed note as
 served, and ``entries.jsonl``, one ``{"seq": n, "leaf": "<base64 of the exact
 entry bytes>"}`` per line in seq order, exactly as many as the checkpoint's size.
@@ -31,10 +41,12 @@ from typing import IO, Any
 
 from verifier.client import MAX_PAGE, LogClient, ServedEntry
 from verifier.compact import CompactTree
-from verifier.entry import ZERO_PREV, ChainVerifier, entry_hash_hex, parse_entry
+from verifier.entry import ZERO_PREV, ChainVerifier, Entry, entry_hash_hex, parse_entry
 from verifier.errors import ChainError, EntryError, ResponseTooLargeError, VerificationError
 from verifier.merkle import leaf_hash
 from verifier.note import Verifier, decode_base64
+from verifier.plan.records import PlanRuleError
+from verifier.plan.state import PlanReplay, PlanSummary
 from verifier.state import AuditProgress
 
 DUMP_CHECKPOINT = "checkpoint"
@@ -45,10 +57,14 @@ MAX_REPORTED = 100
 
 @dataclass(frozen=True)
 class Violation:
-    """A broken rule, at ``seq`` (``None`` for the log as a whole, e.g. its root)."""
+    """A broken rule, at ``seq`` (``None`` for the log as a whole, e.g. its root).
+
+    ``rule`` names a plan rule (``"§5.9 paid.amount"``) for a plan violation.
+    """
 
     seq: int | None
     message: str
+    rule: str | None = None
 
 
 class AuditFailedError(VerificationError):
@@ -70,7 +86,9 @@ class Replayer:
 
     Starts at genesis, or resumes from saved ``progress``. ``watch`` lists sizes
     whose roots to remember in :attr:`roots_at` (to compare a dump with a saved
-    checkpoint).
+    checkpoint). With ``check_plan``, the plan's rules are replayed too; when
+    resuming, the caller first passes entries 0 to :attr:`start_seq` - 1 to
+    :meth:`add_prefix`.
     """
 
     def __init__(
@@ -79,11 +97,17 @@ class Replayer:
         progress: AuditProgress | None = None,
         *,
         watch: frozenset[int] = frozenset(),
+        check_plan: bool = False,
     ) -> None:
         self.key = key
         if progress is None:
             progress = AuditProgress(0, ZERO_PREV, None, [])
         self.start_seq = progress.next_seq
+        self.plan: PlanReplay | None = PlanReplay() if check_plan else None
+        self.plan_stopped_at: int | None = None
+        """The seq where the plan replay stopped (a violation there), if it did."""
+        self._prefix_chain = ChainVerifier()
+        self._prefix_end_hash = progress.last_hash
         self._chain = ChainVerifier(
             progress.next_seq,
             progress.last_hash if progress.next_seq else None,
@@ -102,9 +126,69 @@ class Replayer:
         """The seq of the next entry expected."""
         return self.tree.size
 
+    @property
+    def plan_prefix_size(self) -> int:
+        """How many entries :meth:`add_prefix` still needs before :meth:`add` may be called."""
+        if self.plan is None:
+            return 0
+        return max(0, self.start_seq - self._prefix_chain.next_seq)
+
+    def add_prefix(self, raw: bytes) -> None:
+        """Feed an entry before :attr:`start_seq` to the plan replay only (see the module doc).
+
+        These entries were checked by the audit that saved the progress; recomputing
+        their chain and comparing its last hash with the saved one proves they are the
+        same, byte for byte.
+        """
+        seq = self._prefix_chain.next_seq
+        if self.plan is None or seq >= self.start_seq:
+            raise ValueError(f"no prefix entry is expected (start_seq {self.start_seq})")
+        try:
+            entry = self._prefix_chain.add(raw)
+        except (EntryError, ChainError) as exc:
+            self._stop_plan(seq, f"re-reading the entries an earlier audit checked: {exc}")
+            self._prefix_chain = ChainVerifier(seq + 1, entry_hash_hex(raw))
+            return
+        self._apply_plan(entry)
+        if self._prefix_chain.next_seq == self.start_seq:
+            found = self._prefix_chain.prev
+            if found != self._prefix_end_hash:
+                self._stop_plan(
+                    seq,
+                    f"seq {seq}: the entries 0 to {seq} served now chain to the hash {found}, "
+                    f"but the earlier audit that checked them recorded {self._prefix_end_hash}: "
+                    "the server now serves other entries than those it served before",
+                )
+
+    def _apply_plan(self, entry: Entry) -> None:
+        if self.plan is None or self.plan_stopped_at is not None:
+            return
+        try:
+            self.plan.apply(entry)
+        except PlanRuleError as exc:
+            self.plan_stopped_at = exc.seq
+            self._report(exc.seq, str(exc), f"{exc.section} {exc.rule}")
+
+    def _stop_plan(self, seq: int, message: str | None) -> None:
+        if self.plan is not None and self.plan_stopped_at is None:
+            self.plan_stopped_at = seq
+            if message is not None:
+                self._report(seq, message)
+
+    def plan_summary(self) -> PlanSummary | None:
+        """What the plan replay checked, or ``None`` if it did not run or stopped."""
+        if self.plan is None or self.plan_stopped_at is not None:
+            return None
+        return self.plan.summary()
+
     def add(self, raw: bytes, shown: dict[str, Any] | None = None) -> None:
         """Check the entry at :attr:`next_seq`: its bytes, and the server's decoding if given."""
         seq = self.tree.size
+        if self.plan_prefix_size:
+            raise ValueError(
+                f"the plan replay needs entries {self._prefix_chain.next_seq} to "
+                f"{self.start_seq - 1} through add_prefix first"
+            )
         leaf = leaf_hash(raw)
         self.tree.append(leaf)
         if self.tree.size in self.watch:
@@ -119,6 +203,7 @@ class Replayer:
                 time = None
             # Go on from the bytes received, so that each later break is reported once.
             self._chain = ChainVerifier(seq + 1, entry_hash_hex(raw), time)
+            self._stop_plan(seq, None)  # the log's own violation is reported already
             return
         if seq == 0:
             self._check_genesis(entry.actor, entry.body)
@@ -128,6 +213,7 @@ class Replayer:
                 f"seq {seq}: the server's decoded 'entry' is not what the entry's exact bytes "
                 "say; the bytes are what the log signs, the decoding misrepresents them",
             )
+        self._apply_plan(entry)
 
     def _check_genesis(self, actor: str, body: dict[str, Any]) -> None:
         want = {"origin": self.key.name, "verifier_key": self.key.to_string()}
@@ -140,10 +226,10 @@ class Replayer:
         if actor != "operator":
             self._report(0, f"seq 0: the genesis actor must be 'operator', found {actor!r}")
 
-    def _report(self, seq: int | None, message: str) -> None:
+    def _report(self, seq: int | None, message: str, rule: str | None = None) -> None:
         self.violation_count += 1
         if len(self.violations) < MAX_REPORTED:
-            self.violations.append(Violation(seq, message))
+            self.violations.append(Violation(seq, message, rule))
 
     def check_root(self, root: bytes) -> None:
         """Record a violation unless the root of the entries so far is ``root``."""

@@ -13,7 +13,10 @@ Commands:
     consistency proof that it extends the saved one (tree.md §5); save it.
 ``audit [URL | --dir DUMP]``
     Replay the log from genesis (log.md §2-3, entries.md), resumably, up to a
-    freshly verified checkpoint, and compare the recomputed root (tree.md §1).
+    freshly verified checkpoint, and compare the recomputed root (tree.md §1);
+    and replay the mutual-aid plan's rules over the same entries (plan.md §2-§9,
+    :mod:`verifier.plan.state`). The plan part always starts at genesis: a resumed
+    audit re-reads the entries it skips for the plan only.
 ``dump DIR``
     Save the log, verified as it is fetched, as a dump that ``audit --dir`` replays.
 ``evidence FILE``
@@ -84,6 +87,7 @@ from verifier.fork import (
 )
 from verifier.merkle import EMPTY_ROOT, leaf_hash
 from verifier.note import Verifier, parse_verifier_key
+from verifier.plan.state import PlanSummary
 from verifier.state import (
     TRUST_PINNED,
     TRUST_TOFU,
@@ -198,7 +202,9 @@ class _Group(click.Group):
                 + ([f"... and {more:,} more"] if more else []),
                 extra={
                     "violation_count": exc.count,
-                    "violations": [{"seq": v.seq, "message": v.message} for v in exc.violations],
+                    "violations": [
+                        {"seq": v.seq, "message": v.message, "rule": v.rule} for v in exc.violations
+                    ],
                 },
             )
         except VerificationError as exc:
@@ -573,7 +579,7 @@ def _progress(app: App, label: str, done: int, total: int) -> Iterator[Callable[
         yield lambda n: bar.update(task, advance=n)
 
 
-@cli.command(short_help="Replay the log from genesis: every entry, the chain, the root.")
+@cli.command(short_help="Replay the log from genesis: entries, chain, root, the plan's rules.")
 @click.argument("url", required=False)
 @click.option(
     "--dir",
@@ -595,12 +601,15 @@ def audit(
     key_text: str | None,
     evidence_path: Path | None,
 ) -> None:
-    """Replay the whole log from genesis and check every entry, the chain and the root.
+    """Replay the whole log from genesis: every entry, the chain, the root, the plan's rules.
 
     Fetches and checks a fresh checkpoint first (as `checkpoint` does), then pages
     through the entries up to its size, saving progress after each page; a later
-    run resumes there unless --from-start. URL defaults to the saved one (another
-    server of the same log may be given). With --dir, audits an offline dump.
+    run resumes there unless --from-start. The mutual-aid plan's rules (specs/plan.md)
+    are replayed over the same entries, always from genesis: a resumed run re-reads
+    the entries before its resume point for that part only, and checks they are the
+    ones the earlier run saw. URL defaults to the saved one (another server of the
+    same log may be given). With --dir, audits an offline dump.
     """
     if url is not None and dump_dir is not None:
         raise click.UsageError("give a URL or --dir DUMP, not both")
@@ -616,9 +625,17 @@ def audit(
             grown = _refresh(app, state, client, evidence_path)
             app.state_dir.save(state)
             checkpoint = grown.new
-            replayer = Replayer(state.verifier, None if from_start else state.audit)
+            replayer = Replayer(
+                state.verifier, None if from_start else state.audit, check_plan=True
+            )
             start = replayer.next_seq
             try:
+                if replayer.plan_prefix_size:
+                    with _progress(app, "Re-reading for the plan", 0, start) as advance:
+                        for page in fetch_pages(client, 0, start):
+                            for item in page:
+                                replayer.add_prefix(item.raw)
+                            advance(len(page))
                 with _progress(app, "Auditing", start, checkpoint.size) as advance:
                     for page in fetch_pages(client, start, checkpoint.size):
                         for item in page:
@@ -636,7 +653,8 @@ def audit(
             state.audit = replayer.progress()
             app.state_dir.save(state)
     n = checkpoint.size
-    lines = [grown.sentence(), _audit_sentence(start, n)]
+    plan = _plan_summary(replayer)
+    lines = [grown.sentence(), _audit_sentence(start, n), plan.sentence()]
     app.finish(
         {
             "command": "audit",
@@ -646,10 +664,19 @@ def audit(
             "start_seq": start,
             "entries_checked": n - start,
             "violations": [],
+            "plan": plan.json(),
             **{f"checkpoint_{k}": v for k, v in grown.json().items()},
         },
         lines,
     )
+
+
+def _plan_summary(replayer: Replayer) -> PlanSummary:
+    """The plan replay's summary, once the audit passed (so the replay ran to the end)."""
+    summary = replayer.plan_summary()
+    if summary is None:  # pragma: no cover - a stopped replay reported a violation
+        raise AssertionError("the plan replay stopped without a violation")
+    return summary
 
 
 def _audit_sentence(start: int, n: int) -> str:
@@ -692,7 +719,9 @@ def _audit_dump(app: App, folder: Path, key_text: str | None, evidence: Path | N
     saved = state.verified_checkpoint if state is not None and state.verifier == key else None
     compare = saved is not None and 0 < saved.size <= checkpoint.size
     replayer = Replayer(
-        key, watch=frozenset({saved.size}) if compare and saved is not None else frozenset()
+        key,
+        watch=frozenset({saved.size}) if compare and saved is not None else frozenset(),
+        check_plan=True,
     )
     advanced = 0
     with _progress(app, "Auditing dump", 0, checkpoint.size) as advance:
@@ -704,9 +733,11 @@ def _audit_dump(app: App, folder: Path, key_text: str | None, evidence: Path | N
     replayer.check_root(checkpoint.root)
     replayer.raise_if_failed()
 
+    plan = _plan_summary(replayer)
     lines = [
         f"Audited the dump in {folder} of the log {key.name}.",
         _audit_sentence(0, checkpoint.size),
+        plan.sentence(),
     ]
     relation = "not compared"
     if state is not None and saved is not None and compare:
@@ -737,6 +768,7 @@ def _audit_dump(app: App, folder: Path, key_text: str | None, evidence: Path | N
             "start_seq": 0,
             "entries_checked": checkpoint.size,
             "violations": [],
+            "plan": plan.json(),
             "saved_checkpoint": relation,
         },
         lines,

@@ -1,0 +1,281 @@
+"""The plan replay's building blocks: its error, strict body readers, times, and records.
+
+- :class:`PlanRuleError` is what a replay raises when an entry breaks a plan rule:
+  it names the entry's ``seq`` and type, the section of specs/plan.md, and a short
+  rule name, and says what was expected and what was found.
+- :class:`Body` reads an entry's body strictly: specs/plan.md says every body "is an
+  object whose keys are exactly those listed (no others)", so a missing or extra key
+  is refused (§3), and every value must have its type (integers are never ``true``).
+- Times are entry times, ``YYYY-MM-DDTHH:MM:SSZ`` (specs/entries.md §1), turned into
+  whole seconds since 1970 so that "t + n days" (a day is 86,400 seconds, plan.md
+  conventions) is integer arithmetic.
+- :class:`MemberRecord`, :class:`ClaimRecord` and :class:`PeriodRecord` are the
+  readable projection of the plan the replay keeps: who joined when, each claim's
+  history of seqs, each closed period's body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import NoReturn
+
+from verifier.entry import Entry, is_valid_time
+from verifier.jcs import JSONValue
+from verifier.plan.errors import PlanError
+from verifier.plan.ids import CLAIM_PATTERN, HEX64_PATTERN, MEMBER_PATTERN, show
+
+DAY = 86_400
+"""Seconds in a day (specs/plan.md, conventions)."""
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+class PlanRuleError(PlanError):
+    """An entry breaks a rule of specs/plan.md, given the state the entries before it imply.
+
+    ``seq`` and ``entry_type`` locate the entry; ``section`` is the section of
+    specs/plan.md (``"§5.9"``); ``rule`` is a short stable name of the rule broken
+    (``"paid.amount"``); ``detail`` says what was expected and what was found.
+    """
+
+    def __init__(self, seq: int, entry_type: str, section: str, rule: str, detail: str) -> None:
+        super().__init__(f"seq {seq} ({entry_type}): plan.md {section} [{rule}]: {detail}")
+        self.seq = seq
+        self.entry_type = entry_type
+        self.section = section
+        self.rule = rule
+        self.detail = detail
+
+
+def seconds(text: str) -> int:
+    """Seconds since 1970-01-01T00:00:00Z of a valid entry time (checked by the caller)."""
+    day = date(int(text[0:4]), int(text[5:7]), int(text[8:10])).toordinal() - _EPOCH_ORDINAL
+    return day * DAY + int(text[11:13]) * 3600 + int(text[14:16]) * 60 + int(text[17:19])
+
+
+def format_time(secs: int) -> str | None:
+    """The entry-time spelling of ``secs``, or ``None`` outside years 0001-9999."""
+    days, rest = divmod(secs, DAY)
+    try:
+        d = date.fromordinal(_EPOCH_ORDINAL + days)
+    except (ValueError, OverflowError):
+        return None
+    hour, rest = divmod(rest, 3600)
+    minute, second = divmod(rest, 60)
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{hour:02d}:{minute:02d}:{second:02d}Z"
+
+
+def fail(entry: Entry, section: str, rule: str, detail: str) -> NoReturn:
+    """Raise :class:`PlanRuleError` for ``entry``."""
+    raise PlanRuleError(entry.seq, entry.type, section, rule, detail)
+
+
+def show_time(secs: int) -> str:
+    """``secs`` as an entry time for a message, or a note that it is past year 9999."""
+    return format_time(secs) or f"a time past year 9999 ({secs} s after 1970)"
+
+
+class Body:
+    """Strict reader of one plan entry's body (the keys must be exactly ``keys``, §3)."""
+
+    def __init__(self, entry: Entry, keys: tuple[str, ...]) -> None:
+        self.entry = entry
+        self.values = entry.body
+        found = set(self.values)
+        want = set(keys)
+        if found != want:
+            missing = ", ".join(sorted(want - found)) or "none"
+            extra = ", ".join(sorted(found - want)) or "none"
+            self.fail(
+                "§3",
+                "body.keys",
+                f"expected exactly the keys {', '.join(keys)}; missing {missing}, "
+                f"unexpected {extra}",
+            )
+
+    def fail(self, section: str, rule: str, detail: str) -> NoReturn:
+        """Raise :class:`PlanRuleError` for this entry."""
+        fail(self.entry, section, rule, detail)
+
+    def value(self, key: str) -> JSONValue:
+        """The raw value of ``key``."""
+        return self.values[key]
+
+    def same(self, section: str, key: str, expected: object) -> None:
+        """Refuse unless the body states ``expected`` for ``key`` (same JSON type and value)."""
+        found = self.values[key]
+        if found != expected or type(found) is not type(expected):
+            self.fail(section, key, f"expected {key} {expected!r}, found {found!r}")
+
+    def integer(self, key: str, minimum: int | None = None, section: str = "§3") -> int:
+        """An integer (never ``true``/``false``), at least ``minimum`` if given."""
+        v = self.values[key]
+        if isinstance(v, bool) or not isinstance(v, int):
+            self.fail(section, f"{key}.type", f"expected {key} to be an integer, found {show(v)}")
+        if minimum is not None and v < minimum:
+            self.fail(section, f"{key}.range", f"expected {key} >= {minimum}, found {v}")
+        return v
+
+    def text(self, key: str, *, nonempty: bool = False, section: str = "§3") -> str:
+        """A string; non-empty if asked."""
+        v = self.values[key]
+        if not isinstance(v, str):
+            self.fail(section, f"{key}.type", f"expected {key} to be a string, found {show(v)}")
+        if nonempty and not v:
+            self.fail(section, f"{key}.empty", f"expected a non-empty {key}, found ''")
+        return v
+
+    def choice(self, key: str, allowed: tuple[str, ...], section: str = "§3") -> str:
+        """A string among ``allowed``."""
+        v = self.values[key]
+        if not isinstance(v, str) or v not in allowed:
+            self.fail(
+                section,
+                f"{key}.value",
+                f"expected {key} to be one of {', '.join(allowed)}, found {show(v)}",
+            )
+        return v
+
+    def hex64(self, key: str) -> str:
+        """64 lower-case hex digits (commitments and hashes, §3)."""
+        v = self.values[key]
+        if not isinstance(v, str) or not HEX64_PATTERN.fullmatch(v):
+            self.fail("§3", f"{key}.format", f"expected 64 lower-case hex digits, found {show(v)}")
+        return v
+
+    def time(self, key: str) -> tuple[str, int]:
+        """A time ``YYYY-MM-DDTHH:MM:SSZ`` (entries.md §1), with its seconds."""
+        v = self.values[key]
+        if not isinstance(v, str) or not is_valid_time(v):
+            self.fail(
+                "§3", f"{key}.format", f"expected a time YYYY-MM-DDTHH:MM:SSZ, found {show(v)}"
+            )
+        return v, seconds(v)
+
+    def member(self, key: str) -> str:
+        """A member id, ``m-`` + 20 lower-case hex digits (§1)."""
+        v = self.values[key]
+        if not isinstance(v, str) or not MEMBER_PATTERN.fullmatch(v):
+            self.fail(
+                "§1", f"{key}.format", f"expected 'm-' + 20 lower-case hex digits, found {show(v)}"
+            )
+        return v
+
+    def claim(self, key: str = "claim") -> str:
+        """A claim id, ``c-`` + decimal seq (§1)."""
+        v = self.values[key]
+        if not isinstance(v, str) or not CLAIM_PATTERN.fullmatch(v):
+            self.fail("§1", f"{key}.format", f"expected 'c-' + a decimal seq, found {show(v)}")
+        return v
+
+
+@dataclass
+class MemberRecord:
+    """A member as the log shows them (§4): join, age band, leaving, juror key."""
+
+    member: str
+    joined_seq: int
+    joined_at: str
+    joined_s: int
+    age_band: str
+    identity_commitment: str
+    left_seq: int | None = None
+    left_at: str | None = None
+    left_s: int | None = None
+    juror_key: str | None = None
+    juror_seq: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """Joined and not (yet) left, in log order."""
+        return self.left_seq is None
+
+    def counted_at(self, cutoff_s: int) -> bool:
+        """Counted in N at this cutoff: joined before it and not left before it (§8.2)."""
+        return self.joined_s < cutoff_s and (self.left_s is None or self.left_s >= cutoff_s)
+
+
+@dataclass
+class ClaimRecord:
+    """A claim and its lifecycle (§5-§7); ``history`` lists (seq, type) of its entries."""
+
+    claim: str
+    seq: int
+    member: str
+    condition: str
+    kind: str
+    category: str
+    claimed_fen: int
+    diagnosed: str
+    filed_at: str
+    filed_s: int
+    history: list[tuple[int, str]] = field(default_factory=list)
+    decision: str | None = None
+    """``approve`` or ``deny``, once assessed."""
+    assessed_fen: int | None = None
+    disclosed_at: str | None = None
+    objections_close: str | None = None
+    objections_close_s: int | None = None
+    objectors: list[str] = field(default_factory=list)
+    appellant: str | None = None
+    appealed_s: int | None = None
+    secret_commitment: str | None = None
+    pool: list[str] | None = None
+    """The pool fixed at the appeal (§6): eligible jurors minus claimant and objectors."""
+    pool_root: bytes | None = None
+    """The pool's root, once ``panel.pooled`` stated it (§6)."""
+    pool_signature: bytes | None = None
+    """The log key's signature over the pool, from ``panel.pooled`` (§6)."""
+    pooled_seq: int | None = None
+    jurors: list[str] | None = None
+    voting_closes: str | None = None
+    voting_closes_s: int | None = None
+    votes: dict[str, str] = field(default_factory=dict)
+    """Juror id -> choice, in log order."""
+    outcome: str | None = None
+    basis: str | None = None
+    decided_fen: int | None = None
+    paid_fen: int | None = None
+    paid_period: str | None = None
+    recovered_fen: int | None = None
+    recovered_period: str | None = None
+
+    @property
+    def status(self) -> str:
+        """The furthest step reached: filed, assessed, disclosed, appealed, pooled, drawn,
+        approved or denied, paid, reversed."""
+        if self.recovered_fen is not None:
+            return "reversed"
+        if self.paid_fen is not None:
+            return "paid"
+        if self.outcome is not None:
+            return self.outcome
+        if self.jurors is not None:
+            return "drawn"
+        if self.pool_signature is not None:
+            return "pooled"
+        if self.appellant is not None:
+            return "appealed"
+        if self.disclosed_at is not None:
+            return "disclosed"
+        if self.decision is not None:
+            return "assessed"
+        return "filed"
+
+
+@dataclass
+class PeriodRecord:
+    """A closed period (§8.3): its body as stated (and re-derived), and who paid what.
+
+    Only the charges below the share are kept (``capped``): every other member
+    counted at the cutoff was charged exactly ``share_fen``.
+    """
+
+    period: str
+    seq: int
+    closed_at: str
+    cutoff_s: int
+    body: dict[str, JSONValue]
+    share_fen: int
+    capped: dict[str, int]
+    recovered_fen: int
