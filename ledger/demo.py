@@ -248,8 +248,14 @@ class _Simulation:
     def appeal(self, claim: str, appellant: str, when: datetime, leaning: str) -> None:
         secret = self.rng.randbytes(32)
         self.plan.appeal(claim, appellant, hashlib.sha256(secret).hexdigest(), at=format_time(when))
+        pooled = when + timedelta(hours=3)
+        self.at(pooled, functools.partial(self.sign_pool, claim, pooled))
         drawn = when + timedelta(hours=6)
         self.at(drawn, functools.partial(self.draw, claim, secret, drawn, leaning))
+
+    def sign_pool(self, claim: str, when: datetime) -> None:
+        # The appellant reveals their secret only once this is on the log.
+        self.plan.sign_pool(claim, at=format_time(when))
 
     def draw(self, claim: str, secret: bytes, when: datetime, leaning: str) -> None:
         jurors = self.plan.draw_panel(claim, secret, at=format_time(when))

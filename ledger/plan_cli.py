@@ -367,6 +367,9 @@ def _simple(name: str, help_text: str, method: str) -> None:
 
 
 _simple("disclose", "Disclose a claim's anonymised fields; objections open.", "disclose")
+_simple(
+    "pool", "Sign the juror pool fixed at the appeal; the appellant reveals after it.", "sign_pool"
+)
 _simple("decide", "Record the decision the assessment, votes and rules give.", "decide")
 _simple("pay", "Pay a claim decided approved.", "pay")
 

@@ -5,6 +5,10 @@ log with a guard: inside the sequencer's lock the guard brings the state up to d
 with any entries another writer appended meanwhile, and replays the new entries
 through :meth:`PlanState.apply`. An entry that breaks a rule refuses the whole
 command, with the rule's name, and nothing is appended.
+
+Every entry but a vote has the operator's actor: ``operator`` by default, or
+``operator:<name>`` naming who gave the command (the admin API passes its token's
+name); a vote's actor is always ``juror:<member>`` (specs/plan.md §7).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -37,6 +42,8 @@ from ledger.log.entry import Entry, format_time, parse_entry
 from ledger.log.log import Appended, NewEntry
 
 OPERATOR = "operator"
+# The entry actor pattern (specs/entries.md §1) with the role fixed to the operator.
+OPERATOR_ACTOR_RE = re.compile(r"\Aoperator(:[A-Za-z0-9._@-]{1,128})?\Z")
 
 
 def _now() -> datetime:
@@ -58,6 +65,7 @@ class Plan:
         self._clock = clock
         self._random = random_bytes
         self._state: PlanState | None = None
+        self.appended: list[Appended] = []
         create_plan_schema(ledger.store)
 
     # -- state --------------------------------------------------------------------
@@ -98,8 +106,15 @@ class Plan:
         self._state = state
 
     def submit(self, entries: Sequence[NewEntry]) -> list[Appended]:
-        """Append entries if, and only if, every one of them passes the plan's rules."""
-        return self.ledger.log.append_batch(entries, guard=self._guard)
+        """Append entries if, and only if, every one of them passes the plan's rules.
+
+        :attr:`appended` is then the entries of this, the latest command (empty while a
+        command is refused), so a caller can issue receipts for them whatever the
+        command returns.
+        """
+        self.appended = []
+        self.appended = self.ledger.log.append_batch(entries, guard=self._guard)
+        return self.appended
 
     def time(self, at: str | None = None) -> str:
         """The time a command's entries will carry: ``at``, or now, never before the last."""
@@ -112,19 +127,28 @@ class Plan:
 
     # -- rules and members ----------------------------------------------------------
 
-    def set_rules(self, rules: Rules, *, at: str | None = None) -> Appended:
+    def set_rules(self, rules: Rules, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
         """Announce a rules version (it takes force at ``rules.effective``)."""
-        return self._one("plan.rules", rules.to_body(), at)
+        return self._one("plan.rules", rules.to_body(), at, actor)
 
     def join(
-        self, age_band: str, identity: dict[str, Any], *, at: str | None = None
+        self,
+        age_band: str,
+        identity: dict[str, Any],
+        *,
+        at: str | None = None,
+        actor: str = OPERATOR,
     ) -> tuple[str, Appended]:
         """A member joins: a random pseudonym, and a salted commitment to their identity."""
-        results = self.join_many([(age_band, identity)], at=at)
+        results = self.join_many([(age_band, identity)], at=at, actor=actor)
         return results[0]
 
     def join_many(
-        self, people: Sequence[tuple[str, dict[str, Any]]], *, at: str | None = None
+        self,
+        people: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        at: str | None = None,
+        actor: str = OPERATOR,
     ) -> list[tuple[str, Appended]]:
         """Many joins in one batch.
 
@@ -132,6 +156,7 @@ class Plan:
         deleted again; if the process dies in between, an orphan record (on no entry)
         is all that is left, never a member whose record was lost.
         """
+        actor = _operator_actor(actor)
         when = self.time(at)
         entries: list[NewEntry] = []
         private: list[dict[str, Any]] = []
@@ -143,7 +168,7 @@ class Plan:
             entries.append(
                 NewEntry(
                     "member.joined",
-                    OPERATOR,
+                    actor,
                     {"member": member, "age_band": age_band, "identity_commitment": commitment},
                     time=when,
                 )
@@ -179,20 +204,24 @@ class Plan:
             ).first()
         return None if row is None else (bytes(row[0]), str(row[1]))
 
-    def leave(self, member: str, *, at: str | None = None) -> Appended:
+    def leave(self, member: str, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
         """A member leaves the plan."""
-        return self._one("member.left", {"member": member}, at)
+        return self._one("member.left", {"member": member}, at, actor)
 
-    def enrol_juror(self, member: str, juror_key: bytes, *, at: str | None = None) -> Appended:
+    def enrol_juror(
+        self, member: str, juror_key: bytes, *, at: str | None = None, actor: str = OPERATOR
+    ) -> Appended:
         """A member enrols as a juror with their own Ed25519 public key."""
         body = {"member": member, "juror_key": base64.b64encode(juror_key).decode()}
-        return self._one("juror.enrolled", body, at)
+        return self._one("juror.enrolled", body, at, actor)
 
-    def wind_down(self, claims_until: str, *, at: str | None = None) -> Appended:
+    def wind_down(
+        self, claims_until: str, *, at: str | None = None, actor: str = OPERATOR
+    ) -> Appended:
         """Close the plan to new members; claims diagnosed before may be filed until then."""
         when = self.time(at)
         body = {"claims_until": claims_until, "rules_version": self.state.rules_at(when).version}
-        return self._one("plan.wound_down", body, when)
+        return self._one("plan.wound_down", body, when, actor)
 
     # -- claims ---------------------------------------------------------------------
 
@@ -205,6 +234,7 @@ class Plan:
         evidence: bytes,
         *,
         at: str | None = None,
+        actor: str = OPERATOR,
     ) -> str:
         """File a claim; returns its id (``c-<seq>``)."""
         body = {
@@ -214,7 +244,7 @@ class Plan:
             "diagnosed": diagnosed,
             "evidence_commitment": hashlib.sha256(evidence).hexdigest(),
         }
-        return f"c-{self._one('claim.filed', body, at).seq}"
+        return f"c-{self._one('claim.filed', body, at, actor).seq}"
 
     def assess(
         self,
@@ -225,6 +255,7 @@ class Plan:
         report: bytes,
         *,
         at: str | None = None,
+        actor: str = OPERATOR,
     ) -> Appended:
         """The operator's assessment: approve an amount, or deny with a reason."""
         when = self.time(at)
@@ -236,9 +267,9 @@ class Plan:
             "report_commitment": hashlib.sha256(report).hexdigest(),
             "rules_version": self.state.rules_at(when).version,
         }
-        return self._one("claim.assessed", body, when)
+        return self._one("claim.assessed", body, when, actor)
 
-    def disclose(self, claim: str, *, at: str | None = None) -> Appended:
+    def disclose(self, claim: str, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
         """Disclose a claim's anonymised, coarse fields; objections open until the window ends."""
         when = self.time(at)
         state = self.state
@@ -256,51 +287,88 @@ class Plan:
             ).days,
             "objections_close": add_days(when, rules.objection_days),
         }
-        return self._one("claim.disclosed", body, when)
+        return self._one("claim.disclosed", body, when, actor)
 
-    def object(self, claim: str, objector: str, reason: str, *, at: str | None = None) -> Appended:
+    def object(
+        self,
+        claim: str,
+        objector: str,
+        reason: str,
+        *,
+        at: str | None = None,
+        actor: str = OPERATOR,
+    ) -> Appended:
         """A member objects to a disclosed claim."""
         body = {
             "claim": claim,
             "objector": objector,
             "reason_hash": hashlib.sha256(reason.encode()).hexdigest(),
         }
-        return self._one("claim.objected", body, at)
+        return self._one("claim.objected", body, at, actor)
 
     def appeal(
-        self, claim: str, appellant: str, secret_commitment: str, *, at: str | None = None
+        self,
+        claim: str,
+        appellant: str,
+        secret_commitment: str,
+        *,
+        at: str | None = None,
+        actor: str = OPERATOR,
     ) -> Appended:
         """An appeal, committing to the appellant's secret (specs/plan.md §6)."""
         body = {"claim": claim, "appellant": appellant, "secret_commitment": secret_commitment}
-        return self._one("claim.appealed", body, at)
+        return self._one("claim.appealed", body, at, actor)
 
-    def draw_panel(self, claim: str, secret: bytes, *, at: str | None = None) -> list[str]:
-        """Draw the panel once the appellant revealed their secret; returns the jurors."""
+    def sign_pool(self, claim: str, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
+        """Sign the pool fixed at the appeal and put the signature on the log (``panel.pooled``).
+
+        The appellant reveals their secret only once this entry is on the log
+        (specs/plan.md §6), so the operator cannot choose a signature knowing it.
+        """
         when = self.time(at)
         state = self.state
         found = state._claim(claim)
         if found.pool is None:
-            raise RuleError("draw", f"claim {claim} has not been appealed")
+            raise RuleError("pool", f"claim {claim} has not been appealed")
         rules = state.rules_at(when)
-        root = pool_root(claim, found.pool)
+        try:
+            root = pool_root(claim, found.pool)
+        except DrawError as exc:
+            raise RuleError("pool", str(exc)) from None
         signature = self.ledger.signer.sign(pool_signature_message(state.origin, claim, root))
-        seed_bytes = seed(root, signature, secret)
+        body = {
+            "claim": claim,
+            "pool_root": root.hex(),
+            "pool_size": len(found.pool),
+            "pool_signature": base64.b64encode(signature).decode(),
+            "rules_version": rules.version,
+        }
+        return self._one("panel.pooled", body, when, actor)
+
+    def draw_panel(
+        self, claim: str, secret: bytes, *, at: str | None = None, actor: str = OPERATOR
+    ) -> list[str]:
+        """Draw the panel with the appellant's revealed secret, after ``sign_pool``."""
+        when = self.time(at)
+        state = self.state
+        found = state._claim(claim)
+        if found.pool is None or found.pool_signature is None:
+            raise RuleError("draw", f"claim {claim} has no signed pool yet (panel.pooled)")
+        rules = state.rules_at(when)
+        seed_bytes = seed(pool_root(claim, found.pool), found.pool_signature, secret)
         try:
             jurors = draw(found.pool, seed_bytes, rules.panel_size)
         except DrawError as exc:
             raise RuleError("panel_size", str(exc)) from None
         body = {
             "claim": claim,
-            "pool_root": root.hex(),
-            "pool_size": len(found.pool),
-            "pool_signature": base64.b64encode(signature).decode(),
             "secret": secret.hex(),
             "seed": seed_bytes.hex(),
             "jurors": jurors,
             "voting_closes": add_days(when, rules.voting_days),
             "rules_version": rules.version,
         }
-        self._one("panel.drawn", body, when)
+        self._one("panel.drawn", body, when, actor)
         return jurors
 
     def cast_vote(
@@ -323,7 +391,7 @@ class Plan:
         }
         return self.submit([NewEntry("vote.cast", f"juror:{juror}", body, time=self.time(at))])[0]
 
-    def decide(self, claim: str, *, at: str | None = None) -> Appended:
+    def decide(self, claim: str, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
         """Record the decision that the assessment, the votes and the rules give."""
         when = self.time(at)
         state = self.state
@@ -353,25 +421,31 @@ class Plan:
             "deny": deny,
             "rules_version": rules.version,
         }
-        return self._one("claim.decided", body, when)
+        return self._one("claim.decided", body, when, actor)
 
-    def pay(self, claim: str, *, at: str | None = None) -> Appended:
+    def pay(self, claim: str, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
         """Pay a claim decided approved, in the period open now."""
         when = self.time(at)
         found = self.state._claim(claim)
         body = {"claim": claim, "amount_fen": found.decided_fen, "period": period_open_at(when)}
-        return self._one("claim.paid", body, when)
+        return self._one("claim.paid", body, when, actor)
 
     def reverse(
-        self, claim: str, recovered_fen: int, reason: str, *, at: str | None = None
+        self,
+        claim: str,
+        recovered_fen: int,
+        reason: str,
+        *,
+        at: str | None = None,
+        actor: str = OPERATOR,
     ) -> Appended:
         """Record fraud found after payment: a compensating entry, never an edit."""
         body = {"claim": claim, "recovered_fen": recovered_fen, "reason": reason}
-        return self._one("claim.reversed", body, at)
+        return self._one("claim.reversed", body, at, actor)
 
     # -- periods --------------------------------------------------------------------
 
-    def close_period(self, *, at: str | None = None) -> dict[str, Any]:
+    def close_period(self, *, at: str | None = None, actor: str = OPERATOR) -> dict[str, Any]:
         """Close the next period: apportion it and store its contribution tree, atomically."""
         when = self.time(at)
         state = self.state
@@ -379,7 +453,7 @@ class Plan:
         if period is None:
             raise RuleError("rules_in_force", "no period to close before the first rules")
         close = close_period(state, period, when)
-        self._one("period.closed", close.body, when)
+        self._one("period.closed", close.body, when, actor)
         return close.body
 
     def contribution_proof(
@@ -403,5 +477,18 @@ class Plan:
 
     # -- helpers --------------------------------------------------------------------
 
-    def _one(self, type_: str, body: dict[str, Any], at: str | None) -> Appended:
-        return self.submit([NewEntry(type_, OPERATOR, body, time=self.time(at))])[0]
+    def _one(
+        self, type_: str, body: dict[str, Any], at: str | None, actor: str = OPERATOR
+    ) -> Appended:
+        actor = _operator_actor(actor)
+        return self.submit([NewEntry(type_, actor, body, time=self.time(at))])[0]
+
+
+def _operator_actor(actor: str) -> str:
+    """Every plan entry but a vote is the operator's: ``operator`` or ``operator:<who>``."""
+    if not OPERATOR_ACTOR_RE.match(actor):
+        raise RuleError(
+            "actor",
+            f"expected the operator's actor, 'operator' or 'operator:<name>', found {actor!r}",
+        )
+    return actor

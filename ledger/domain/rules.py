@@ -11,6 +11,7 @@ from ledger.domain.errors import RuleError
 from ledger.log.entry import format_time, parse_time
 
 DAY = timedelta(days=1)
+MAX_DAYS = 36_500  # a century: any window or period of notice longer is a mistake
 AGE_BANDS = ("0-39", "40-59")
 KINDS = ("major", "light", "accident")
 
@@ -93,6 +94,8 @@ def parse_rules(body: Mapping[str, Any]) -> Rules:
         )
     for name in _INT_FIELDS:
         value = body[name]
+        if name.endswith("_days") and type(value) is int and value > MAX_DAYS:
+            raise RuleError("rules_format", f"expected {name} at most {MAX_DAYS}, found {value}")
         if type(value) is not int or value < 0:
             raise RuleError(
                 "rules_format", f"expected {name} a non-negative integer, found {value!r}"

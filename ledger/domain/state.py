@@ -27,6 +27,7 @@ from ledger.domain.vote import VoteError, verify_vote
 from ledger.log.entry import GENESIS_TYPE, Entry, parse_time
 from ledger.publish.note import Verifier, parse_verifier_key
 
+OPERATOR_ACTOR_RE = re.compile(r"\Aoperator(:[A-Za-z0-9._@-]{1,128})?\Z")
 MEMBER_RE = re.compile(r"\Am-[0-9a-f]{20}\Z")
 HEX64_RE = re.compile(r"\A[0-9a-f]{64}\Z")
 SECONDS_PER_DAY = 86_400
@@ -69,6 +70,7 @@ class Claim:
     appealed: str | None = None
     secret_commitment: str | None = None
     pool: list[str] | None = None
+    pool_signature: bytes | None = None
     jurors: list[str] | None = None
     voting_closes: str | None = None
     votes: dict[str, str] = field(default_factory=dict)
@@ -145,6 +147,10 @@ class PlanState:
         elif handler is not None:
             if entry.type != "plan.rules" and not self.rules:
                 raise RuleError("rules_in_force", f"{entry.type} before any plan.rules")
+            if entry.type != "vote.cast" and not OPERATOR_ACTOR_RE.match(entry.actor):
+                raise RuleError(
+                    "actor", f"expected {entry.type} by the operator, found actor {entry.actor}"
+                )
             handler(self, entry)
             self._record(entry)
         self.size += 1
@@ -393,44 +399,51 @@ def _claim_appealed(state: PlanState, entry: Entry) -> None:
     )
 
 
-def _panel_drawn(state: PlanState, entry: Entry) -> None:
-    _keys(
-        entry,
-        {
-            "claim",
-            "pool_root",
-            "pool_size",
-            "pool_signature",
-            "secret",
-            "seed",
-            "jurors",
-            "voting_closes",
-            "rules_version",
-        },
-    )
+def _panel_pooled(state: PlanState, entry: Entry) -> None:
+    _keys(entry, {"claim", "pool_root", "pool_size", "pool_signature", "rules_version"})
     rules = _rules_version(state, entry)
     claim = state._claim(str(entry.body["claim"]))
-    if claim.pool is None or claim.appealed is None or claim.jurors is not None:
-        raise RuleError("draw", f"claim {claim.id} must be appealed and not yet drawn")
+    if claim.pool is None or claim.appealed is None or claim.pool_signature is not None:
+        raise RuleError("pool", f"claim {claim.id} must be appealed and its pool not yet signed")
     if claim.outcome is not None:
+        raise RuleError("pool", f"claim {claim.id} is already decided")
+    reveal_by = add_days(claim.appealed, rules.reveal_days)
+    if entry.time >= reveal_by:
+        raise RuleError("reveal_window", f"the pool was due before {reveal_by}")
+    try:
+        root = pool_root(claim.id, claim.pool)
+    except DrawError as exc:
+        raise RuleError("pool", str(exc)) from None
+    if entry.body["pool_root"] != root.hex() or entry.body["pool_size"] != len(claim.pool):
+        raise RuleError("pool", "the pool root or size is not the pool fixed at the appeal")
+    if len(claim.pool) < rules.panel_size:
+        raise RuleError(
+            "panel_size",
+            f"expected a pool of at least {rules.panel_size} jurors, found {len(claim.pool)}",
+        )
+    signature = _b64(entry, "pool_signature", 64)
+    assert state.log_key is not None
+    if not state.log_key.verify(pool_signature_message(state.origin, claim.id, root), signature):
+        raise RuleError("pool", "the pool signature does not verify with the log's key")
+    claim.pool_signature = signature
+
+
+def _panel_drawn(state: PlanState, entry: Entry) -> None:
+    _keys(entry, {"claim", "secret", "seed", "jurors", "voting_closes", "rules_version"})
+    rules = _rules_version(state, entry)
+    claim = state._claim(str(entry.body["claim"]))
+    if claim.pool is None or claim.pool_signature is None or claim.jurors is not None:
+        raise RuleError("draw", f"claim {claim.id} must have a signed pool and no panel yet")
+    if claim.outcome is not None or claim.appealed is None:
         raise RuleError("draw", f"claim {claim.id} is already decided")
     reveal_by = add_days(claim.appealed, rules.reveal_days)
     if entry.time >= reveal_by:
         raise RuleError("reveal_window", f"the appellant's secret was due before {reveal_by}")
-    try:
-        root = pool_root(claim.id, claim.pool)
-    except DrawError as exc:
-        raise RuleError("draw", str(exc)) from None
-    if entry.body["pool_root"] != root.hex() or entry.body["pool_size"] != len(claim.pool):
-        raise RuleError("draw", "the pool root or size is not the pool fixed at the appeal")
-    signature = _b64(entry, "pool_signature", 64)
-    assert state.log_key is not None
-    if not state.log_key.verify(pool_signature_message(state.origin, claim.id, root), signature):
-        raise RuleError("draw", "the pool signature does not verify with the log's key")
     secret_hex = _str(entry, "secret", HEX64_RE)
     if hashlib.sha256(bytes.fromhex(secret_hex)).hexdigest() != claim.secret_commitment:
         raise RuleError("draw", "the revealed secret does not match the appeal's commitment")
-    seed_bytes = seed(root, signature, bytes.fromhex(secret_hex))
+    root = pool_root(claim.id, claim.pool)
+    seed_bytes = seed(root, claim.pool_signature, bytes.fromhex(secret_hex))
     if entry.body["seed"] != seed_bytes.hex():
         raise RuleError("draw", "the seed is not H(pool root, pool signature, secret)")
     try:
@@ -460,6 +473,8 @@ def _vote_cast(state: PlanState, entry: Entry) -> None:
         raise RuleError("vote_once", f"{juror} has already voted on claim {claim.id}")
     if entry.time >= claim.voting_closes or claim.outcome is not None:
         raise RuleError("vote_window", f"voting on {claim.id} closed at {claim.voting_closes}")
+    if not state.members[juror].active_at(entry.time):
+        raise RuleError("vote_panel", f"juror {juror} has left the plan")
     key = state.members[juror].juror_key
     assert key is not None
     try:
@@ -664,6 +679,7 @@ _HANDLERS: Mapping[str, Callable[[PlanState, Entry], None]] = {
     "claim.disclosed": _claim_disclosed,
     "claim.objected": _claim_objected,
     "claim.appealed": _claim_appealed,
+    "panel.pooled": _panel_pooled,
     "panel.drawn": _panel_drawn,
     "vote.cast": _vote_cast,
     "claim.decided": _claim_decided,

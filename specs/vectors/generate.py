@@ -709,6 +709,7 @@ def plan_log() -> None:
         plan.appeal(
             appealed, people[1], hashlib.sha256(secret).hexdigest(), at="2025-02-17T00:00:00Z"
         )
+        plan.sign_pool(appealed, at="2025-02-17T03:00:00Z")
         jurors = plan.draw_panel(appealed, secret, at="2025-02-17T06:00:00Z")
         rationale = hashlib.sha256(b"the fall is documented").hexdigest()
         for juror in jurors:

@@ -159,6 +159,7 @@ def appeal_and_draw(plan: Plan, claim: str, appellant: str, at_day: int) -> list
     plan.appeal(
         claim, appellant, hashlib.sha256(secret).hexdigest(), at=f"2025-04-{at_day:02d}T00:00:00Z"
     )
+    plan.sign_pool(claim, at=f"2025-04-{at_day:02d}T06:00:00Z")
     return plan.draw_panel(claim, secret, at=f"2025-04-{at_day + 1:02d}T00:00:00Z")
 
 
@@ -327,3 +328,23 @@ def test_payment_inside_the_objection_window_is_refused_even_if_decided(plan: Pl
         time="2025-04-13T00:00:00Z",
     )
     refused(plan, "objection_window", lambda: plan.submit([entry]))
+
+
+def test_rules_with_absurd_windows_are_refused(plan: Plan) -> None:
+    from dataclasses import replace
+
+    huge = replace(reference_rules("2025-03-01T00:00:00Z", version=2), waiting_days=10**9)
+    refused(plan, "rules_format", lambda: plan.set_rules(huge, at="2025-01-20T00:00:00Z"))
+
+
+def test_a_panel_needs_its_pool_signed_on_the_log_first(plan: Plan) -> None:
+    people, _ = panel_fixture(plan)
+    claim = approved_claim(plan, people[1])
+    plan.object(claim, people[2], "doubt", at="2025-04-13T00:00:00Z")
+    secret = hashlib.sha256(b"s").digest()
+    plan.appeal(claim, people[2], hashlib.sha256(secret).hexdigest(), at="2025-04-14T00:00:00Z")
+    refused(plan, "draw", lambda: plan.draw_panel(claim, secret, at="2025-04-14T01:00:00Z"))
+    plan.sign_pool(claim, at="2025-04-14T02:00:00Z")
+    refused(plan, "pool", lambda: plan.sign_pool(claim, at="2025-04-14T03:00:00Z"))
+    refused(plan, "draw", lambda: plan.draw_panel(claim, b"\0" * 32, at="2025-04-14T04:00:00Z"))
+    assert len(plan.draw_panel(claim, secret, at="2025-04-14T05:00:00Z")) == 15
