@@ -7,6 +7,7 @@ says whose fault they are, and an unavailable database is 503.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,24 +21,53 @@ PROBLEM_JSON = "application/problem+json"
 
 
 class ProblemError(Exception):
-    """An error to answer with a problem document."""
+    """An error to answer with a problem document.
 
-    def __init__(self, status: int, title: str, detail: str) -> None:
+    ``extensions`` are extra members of the document (RFC 9457 §3.2), for example the
+    name of the plan rule that refused a command; ``headers`` are sent with it.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        extensions: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
         self.detail = detail
+        self.extensions = dict(extensions or {})
+        self.headers = dict(headers or {})
 
 
 def problem_response(status: int, title: str, detail: str, **headers: str) -> JSONResponse:
     """A problem+json response."""
+    return extended_problem_response(status, title, detail, headers=headers)
+
+
+def extended_problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    extensions: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A problem+json response with extension members (RFC 9457 §3.2) and headers."""
     body: dict[str, Any] = {
+        **(extensions or {}),
         "type": "about:blank",
         "title": title,
         "status": status,
         "detail": detail,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers or None)
+    return JSONResponse(
+        body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}) or None
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -45,7 +75,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail)
+        return extended_problem_response(
+            exc.status, exc.title, exc.detail, extensions=exc.extensions, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -27,7 +27,11 @@ from ledger.domain.replay import replay_plan
 from ledger.errors import LedgerError, StoreError
 from ledger.instance import DEFAULT_ORIGIN, Ledger, init_ledger, open_ledger
 from ledger.log.entry import format_time
+from ledger.log.log import Log
 from ledger.log.store import Store
+from ledger.publish.keyfile import load_key_file
+from ledger.publish.loop import DEFAULT_INTERVAL as DEFAULT_PUBLISH_INTERVAL
+from ledger.publish.publisher import Publisher
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -199,19 +203,59 @@ def check(settings: Settings, full: bool) -> None:
     sys.exit(EXIT_MISMATCH)
 
 
+publish_interval_option = click.option(
+    "--publish-interval",
+    default=DEFAULT_PUBLISH_INTERVAL,
+    show_default=True,
+    type=click.FloatRange(0.05, 3600),
+    help="Seconds between the server's own checkpoint signings (with the key).",
+)
+
+
 @main.command()
 @store_options
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@publish_interval_option
 @click.pass_obj
-def serve(settings: Settings, host: str, port: int) -> None:
-    """Serve the public log API over HTTP."""
+def serve(settings: Settings, host: str, port: int, publish_interval: float) -> None:
+    """Serve the public log API over HTTP, and the admin API when the key is readable.
+
+    With the signing key (--key, TALLY_KEY_FILE) the server also serves /admin/v1 to
+    holders of tokens from 'tally token create', and signs checkpoints itself every
+    --publish-interval seconds and after each admin write. Without it, it serves the
+    public API only, read-only.
+    """
     try:
         store = Store(settings.db)
         store.require_meta()
     except LedgerError as exc:
         fail(exc)
-    _serve(store, host, port)
+    ledger = _signing_ledger(store, settings.key)
+    _serve(store, host, port, ledger=ledger, publish_interval=publish_interval)
+
+
+def _signing_ledger(store: Store, key: Path) -> Ledger | None:
+    """The ledger with its key for the admin API, or None (read-only) saying why."""
+    if not key.exists():
+        err.print(
+            f"Serving read-only: no key file at {key}, so no admin API and no checkpoint "
+            "signing (pass --key or set TALLY_KEY_FILE to enable them).",
+            markup=False,
+        )
+        return None
+    try:
+        signer = load_key_file(key)
+        ledger = Ledger(store, Log(store), signer, Publisher(store, signer))
+    except LedgerError as exc:
+        err.print(f"Serving read-only: the key at {key} is refused: {exc}", markup=False)
+        return None
+    err.print(
+        f"Admin API at /admin/v1 (tokens: 'tally token create'); signing checkpoints with "
+        f"the key at {key}.",
+        markup=False,
+    )
+    return ledger
 
 
 @main.command()
@@ -222,9 +266,17 @@ def serve(settings: Settings, host: str, port: int) -> None:
 @click.option("--no-serve", is_flag=True, help="Build the demo ledger and exit.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@publish_interval_option
 @click.pass_obj
 def demo(
-    settings: Settings, seed: int, members: int, periods: int, no_serve: bool, host: str, port: int
+    settings: Settings,
+    seed: int,
+    members: int,
+    periods: int,
+    no_serve: bool,
+    host: str,
+    port: int,
+    publish_interval: float,
 ) -> None:
     """Build a demo ledger (creating the database and key if needed), then serve it."""
     try:
@@ -257,8 +309,10 @@ def demo(
     say(f"  open {base}/docs for the API's own documentation")
     say(f"  tally --db {settings.db} plan status     # in another terminal")
     say(f"  tally --db {settings.db} check           # re-derive the log and the plan")
+    say(f"  tally --db {settings.db} token create --role operator --name demo")
+    say("      # a token for the admin API at /admin/v1 (see the docs page)")
     say("Press Ctrl+C to stop.\n")
-    _serve(ledger.store, host, port)
+    _serve(ledger.store, host, port, ledger=ledger, publish_interval=publish_interval)
 
 
 def _fill_demo(ledger: Ledger, seed: int, members: int, periods: int) -> None:
@@ -281,21 +335,28 @@ def _fill_demo(ledger: Ledger, seed: int, members: int, periods: int) -> None:
     )
 
 
-def _serve(store: Store, host: str, port: int) -> None:
+def _serve(
+    store: Store,
+    host: str,
+    port: int,
+    *,
+    ledger: Ledger | None = None,
+    publish_interval: float = DEFAULT_PUBLISH_INTERVAL,
+) -> None:
     import uvicorn
 
     from api.app import create_app
 
     try:
-        app = create_app(store)
+        app = create_app(store, ledger=ledger, publish_interval=publish_interval)
     except LedgerError as exc:
         fail(exc)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
-# The plan's commands register themselves on `main`.
-from ledger import plan_cli  # noqa: E402, F401
+# The plan's commands and the admin API's token commands register themselves on `main`.
+from ledger import plan_cli, token_cli  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

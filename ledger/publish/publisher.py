@@ -107,6 +107,21 @@ class Publisher:
             )
         return SignedCheckpoint(checkpoint, note, signed_at)
 
+    def pending(self) -> bool:
+        """True when the log holds entries that no signed checkpoint covers yet.
+
+        One read, no lock: a cheap test before :meth:`publish`, which takes the
+        sequencer's lock even when there is nothing new to sign.
+        """
+        with self.store.reader() as conn:
+            size = self.store.size(conn)
+            signed = conn.execute(
+                select(checkpoint_table.c.tree_size)
+                .order_by(checkpoint_table.c.tree_size.desc())
+                .limit(1)
+            ).scalar()
+        return signed is None or size > int(signed)
+
 
 def latest_checkpoint(store: Store) -> str | None:
     """The note text of the latest signed checkpoint, or None before the first."""

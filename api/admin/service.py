@@ -1,0 +1,126 @@
+"""The admin API's engine: one plan, its commands run one at a time, receipts, publishing.
+
+Commands run under one lock (the :class:`ledger.domain.plan.Plan` keeps a cached
+state that is not thread-safe; the log serialises appends anyway). After each write
+the publishing loop is woken, so a checkpoint covering the new entries is signed at
+once, and every entry written is answered with a receipt (specs/receipt.md) signed
+with the log's key.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from api.problems import ProblemError
+from ledger.domain.errors import RuleError
+from ledger.domain.plan import Plan
+from ledger.errors import ChainError, EntryError, LedgerError, StoreError
+from ledger.instance import Ledger
+from ledger.log.entry import format_time
+from ledger.log.log import Appended
+from ledger.publish.loop import DEFAULT_INTERVAL, PublishLoop
+from ledger.publish.receipt import Receipt, sign_receipt
+from ledger.tokens import create_token_schema
+
+T = TypeVar("T")
+# Seconds added to the publish interval in a receipt's promise: the signing itself,
+# and the rounding of entry times to whole seconds.
+COVER_SLACK = 1
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Written:
+    """One entry an admin command appended, with its signed receipt."""
+
+    seq: int
+    entry_hash: str
+    covered_by: str
+    receipt: str
+
+
+class AdminService:
+    """Runs plan commands for the admin API over one ledger that holds the signing key."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        publish_interval: float = DEFAULT_INTERVAL,
+        clock: Callable[[], datetime] | None = None,
+        wall_clock: Callable[[], datetime] = _now,
+    ) -> None:
+        """Open the plan and prepare the publishing loop (started by the app's lifespan).
+
+        ``clock`` gives the time of entries whose request names no ``at`` (by default
+        the wall clock; a simulation passes its own); ``wall_clock`` times receipts.
+        """
+        self.ledger = ledger
+        self.origin = ledger.publisher.origin
+        self.clock = clock if clock is not None else _now
+        self.wall_clock = wall_clock
+        self.publishing = PublishLoop(ledger.publisher, publish_interval)
+        self._lock = threading.Lock()
+        create_token_schema(ledger.store)
+        self.plan = Plan(ledger, clock=self.clock)
+
+    @property
+    def cover_seconds(self) -> int:
+        """How long after acceptance a receipt promises a checkpoint covering the entry."""
+        return math.ceil(self.publishing.interval) + COVER_SLACK
+
+    def check_at(self, at: str | None) -> str | None:
+        """An ``at`` from a request: an entry time, and not in the future."""
+        if at is not None:
+            now = format_time(self.clock())
+            if at > now:
+                raise ProblemError(
+                    422,
+                    "Entry time in the future",
+                    f"expected an entry time no later than now ({now}), found {at}",
+                )
+        return at
+
+    def run(self, command: Callable[[Plan], T]) -> tuple[T, list[Written]]:
+        """Run one plan command; its result and a receipt for every entry it appended.
+
+        A refusal becomes a problem document: a plan rule 409 (naming the rule), an
+        entry time before the log's last 409, an entry the log refuses 422; an
+        unavailable store stays a :class:`StoreError` (503).
+        """
+        with self._lock:
+            try:
+                result = command(self.plan)
+            except RuleError as exc:
+                raise ProblemError(
+                    409, "Refused by the plan's rules", str(exc), extensions={"rule": exc.rule}
+                ) from None
+            except ChainError as exc:
+                raise ProblemError(409, "Refused by the log", str(exc)) from None
+            except EntryError as exc:
+                raise ProblemError(
+                    422, "Entry refused", str(exc), extensions={"kind": exc.kind}
+                ) from None
+            except StoreError:
+                raise
+            except LedgerError as exc:
+                raise ProblemError(422, "Refused", str(exc)) from None
+            appended = list(self.plan.appended)
+        self.publishing.wake()
+        return result, [self.receipt(a) for a in appended]
+
+    def receipt(self, appended: Appended) -> Written:
+        """Sign the receipt for an appended entry, promising cover within the interval."""
+        covered_by = format_time(self.wall_clock() + timedelta(seconds=self.cover_seconds))
+        note = sign_receipt(
+            Receipt(self.origin, appended.seq, appended.hash, covered_by), self.ledger.signer
+        )
+        return Written(appended.seq, appended.hash, covered_by, note)
