@@ -13,12 +13,8 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import problem_response
 
@@ -51,58 +47,75 @@ class TokenBuckets:
             return wait
 
 
-class RateLimit(BaseHTTPMiddleware):
-    """Refuse public requests beyond a client's budget with 429 and Retry-After."""
+class RateLimit:
+    """ASGI middleware: refuse public requests beyond a client's budget (429, Retry-After)."""
 
     def __init__(self, app: ASGIApp, *, rate: float, burst: int, prefix: str = "/v1/") -> None:
-        super().__init__(app)
+        """Limit requests to paths under ``prefix``."""
+        self.app = app
         self.buckets = TokenBuckets(rate, burst)
         self.prefix = prefix
 
-    async def dispatch(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Count the request against its client's bucket."""
-        if request.url.path.startswith(self.prefix):
-            client = request.client.host if request.client else "unknown"
-            wait = self.buckets.take(client, time.monotonic())
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count the request against its client's bucket, or answer 429."""
+        if scope["type"] == "http" and str(scope["path"]).startswith(self.prefix):
+            client = scope.get("client")
+            wait = self.buckets.take(client[0] if client else "unknown", time.monotonic())
             if wait > 0:
                 seconds = max(1, math.ceil(wait))
-                return problem_response(
+                response = problem_response(
                     429,
                     "Too many requests",
                     f"expected at most {self.buckets.rate:g} requests a second "
                     f"(bursts of {self.buckets.burst}); retry in {seconds} s",
                     **{"Retry-After": str(seconds)},
                 )
-        return await call_next(request)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
-class AccessLog(BaseHTTPMiddleware):
-    """One JSON line per request on the ``tally.access`` logger."""
+class AccessLog:
+    """ASGI middleware: one JSON line per request on ``tally.access``, and request metrics."""
 
-    async def dispatch(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Time the request and log what was asked and answered."""
+    def __init__(self, app: ASGIApp) -> None:
+        """Log what ``app`` is asked and answers."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Time the request; log and count it once answered."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics = getattr(request.app.state, "metrics", None)
-        if metrics is not None:
-            metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                json.dumps(
-                    {
-                        "client": request.client.host if request.client else None,
-                        "method": request.method,
-                        "path": request.url.path,
-                        "query": request.url.query,
-                        "status": response.status_code,
-                        "ms": round((time.perf_counter() - started) * 1000, 2),
-                    },
-                    separators=(",", ":"),
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            app = scope.get("app")
+            metrics = getattr(getattr(app, "state", None), "metrics", None)
+            if metrics is not None:
+                metrics.requests.labels(scope["method"], route, str(status)).inc()
+            if access_log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                access_log.info(
+                    json.dumps(
+                        {
+                            "client": client[0] if client else None,
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "query": bytes(scope.get("query_string", b"")).decode("latin-1"),
+                            "status": status,
+                            "ms": round((time.perf_counter() - started) * 1000, 2),
+                        },
+                        separators=(",", ":"),
+                    )
                 )
-            )
-        return response

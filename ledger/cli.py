@@ -217,8 +217,17 @@ publish_interval_option = click.option(
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @publish_interval_option
+@click.option(
+    "--rate-limit",
+    default=50.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Public requests a second per client (bursts of four times that).",
+)
 @click.pass_obj
-def serve(settings: Settings, host: str, port: int, publish_interval: float) -> None:
+def serve(
+    settings: Settings, host: str, port: int, publish_interval: float, rate_limit: float
+) -> None:
     """Serve the public log API over HTTP, and the admin API when the key is readable.
 
     With the signing key (--key, TALLY_KEY_FILE) the server also serves /admin/v1 to
@@ -232,7 +241,7 @@ def serve(settings: Settings, host: str, port: int, publish_interval: float) -> 
     except LedgerError as exc:
         fail(exc)
     ledger = _signing_ledger(store, settings.key)
-    _serve(store, host, port, ledger=ledger, publish_interval=publish_interval)
+    _serve(store, host, port, ledger=ledger, publish_interval=publish_interval, rate=rate_limit)
 
 
 def _signing_ledger(store: Store, key: Path) -> Ledger | None:
@@ -342,13 +351,20 @@ def _serve(
     *,
     ledger: Ledger | None = None,
     publish_interval: float = DEFAULT_PUBLISH_INTERVAL,
+    rate: float = 50.0,
 ) -> None:
     import uvicorn
 
     from api.app import create_app
 
     try:
-        app = create_app(store, ledger=ledger, publish_interval=publish_interval)
+        app = create_app(
+            store,
+            ledger=ledger,
+            publish_interval=publish_interval,
+            rate=rate,
+            burst=max(1, int(rate * 4)),
+        )
     except LedgerError as exc:
         fail(exc)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

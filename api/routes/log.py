@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from api.problems import PROBLEM_JSON, ProblemError
 from ledger.log.log import Log
-from ledger.log.tree import leaf_hash
 from ledger.publish.publisher import latest_checkpoint
 
 MAX_PAGE = 1000
@@ -135,14 +134,12 @@ def inclusion(request: Request, response: Response, seq: Index, tree_size: Index
         raise ProblemError(
             400, "Out of range", f"expected seq < tree_size {tree_size}, found {seq}"
         )
-    log = _log(request)
-    hashes = log.inclusion_proof(seq, tree_size)
-    raw = log.entries(seq, seq + 1)[0][1]
+    leaf, hashes = _log(request).leaf_and_inclusion_proof(seq, tree_size)
     response.headers["Cache-Control"] = IMMUTABLE
     return InclusionProof(
         seq=seq,
         tree_size=tree_size,
-        leaf_hash=_b64(leaf_hash(raw)),
+        leaf_hash=_b64(leaf),
         hashes=[_b64(h) for h in hashes],
     )
 

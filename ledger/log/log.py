@@ -157,6 +157,24 @@ class Log:
         """RFC 9162 inclusion proof of entry ``seq`` in the tree of ``size`` entries."""
         return self._from_store(size, lambda reader: tree.inclusion_proof(reader, seq, size))
 
+    def leaf_and_inclusion_proof(self, seq: int, size: int) -> tuple[bytes, list[bytes]]:
+        """Entry ``seq``'s stored leaf hash and its inclusion proof, in one read."""
+        if not 0 <= seq < size:
+            raise TreeError(f"expected 0 <= seq < tree size, found seq {seq}, size {size}")
+        leaf_position = tree.stored_hash_index(0, seq)
+        found: list[bytes] = []
+
+        class WithLeaf:
+            def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+                hashes = store.fetch_hashes([*indexes, leaf_position])
+                found.append(hashes[-1])
+                return hashes[:-1]
+
+        store = self.store
+        proof = self._from_store(size, lambda _: tree.inclusion_proof(WithLeaf(), seq, size))
+        leaf = found[0] if found else store.fetch_hashes([leaf_position])[0]
+        return leaf, proof
+
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
         """RFC 9162 consistency proof from the tree of ``first`` entries to ``second``."""
         return self._from_store(
