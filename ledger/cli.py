@@ -26,7 +26,7 @@ from ledger.demo import DEMO_START, build_demo
 from ledger.domain.replay import replay_plan
 from ledger.errors import LedgerError, StoreError
 from ledger.instance import DEFAULT_ORIGIN, Ledger, init_ledger, open_ledger
-from ledger.log.entry import format_time
+from ledger.log.entry import format_time, parse_entry
 from ledger.log.log import Log
 from ledger.log.store import Store
 from ledger.publish.keyfile import load_key_file
@@ -308,6 +308,7 @@ def demo(
         say(f"Demo ledger {meta.origin}: {size} entries in {settings.db}")
         return
     base = f"http://{host}:{port}"
+    sample = _sample_member(ledger)
     say(f"\nServing the demo log {meta.origin} ({size} entries) at {base}")
     say("Try:")
     say(f"  curl {base}/v1/log")
@@ -315,6 +316,10 @@ def demo(
     say(f"  curl '{base}/v1/entries?start=0&end=3'          # genesis, the rules, a member")
     say(f"  curl '{base}/v1/proof/inclusion?seq=42&tree_size={size}'")
     say(f"  curl '{base}/v1/proof/consistency?first=1000&second={size}'")
+    say(f"  curl {base}/v1/stats                       # each period: members, aid, fee, share")
+    say(f"  curl '{base}/v1/claims?status=paid'")
+    if sample is not None:
+        say(f"  curl '{base}/v1/members/{sample}/statement'   # how this member's share was used")
     say(f"  open {base}/docs for the API's own documentation")
     say(f"  tally --db {settings.db} plan status     # in another terminal")
     say(f"  tally --db {settings.db} check           # re-derive the log and the plan")
@@ -322,6 +327,20 @@ def demo(
     say("      # a token for the admin API at /admin/v1 (see the docs page)")
     say("Press Ctrl+C to stop.\n")
     _serve(ledger.store, host, port, ledger=ledger, publish_interval=publish_interval)
+
+
+def _sample_member(ledger: Ledger) -> str | None:
+    """A claimant paid in the last closed period, to show a statement with claims in it."""
+    size = ledger.log.size()
+    for _, raw in reversed(ledger.log.entries(max(0, size - 500), size)):
+        entry = parse_entry(raw)
+        if entry.type == "period.closed" and entry.body["claims"]:
+            claim_seq = int(str(entry.body["claims"][0]).removeprefix("c-"))
+            filed = parse_entry(ledger.log.entries(claim_seq, claim_seq + 1)[0][1])
+            return str(filed.body["member"])
+        if entry.type == "period.closed":
+            return None
+    return None
 
 
 def _fill_demo(ledger: Ledger, seed: int, members: int, periods: int) -> None:
