@@ -21,6 +21,11 @@ Commands:
     Save the log, verified as it is fetched, as a dump that ``audit --dir`` replays.
 ``evidence FILE``
     Re-check a fork evidence file offline (:mod:`verifier.fork`).
+``statement --member ID [--period P] [--bundle FILE]``
+    Fetch (or read) the member's statement and verify it completely
+    (specs/statement.md §3, :mod:`verifier.statement`).
+``bundle FILE [--key KEY]``
+    The same checks on a saved statement bundle, offline.
 
 Exit codes:
 
@@ -85,8 +90,11 @@ from verifier.fork import (
     classify_proof,
     evidence_document,
 )
-from verifier.merkle import EMPTY_ROOT, leaf_hash
+from verifier.merkle import EMPTY_ROOT, leaf_hash, verify_consistency
 from verifier.note import Verifier, parse_verifier_key
+from verifier.plan.errors import PlanError
+from verifier.plan.ids import check_member
+from verifier.plan.periods import parse_period
 from verifier.plan.state import PlanSummary
 from verifier.state import (
     TRUST_PINNED,
@@ -98,6 +106,7 @@ from verifier.state import (
     utc_now,
     write_atomic,
 )
+from verifier.statement import StatementError, parse_bundle_bytes, verify_bundle
 
 EXIT_OK = 0
 EXIT_VERIFICATION = 1
@@ -206,6 +215,14 @@ class _Group(click.Group):
                         {"seq": v.seq, "message": v.message, "rule": v.rule} for v in exc.violations
                     ],
                 },
+            )
+        except StatementError as exc:
+            _fail(
+                ctx,
+                EXIT_VERIFICATION,
+                "verification_failed",
+                f"Statement verification failed: check {exc.check}: {exc.detail}",
+                extra={"check": exc.check, "detail": exc.detail},
             )
         except VerificationError as exc:
             _fail(ctx, EXIT_VERIFICATION, "verification_failed", f"Verification failed: {exc}")
@@ -922,6 +939,155 @@ def evidence_command(app: App, file: Path) -> None:
         lines,
         code=EXIT_FORK if verdict.holds else EXIT_VERIFICATION,
     )
+
+
+# -- statement and bundle --------------------------------------------------------
+
+
+def _read_bundle(path: Path) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="FILE") from None
+    return parse_bundle_bytes(data)
+
+
+def _compare_offline(state: State | None, cp: Checkpoint) -> str:
+    """Compare a bundle's checkpoint with the saved one, without a server."""
+    if state is None:
+        return "not compared with a saved checkpoint (no state)"
+    old = state.verified_checkpoint
+    if old.size == cp.size:
+        if old.root != cp.root:
+            raise StatementError(
+                "checkpoint.consistency",
+                f"the bundle's checkpoint and your saved one both have {cp.size:,} entries "
+                "but different roots: the log's key signed two histories",
+            )
+        return f"the same as your saved checkpoint ({old.size:,} entries)"
+    return (
+        f"not compared with your saved checkpoint ({old.size:,} entries): offline, "
+        "no consistency proof is available"
+    )
+
+
+def _compare_live(state: State, client: LogClient, note: str, cp: Checkpoint) -> str:
+    """Check the bundle's checkpoint and the saved one with a consistency proof."""
+    old = state.verified_checkpoint
+    if old.size == cp.size:
+        return _compare_offline(state, cp)
+    small, large = (old, cp) if old.size < cp.size else (cp, old)
+    if small.size > 0:
+        proof = client.consistency_proof(small.size, large.size)
+        try:
+            verify_consistency(small.size, large.size, small.root, large.root, proof)
+        except VerificationError as exc:
+            raise StatementError(
+                "checkpoint.consistency",
+                f"the bundle's checkpoint ({cp.size:,} entries) and your saved one "
+                f"({old.size:,}) are not consistent: {exc}",
+            ) from None
+    if cp.size > old.size:
+        state.checkpoint = note
+        state.checkpoint_url = client.base_url
+        state.checkpoint_fetched_at = utc_now()
+        return f"consistent with your saved checkpoint ({old.size:,} entries), which it replaces"
+    return f"consistent with your saved, larger checkpoint ({old.size:,} entries)"
+
+
+def _verify_statement(
+    app: App,
+    doc: dict[str, Any],
+    key: Verifier,
+    command: str,
+    compare: Callable[[Checkpoint, str], str],
+) -> None:
+    report, cp = verify_bundle(doc, key)
+    report.checkpoint_compared = compare(cp, str(doc["checkpoint"]))
+    report.checks.append("checkpoint.consistency")
+    app.finish({"command": command, **report.json()}, report.lines())
+
+
+@cli.command("statement", short_help="Fetch and verify your statement for a period.")
+@click.option("--member", "member", required=True, help="Your member id (m-...).")
+@click.option("--period", "period", help="The period (YYYY-MMa/b) [default: the latest closed].")
+@click.option(
+    "--bundle",
+    "bundle_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Verify this saved bundle instead of fetching one.",
+)
+@click.pass_obj
+def statement_command(app: App, member: str, period: str | None, bundle_path: Path | None) -> None:
+    """Verify how your share of a period was used (specs/statement.md §3).
+
+    The bundle's checkpoint must be signed by the pinned key; every entry's proof,
+    your contribution proofs, the period's apportionment, your charge and every
+    claim paid in the period are recomputed. A statement cannot show that nothing
+    was left out of the log: `tally-verify audit` does.
+    """
+    try:
+        member = check_member(member)
+        if period is not None:
+            period = parse_period(period).id
+    except PlanError as exc:
+        raise click.BadParameter(str(exc)) from None
+    with app.state_dir.lock():
+        state = app.state_dir.require()
+        key = state.verifier
+        if bundle_path is not None:
+            doc = _read_bundle(bundle_path)
+            _check_request(doc, member, period)
+            _verify_statement(
+                app, doc, key, "statement", lambda cp, _note: _compare_offline(state, cp)
+            )
+            return
+        with app.client(state.url) as client:
+            doc = client.statement(member, period)
+            _check_request(doc, member, period)
+
+            def compare(cp: Checkpoint, note: str) -> str:
+                return _compare_live(state, client, note, cp)
+
+            try:
+                _verify_statement(app, doc, key, "statement", compare)
+            finally:
+                app.state_dir.save(state)
+
+
+def _check_request(doc: dict[str, Any], member: str, period: str | None) -> None:
+    if doc.get("member") != member or (period is not None and doc.get("period") != period):
+        raise StatementError(
+            "bundle.request",
+            f"you asked for member {member}"
+            + (f", period {period}" if period else "")
+            + f"; the bundle is for {doc.get('member')!r}, period {doc.get('period')!r}",
+        )
+
+
+@cli.command("bundle", short_help="Verify a saved statement bundle offline.")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--key", "key_text", help="The log's verifier key (if no state pins one).")
+@click.pass_obj
+def bundle_command(app: App, file: Path, key_text: str | None) -> None:
+    """Verify a saved statement bundle offline, with no server (statement.md §3).
+
+    The key is the pinned one from the state if there is one, else --key.
+    """
+    state = app.state_dir.load() if app.state_dir.exists() else None
+    if state is not None:
+        key = state.verifier
+        if key_text is not None and parse_verifier_key(key_text.strip()) != key:
+            raise click.BadParameter("differs from the pinned key", param_hint="--key")
+    elif key_text is not None:
+        try:
+            key = parse_verifier_key(key_text.strip())
+        except VerificationError as exc:
+            raise click.BadParameter(str(exc), param_hint="--key") from None
+    else:
+        raise click.UsageError("no state pins a key: give the log's key with --key")
+    doc = _read_bundle(file)
+    _verify_statement(app, doc, key, "bundle", lambda cp, _note: _compare_offline(state, cp))
 
 
 def _b64(data: bytes) -> str:

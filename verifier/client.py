@@ -142,6 +142,14 @@ class LogClient:
                 f"/v1/checkpoint: expected UTF-8 text, found an invalid byte at {exc.start}"
             ) from None
 
+    def statement(self, member: str, period: str | None) -> dict[str, Any]:
+        """``GET /v1/members/{member}/statement[?period=P]``: a bundle (unverified).
+
+        ``member`` must already be a checked member id (it is put in the path).
+        """
+        params: dict[str, int | str] = {} if period is None else {"period": period}
+        return self._get_json(f"/v1/members/{member}/statement", params)
+
     def entries(self, start: int, end: int) -> list[ServedEntry]:
         """``GET /v1/entries?start=S&end=E``: a non-empty page from entry ``start`` on.
 
@@ -213,7 +221,7 @@ class LogClient:
 
     # -- transport ---------------------------------------------------------------
 
-    def _get_json(self, path: str, params: dict[str, int]) -> dict[str, Any]:
+    def _get_json(self, path: str, params: dict[str, int | str]) -> dict[str, Any]:
         body = self._get(path, params, "application/json")
         where = _where(path, params)
         try:
@@ -241,7 +249,7 @@ class LogClient:
             raise ServerError(f"{where}: expected a JSON object, found {_kind(doc)}")
         return doc
 
-    def _get(self, path: str, params: dict[str, int], media_type: str) -> bytes:
+    def _get(self, path: str, params: dict[str, int | str], media_type: str) -> bytes:
         where = _where(path, params)
         url = self.base_url + path
         deadline = time.monotonic() + self.timeout * DEADLINE_FACTOR
@@ -337,7 +345,7 @@ def _no_constant(text: str) -> None:
     raise _StrictJSONError(f"{text}, which is not JSON")
 
 
-def _where(path: str, params: dict[str, int]) -> str:
+def _where(path: str, params: dict[str, int | str]) -> str:
     return path + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
 
 

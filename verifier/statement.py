@@ -115,7 +115,9 @@ class StatementReport:
         text += "."
         if self.claims:
             parts = [
-                f"{c.claim} ({c.category}, {yuan(c.amount_fen)}; your part {yuan(c.part_fen)})"
+                f"{c.claim} ({c.category}, {yuan(c.amount_fen)}"
+                + ("; decided by a drawn panel" if c.basis == "panel" else "")
+                + f"; your part {yuan(c.part_fen)})"
                 for c in self.claims
             ]
             text += (
@@ -134,13 +136,16 @@ class StatementReport:
             )
         if self.carry_in_fen:
             lines.append(
-                f"{yuan(self.carry_in_fen)} carried in from the period before reduced what "
-                "was due."
+                f"{yuan(self.carry_in_fen)} carried in from the period before reduced what was due."
             )
         lines.append(f"Checkpoint: {self.checkpoint_size:,} entries; {self.checkpoint_compared}.")
         lines.extend(self.notes)
         lines.append(f"All {len(self.checks)} checks passed.")
-        lines.append("Not shown by a statement (run `tally-verify audit` for these): " + "; ".join(NOT_CHECKED) + ".")
+        lines.append(
+            "Not shown by a statement (run `tally-verify audit` for these): "
+            + "; ".join(NOT_CHECKED)
+            + "."
+        )
         return lines
 
 
@@ -174,9 +179,13 @@ def parse_bundle_bytes(data: bytes) -> dict[str, Any]:
             parse_constant=_no_constant,
         )
     except UnicodeDecodeError as exc:
-        raise StatementError("bundle.json", f"expected UTF-8, found a bad byte at {exc.start}") from None
+        raise StatementError(
+            "bundle.json", f"expected UTF-8, found a bad byte at {exc.start}"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise StatementError("bundle.json", f"expected JSON: {exc.msg} at character {exc.pos}") from None
+        raise StatementError(
+            "bundle.json", f"expected JSON: {exc.msg} at character {exc.pos}"
+        ) from None
     except (_StrictError, RecursionError) as exc:
         raise StatementError("bundle.json", f"expected strict JSON: {exc}") from None
     if not isinstance(doc, dict):
@@ -196,6 +205,14 @@ def _b64(text: object, what: str, check: str) -> bytes:
 def _int(value: object, what: str, check: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise StatementError(check, f"{what}: expected an integer >= 0, found {value!r}")
+    return value
+
+
+def _num(entry: Entry, key: str) -> int:
+    """An integer of a period.closed body (its type was checked by the replay)."""
+    value = entry.body[key]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise StatementError("plan.rules", f"seq {entry.seq}: {key} is not an integer")
     return value
 
 
@@ -221,6 +238,9 @@ class _SparseReplay(PlanReplay):
     def _record_closed(self, entry: Entry, t: int, rules: Any) -> None:
         body = Body(entry, CLOSED_KEYS)
         check_rules_version(body, rules)
+        for key in CLOSED_KEYS:
+            if key.endswith("_fen") or key in ("members", "capped_members"):
+                body.integer(key, None if key == "carry_out_fen" else 0)
         try:
             period = parse_period(body.value("period")).id
         except PlanError as exc:
@@ -243,7 +263,9 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
 
     # -- format
     if doc.get("format") != FORMAT:
-        raise StatementError("bundle.format", f"expected format {FORMAT!r}, found {doc.get('format')!r}")
+        raise StatementError(
+            "bundle.format", f"expected format {FORMAT!r}, found {doc.get('format')!r}"
+        )
     if set(doc) != BUNDLE_KEYS:
         raise StatementError(
             "bundle.format", f"expected exactly the keys {sorted(BUNDLE_KEYS)}, found {sorted(doc)}"
@@ -287,7 +309,8 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
             raise StatementError("entries.order", f"entries[{i}]: seq {seq} after seq {last[0]}")
         if seq >= cp.size:
             raise StatementError(
-                "entries.order", f"entries[{i}]: seq {seq} is not below the checkpoint size {cp.size}"
+                "entries.order",
+                f"entries[{i}]: seq {seq} is not below the checkpoint size {cp.size}",
             )
         raw = _b64(item["leaf"], f"entries[{i}].leaf", "entries.format")
         if not isinstance(item["proof"], list):
@@ -304,9 +327,13 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
         except VerificationError as exc:
             raise StatementError("entry.parse", f"entry at seq {seq}: {exc}") from None
         if entry.seq != seq:
-            raise StatementError("entry.parse", f"entries[{i}] says seq {seq}, its bytes {entry.seq}")
+            raise StatementError(
+                "entry.parse", f"entries[{i}] says seq {seq}, its bytes {entry.seq}"
+            )
         if last is not None and last[0] + 1 == seq and entry.prev != entry_hash_hex(last[1]):
-            raise StatementError("entry.chain", f"entry at seq {seq}: prev is not the hash of seq {last[0]}")
+            raise StatementError(
+                "entry.chain", f"entry at seq {seq}: prev is not the hash of seq {last[0]}"
+            )
         entries.append(entry)
         last = (seq, raw)
     ok(f"entry.inclusion ({len(entries)} entries)")
@@ -318,7 +345,9 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
         raise StatementError("genesis", "expected entry 0, log.genesis, in the bundle")
     g = entries[0].body
     if g.get("origin") != key.name or g.get("verifier_key") != key.to_string():
-        raise StatementError("genesis", "expected the genesis entry to name the pinned origin and key")
+        raise StatementError(
+            "genesis", "expected the genesis entry to name the pinned origin and key"
+        )
     ok("genesis")
 
     # -- completeness before the replay (statement.md §2)
@@ -327,7 +356,9 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
         by_type.setdefault(e.type, []).append(e)
     joined = {str(e.body.get("member")): e for e in by_type.get("member.joined", [])}
     if member not in joined:
-        raise StatementError("bundle.complete", f"the member's own member.joined ({member}) is missing")
+        raise StatementError(
+            "bundle.complete", f"the member's own member.joined ({member}) is missing"
+        )
     for e in by_type.get("claim.filed", []):
         claimant = str(e.body.get("member"))
         if claimant not in joined or joined[claimant].seq > e.seq:
@@ -344,9 +375,11 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
             replay.apply(e)
     except PlanError as exc:
         raise StatementError("plan.rules", str(exc)) from None
-    ok("plan.claims (rules in force, waiting period, condition, benefit, disclosure, "
-       "objection window, pool, pool signature, secret, seed, draw, votes, quorum, "
-       "decision, payment)")
+    ok(
+        "plan.claims (rules in force, waiting period, condition, benefit, disclosure, "
+        "objection window, pool, pool signature, secret, seed, draw, votes, quorum, "
+        "decision, payment)"
+    )
     notes = [
         f"The objector {m} is not in the bundle (statement.md §2 does not include it); "
         "their membership was not checked."
@@ -366,7 +399,9 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
         amount = _int(c["amount_fen"], f"contributions[{i}].amount_fen", "contribution.format")
         index = _int(c["index"], f"contributions[{i}].index", "contribution.format")
         if not isinstance(c["siblings"], list):
-            raise StatementError("contribution.format", f"contributions[{i}].siblings: expected a list")
+            raise StatementError(
+                "contribution.format", f"contributions[{i}].siblings: expected a list"
+            )
         sibs = []
         for s in c["siblings"]:
             if not isinstance(s, dict) or set(s) != {"hash", "count", "total"}:
@@ -407,19 +442,20 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
     prev = next((p for p in closed if parse_period(p).next().id == period), None)
     if prev is None and period != first_period:
         raise StatementError("bundle.complete", f"the period.closed before {period} is missing")
-    carry_in = 0 if prev is None else closed[prev].body["carry_out_fen"]
+    carry_in = 0 if prev is None else _num(closed[prev], "carry_out_fen")
     book = replay._book
     payments = [] if book is None else book.paid_in.get(period, [])
     recovered = 0 if book is None else book.recovered_in.get(period, 0)
     if pb["claims"] != [c for c, _ in payments]:
         raise StatementError(
             "apportion.claims",
-            f"period.closed lists claims {pb['claims']}, the bundle pays {[c for c, _ in payments]}",
+            f"period.closed lists claims {pb['claims']}, "
+            f"the bundle pays {[c for c, _ in payments]}",
         )
     aid = sum(a for _, a in payments) - recovered
     n = _int(pb["members"], "members", "apportion")
     fee = fee_fen(aid, rules.fee_bp)
-    due = aid + fee - (carry_in if isinstance(carry_in, int) else 0)
+    due = aid + fee - carry_in
     share = share_fen(due, n)
     expected = {
         "aid_fen": aid,
@@ -429,13 +465,13 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
         "carry_out_fen": share * n - due,
     }
     for k, v in expected.items():
-        if pb[k] != v:
+        if _num(pe, k) != v:
             raise StatementError(
                 f"apportion.{k.removesuffix('_fen')}",
                 f"period {period} states {k} {pb[k]}, recomputed {v}",
             )
-    subsidy = pb["subsidy_fen"]
-    if pb["contribution_total_fen"] != due + expected["carry_out_fen"] - subsidy:
+    subsidy = _num(pe, "subsidy_fen")
+    if _num(pe, "contribution_total_fen") != due + expected["carry_out_fen"] - subsidy:
         raise StatementError(
             "apportion.conservation",
             f"the contributions add up to {pb['contribution_total_fen']}, expected "
@@ -455,11 +491,10 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
         if calendar_year(pid) == year and mrec.counted_at(seconds(p.cutoff)):
             if pid not in contribs:
                 raise StatementError("bundle.complete", f"your contribution for {pid} is missing")
-            cb = closed[pid].body
             cap_rules = replay.rules.in_force(seconds(closed[pid].time))
             cap = rules.annual_cap_fen if cap_rules is None else cap_rules.annual_cap_fen
-            s = cb["share_fen"]
-            want = charge_fen(s if isinstance(s, int) else 0, cap, before)
+            s = _num(closed[pid], "share_fen")
+            want = charge_fen(s, cap, before)
             if contribs[pid] != want:
                 raise StatementError(
                     "charge",
@@ -477,6 +512,14 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
 
     # -- report
     claims = [] if book is None else [book.claims[c] for c, _ in payments]
+    for r in claims:
+        steps = "rules in force, waiting period, condition, benefit, disclosure, objection window"
+        if r.jurors is not None:
+            steps += (
+                f", pool of {len(r.pool or [])} recomputed and signed, secret, seed, draw of "
+                f"{len(r.jurors)}, {len(r.votes)} vote signatures, quorum and threshold"
+            )
+        ok(f"claim {r.claim} ({steps}, decision {r.basis}, payment)")
     weights = [a for _, a in payments] + [fee]
     parts = split_proportionally(charge, weights)
     report = StatementReport(
@@ -487,7 +530,7 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
         share_fen=share,
         fee_fen=fee,
         fee_part_fen=parts[-1],
-        carry_in_fen=carry_in if isinstance(carry_in, int) else 0,
+        carry_in_fen=carry_in,
         claims=[
             ClaimPart(r.claim, r.category, r.condition, a, part, r.basis or "")
             for r, (_, a), part in zip(claims, payments, parts, strict=False)

@@ -27,7 +27,13 @@ VERIFIER = REPO / "verifier"
 LOG_SIDE = {"ledger", "api"}
 FORBIDDEN = LOG_SIDE | {"rfc8785", "sqlalchemy", "sqlmodel", "fastapi"}
 ALLOWED_THIRD_PARTY = {"cryptography", "httpx", "click", "rich"}
-LIVE_SERVER_TESTS = {"live_log.py", "test_cli_live.py", "test_cli_fork.py", "test_plan_live.py"}
+LIVE_SERVER_TESTS = {
+    "live_log.py",
+    "test_cli_live.py",
+    "test_cli_fork.py",
+    "test_plan_live.py",
+    "test_statement_live.py",
+}
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
