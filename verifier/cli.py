@@ -26,6 +26,11 @@ Commands:
     (specs/statement.md §3, :mod:`verifier.statement`).
 ``bundle FILE [--key KEY]``
     The same checks on a saved statement bundle, offline.
+``receipt FILE``
+    Check a write receipt (specs/receipt.md) with the pinned key, then that the
+    log kept its promise: entry found with the promised hash (exit 0), not yet
+    covered before covered-by (exit 0, status ``not_yet_covered``), or censorship
+    or equivocation after it (exit 3, evidence file).
 
 Exit codes:
 
@@ -45,10 +50,12 @@ Exit codes:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -90,12 +97,13 @@ from verifier.fork import (
     classify_proof,
     evidence_document,
 )
-from verifier.merkle import EMPTY_ROOT, leaf_hash, verify_consistency
+from verifier.merkle import EMPTY_ROOT, leaf_hash, verify_consistency, verify_inclusion
 from verifier.note import Verifier, parse_verifier_key
 from verifier.plan.errors import PlanError
 from verifier.plan.ids import check_member
 from verifier.plan.periods import parse_period
 from verifier.plan.state import PlanSummary
+from verifier.receipt import receipt_text, verify_receipt
 from verifier.state import (
     TRUST_PINNED,
     TRUST_TOFU,
@@ -576,6 +584,149 @@ def checkpoint_command(app: App, evidence_path: Path | None) -> None:
             grown = _refresh(app, state, client, evidence_path)
         app.state_dir.save(state)
     app.finish({"command": "checkpoint", "url": state.url, **grown.json()}, [grown.sentence()])
+
+
+# -- receipt -------------------------------------------------------------------
+
+
+@cli.command("receipt", short_help="Check the log kept a write receipt's promise.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--evidence", "evidence_path", type=click.Path(path_type=Path), help=_EVIDENCE_HELP)
+@click.pass_obj
+def receipt_command(app: App, file: Path, evidence_path: Path | None) -> None:
+    """Check a write receipt (specs/receipt.md) against the log.
+
+    FILE holds the receipt note, or the JSON an admin write answered (its
+    "receipt" member). The receipt must be signed by the pinned key for the pinned
+    origin. The latest checkpoint is fetched and checked as `checkpoint` does; if
+    it covers the receipt's seq, the entry there must hash to the receipt's entry
+    hash and its inclusion proof must verify. If the log does not hold the entry
+    yet and covered-by has not passed, the status is "pending" (exit 0). After
+    covered-by, a log that does not cover the entry is censorship, and an entry
+    with another hash at that seq is equivocation: both are misbehaviour (exit 3)
+    with an evidence file.
+    """
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise StateError(f"cannot read {file}: {exc}") from None
+    with app.state_dir.lock():
+        state = app.state_dir.require()
+        key = state.verifier
+        receipt = verify_receipt(receipt_text(data), key)
+        with app.client(state.url) as client:
+            grown = _refresh(app, state, client, evidence_path)
+            app.state_dir.save(state)
+            checkpoint = grown.new
+            checked_at = utc_now()
+            base = {
+                "command": "receipt",
+                "url": state.url,
+                "seq": receipt.seq,
+                "entry_hash": receipt.entry_hash,
+                "covered_by": receipt.covered_by,
+                "checkpoint_size": checkpoint.size,
+                "checked_at": checked_at,
+            }
+            # After _refresh the saved note is the latest checkpoint (or one of the same tree).
+            note = state.checkpoint
+            if checkpoint.size > receipt.seq:
+                served = client.entries(receipt.seq, receipt.seq + 1)[0]
+                proof = client.inclusion_proof(receipt.seq, checkpoint.size)
+                verify_inclusion(
+                    receipt.seq, checkpoint.size, leaf_hash(served.raw), proof, checkpoint.root
+                )
+                found = hashlib.sha256(served.raw).hexdigest()
+                if found == receipt.entry_hash:
+                    app.finish(
+                        {**base, "status": "included"},
+                        [
+                            f"Receipt verified: entry {receipt.seq:,} of {receipt.origin} has the "
+                            f"promised hash and is in the signed tree of {checkpoint.size:,} "
+                            "entries."
+                        ],
+                    )
+                    return
+                evidence = {
+                    "kind": "receipt_equivocation",
+                    "verifier_key": key.to_string(),
+                    "receipt": receipt.note,
+                    "checkpoint": note,
+                    "checkpoint_url": state.url,
+                    "checked_at": checked_at,
+                    "entry_b64": _b64(served.raw),
+                    "entry_sha256": found,
+                    "inclusion_proof": [_b64(h) for h in proof],
+                }
+                _report_misbehaviour(
+                    app,
+                    base,
+                    evidence,
+                    evidence_path,
+                    f"MISBEHAVIOUR: the log's key signed a receipt for entry {receipt.seq:,} "
+                    f"with hash {receipt.entry_hash}, and a checkpoint whose entry "
+                    f"{receipt.seq:,} has hash {found}.",
+                )
+        now = datetime.now(UTC)
+        if now < receipt.covered_by_datetime():
+            app.finish(
+                {**base, "status": "not_yet_covered"},
+                [
+                    f"Receipt signature verified; entry {receipt.seq:,} is not yet covered: the "
+                    f"log holds {checkpoint.size:,} entries, and has until "
+                    f"{receipt.covered_by} to include it. Check again after that time."
+                ],
+            )
+            return
+        evidence = {
+            "kind": "receipt_censorship",
+            "verifier_key": key.to_string(),
+            "receipt": receipt.note,
+            "checkpoint": note,
+            "checkpoint_url": state.url,
+            "checked_at": checked_at,
+        }
+        _report_misbehaviour(
+            app,
+            base,
+            evidence,
+            evidence_path,
+            f"CENSORSHIP: the operator signed a promise it did not keep. Entry "
+            f"{receipt.seq:,} was promised by {receipt.covered_by}, but at {checked_at} "
+            f"the log's signed checkpoint covers only {checkpoint.size:,} entries.",
+        )
+
+
+def _report_misbehaviour(
+    app: App, base: dict[str, Any], evidence: dict[str, Any], target: Path | None, message: str
+) -> NoReturn:
+    data = (json.dumps(evidence, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    stamp = str(evidence["checked_at"]).replace(":", "").replace("-", "")
+    name = f"tally-receipt-evidence-{stamp}.json"
+    path = Path.cwd() / name if target is None else target
+    if path.is_dir():
+        path = path / name
+    lines = [message]
+    written: Path | None = None
+    try:
+        written = _write_new_file(path, data)
+        lines.append(f"Evidence saved to {written}. Keep it and share it.")
+    except OSError as exc:
+        lines.append(f"The evidence file could not be written ({exc}); here it is:")
+        lines.append(json.dumps(evidence, ensure_ascii=False))
+    app.finish(
+        {
+            **base,
+            "status": "misbehaviour",
+            "kind": evidence["kind"],
+            "message": message,
+            "evidence_file": None if written is None else str(written),
+            "evidence": evidence,
+        },
+        lines,
+        code=EXIT_FORK,
+    )
+    raise AssertionError("unreachable")
 
 
 # -- audit and dump --------------------------------------------------------------

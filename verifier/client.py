@@ -219,6 +219,34 @@ class LogClient:
             hashes.append(h)
         return hashes
 
+    def inclusion_proof(self, seq: int, tree_size: int) -> list[bytes]:
+        """``GET /v1/proof/inclusion``: the proof hashes, unverified, each 32 bytes."""
+        where = f"/v1/proof/inclusion?seq={seq}&tree_size={tree_size}"
+        doc = self._get_json("/v1/proof/inclusion", {"seq": seq, "tree_size": tree_size})
+        for name, want in (("seq", seq), ("tree_size", tree_size)):
+            found = _count(doc, name, where)
+            if found != want:
+                raise ServerError(f"{where}: expected {name} {want}, found {found}")
+        items = _member(doc, "hashes", list, where)
+        if len(items) > MAX_PROOF_HASHES:
+            raise ServerError(
+                f"{where}: expected at most {MAX_PROOF_HASHES} hashes, found {len(items)}"
+            )
+        hashes: list[bytes] = []
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise ServerError(f"{where}: hash [{i}] must be a string, found {_kind(item)}")
+            try:
+                h = decode_base64(item)
+            except ValueError as exc:
+                raise ServerError(f"{where}: hash [{i}]: {exc}") from None
+            if len(h) != HASH_SIZE:
+                raise ServerError(
+                    f"{where}: hash [{i}] must be {HASH_SIZE} bytes, found {len(h)} bytes"
+                )
+            hashes.append(h)
+        return hashes
+
     # -- transport ---------------------------------------------------------------
 
     def _get_json(self, path: str, params: dict[str, int | str]) -> dict[str, Any]:

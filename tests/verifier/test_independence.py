@@ -33,6 +33,7 @@ LIVE_SERVER_TESTS = {
     "test_cli_fork.py",
     "test_plan_live.py",
     "test_statement_live.py",
+    "test_cli_receipt.py",
 }
 
 
