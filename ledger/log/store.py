@@ -160,6 +160,9 @@ class Store:
         kwargs: dict[str, Any] = {}
         if not pool:
             kwargs["poolclass"] = NullPool
+        else:
+            # As many connections as the API's worker threads may want at once.
+            kwargs.update(pool_size=20, max_overflow=20)
         if self.dialect == "sqlite":
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
         else:
