@@ -199,25 +199,7 @@ class LogClient:
             found = _count(doc, name, where)
             if found != want:
                 raise ServerError(f"{where}: expected {name} {want}, found {found}")
-        items = _member(doc, "hashes", list, where)
-        if len(items) > MAX_PROOF_HASHES:
-            raise ServerError(
-                f"{where}: expected at most {MAX_PROOF_HASHES} hashes, found {len(items)}"
-            )
-        hashes: list[bytes] = []
-        for i, item in enumerate(items):
-            if not isinstance(item, str):
-                raise ServerError(f"{where}: hash [{i}] must be a string, found {_kind(item)}")
-            try:
-                h = decode_base64(item)
-            except ValueError as exc:
-                raise ServerError(f"{where}: hash [{i}]: {exc}") from None
-            if len(h) != HASH_SIZE:
-                raise ServerError(
-                    f"{where}: hash [{i}] must be {HASH_SIZE} bytes, found {len(h)} bytes"
-                )
-            hashes.append(h)
-        return hashes
+        return _proof_hashes(doc, where)
 
     def inclusion_proof(self, seq: int, tree_size: int) -> list[bytes]:
         """``GET /v1/proof/inclusion``: the proof hashes, unverified, each 32 bytes."""
@@ -227,25 +209,7 @@ class LogClient:
             found = _count(doc, name, where)
             if found != want:
                 raise ServerError(f"{where}: expected {name} {want}, found {found}")
-        items = _member(doc, "hashes", list, where)
-        if len(items) > MAX_PROOF_HASHES:
-            raise ServerError(
-                f"{where}: expected at most {MAX_PROOF_HASHES} hashes, found {len(items)}"
-            )
-        hashes: list[bytes] = []
-        for i, item in enumerate(items):
-            if not isinstance(item, str):
-                raise ServerError(f"{where}: hash [{i}] must be a string, found {_kind(item)}")
-            try:
-                h = decode_base64(item)
-            except ValueError as exc:
-                raise ServerError(f"{where}: hash [{i}]: {exc}") from None
-            if len(h) != HASH_SIZE:
-                raise ServerError(
-                    f"{where}: hash [{i}] must be {HASH_SIZE} bytes, found {len(h)} bytes"
-                )
-            hashes.append(h)
-        return hashes
+        return _proof_hashes(doc, where)
 
     # -- transport ---------------------------------------------------------------
 
@@ -409,3 +373,26 @@ def _count(doc: dict[str, Any], name: str, where: str) -> int:
     if not 0 <= value <= MAX_INDEX:
         raise ServerError(f"{where}: expected {name!r} between 0 and 2**62, found {value}")
     return value
+
+
+def _proof_hashes(doc: dict[str, Any], where: str) -> list[bytes]:
+    """A proof document's ``hashes``: at most :data:`MAX_PROOF_HASHES`, each 32 bytes."""
+    items = _member(doc, "hashes", list, where)
+    if len(items) > MAX_PROOF_HASHES:
+        raise ServerError(
+            f"{where}: expected at most {MAX_PROOF_HASHES} hashes, found {len(items)}"
+        )
+    hashes: list[bytes] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise ServerError(f"{where}: hash [{i}] must be a string, found {_kind(item)}")
+        try:
+            h = decode_base64(item)
+        except ValueError as exc:
+            raise ServerError(f"{where}: hash [{i}]: {exc}") from None
+        if len(h) != HASH_SIZE:
+            raise ServerError(
+                f"{where}: hash [{i}] must be {HASH_SIZE} bytes, found {len(h)} bytes"
+            )
+        hashes.append(h)
+    return hashes

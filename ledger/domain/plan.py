@@ -30,7 +30,7 @@ from ledger.domain.draw import DrawError, draw, pool_root, pool_signature_messag
 from ledger.domain.errors import RuleError
 from ledger.domain.periods import period_open_at
 from ledger.domain.rules import Rules, add_days
-from ledger.domain.state import PlanState, close_period
+from ledger.domain.state import PlanState, close_period, decision_body, disclosure_body
 from ledger.domain.store import (
     create_plan_schema,
     private_table,
@@ -272,21 +272,7 @@ class Plan:
     def disclose(self, claim: str, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
         """Disclose a claim's anonymised, coarse fields; objections open until the window ends."""
         when = self.time(at)
-        state = self.state
-        found = state._claim(claim)
-        member = state.members[found.member]
-        rules = state.rules_at(when)
-        body = {
-            "claim": claim,
-            "age_band": member.age_band,
-            "category": state.rules_at(found.filed).conditions[found.condition].category,
-            "amount_fen": found.assessed_fen,
-            "days_since_joining": (
-                datetime.fromisoformat(found.filed.replace("Z", "+00:00"))
-                - datetime.fromisoformat(member.joined.replace("Z", "+00:00"))
-            ).days,
-            "objections_close": add_days(when, rules.objection_days),
-        }
+        body = disclosure_body(self.state, self.state._claim(claim), when)
         return self._one("claim.disclosed", body, when, actor)
 
     def object(
@@ -395,32 +381,7 @@ class Plan:
         """Record the decision that the assessment, the votes and the rules give."""
         when = self.time(at)
         state = self.state
-        found = state._claim(claim)
-        rules = state.rules_at(when)
-        approve = sum(1 for c in found.votes.values() if c == "approve")
-        deny = len(found.votes) - approve
-        basis, outcome = "assessment", "approved" if found.decision == "approve" else "denied"
-        if found.jurors is not None and approve + deny >= rules.quorum:
-            basis = "panel"
-            approved = approve * 10_000 > rules.threshold_bp * (approve + deny)
-            outcome = "approved" if approved else "denied"
-        amount = 0
-        if outcome == "approved":
-            if found.decision == "approve":
-                amount = found.assessed_fen
-            else:
-                condition = state.rules_at(found.filed).conditions[found.condition]
-                band = state.members[found.member].age_band
-                amount = min(found.amount_fen, rules.benefit(condition, band))
-        body = {
-            "claim": claim,
-            "outcome": outcome,
-            "amount_fen": amount,
-            "basis": basis,
-            "approve": approve,
-            "deny": deny,
-            "rules_version": rules.version,
-        }
+        body = decision_body(state, state._claim(claim), state.rules_at(when))
         return self._one("claim.decided", body, when, actor)
 
     def pay(self, claim: str, *, at: str | None = None, actor: str = OPERATOR) -> Appended:

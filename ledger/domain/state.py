@@ -331,27 +331,58 @@ def _claim_disclosed(state: PlanState, entry: Entry) -> None:
         entry,
         {"claim", "age_band", "category", "amount_fen", "days_since_joining", "objections_close"},
     )
-    rules = state.rules_at(entry.time)
     claim = state._claim(str(entry.body["claim"]))
     if claim.decision is None or claim.disclosed is not None:
         raise RuleError("disclose", f"claim {claim.id} must be assessed and not yet disclosed")
-    member = state.members[claim.member]
-    days = (parse_time(claim.filed) - parse_time(member.joined)).days
-    category = state.rules_at(claim.filed).conditions[claim.condition].category
-    expected = {
-        "claim": claim.id,
-        "age_band": member.age_band,
-        "category": category,
-        "amount_fen": claim.assessed_fen,
-        "days_since_joining": days,
-        "objections_close": add_days(entry.time, rules.objection_days),
-    }
+    expected = disclosure_body(state, claim, entry.time)
     if dict(entry.body) != expected:
         raise RuleError(
             "disclosure", f"expected the disclosure {expected}, found {dict(entry.body)}"
         )
     claim.disclosed = entry.time
-    claim.objections_close = expected["objections_close"]  # type: ignore[assignment]
+    claim.objections_close = expected["objections_close"]
+
+
+def disclosure_body(state: PlanState, claim: Claim, time: str) -> dict[str, Any]:
+    """What disclosing ``claim`` at ``time`` must state (specs/plan.md §5.3)."""
+    member = state.members[claim.member]
+    return {
+        "claim": claim.id,
+        "age_band": member.age_band,
+        "category": state.rules_at(claim.filed).conditions[claim.condition].category,
+        "amount_fen": claim.assessed_fen,
+        "days_since_joining": (parse_time(claim.filed) - parse_time(member.joined)).days,
+        "objections_close": add_days(time, state.rules_at(time).objection_days),
+    }
+
+
+def decision_body(state: PlanState, claim: Claim, rules: Rules) -> dict[str, Any]:
+    """The decision the assessment, the votes and ``rules`` give (specs/plan.md §5.8)."""
+    approve = sum(1 for c in claim.votes.values() if c == "approve")
+    deny = len(claim.votes) - approve
+    basis = "assessment"
+    outcome = "approved" if claim.decision == "approve" else "denied"
+    if claim.jurors is not None and approve + deny >= rules.quorum:
+        basis = "panel"
+        approved = approve * 10_000 > rules.threshold_bp * (approve + deny)
+        outcome = "approved" if approved else "denied"
+    amount = 0
+    if outcome == "approved":
+        if claim.decision == "approve":
+            amount = claim.assessed_fen
+        else:
+            condition = state.rules_at(claim.filed).conditions[claim.condition]
+            band = state.members[claim.member].age_band
+            amount = min(claim.amount_fen, rules.benefit(condition, band))
+    return {
+        "claim": claim.id,
+        "outcome": outcome,
+        "amount_fen": amount,
+        "basis": basis,
+        "approve": approve,
+        "deny": deny,
+        "rules_version": rules.version,
+    }
 
 
 def _claim_objected(state: PlanState, entry: Entry) -> None:
@@ -497,10 +528,6 @@ def _claim_decided(state: PlanState, entry: Entry) -> None:
     claim = state._claim(str(entry.body["claim"]))
     if claim.objections_close is None or claim.outcome is not None:
         raise RuleError("decide", f"claim {claim.id} must be disclosed and not yet decided")
-    approve = sum(1 for c in claim.votes.values() if c == "approve")
-    deny = len(claim.votes) - approve
-    basis = "assessment"
-    outcome = "approved" if claim.decision == "approve" else "denied"
     if claim.appellant is None:
         ready = add_days(claim.objections_close, rules.appeal_days)
         if entry.time < ready:
@@ -516,37 +543,14 @@ def _claim_decided(state: PlanState, entry: Entry) -> None:
             raise RuleError(
                 "decide_early", f"voting on {claim.id} is open until {claim.voting_closes}"
             )
-        if approve + deny >= rules.quorum:
-            basis = "panel"
-            outcome = (
-                "approved" if approve * 10_000 > rules.threshold_bp * (approve + deny) else "denied"
-            )
-    if outcome == "approved":
-        if claim.decision == "approve":
-            amount = claim.assessed_fen
-        else:
-            condition = state.rules_at(claim.filed).conditions[claim.condition]
-            amount = min(
-                claim.amount_fen, rules.benefit(condition, state.members[claim.member].age_band)
-            )
-    else:
-        amount = 0
-    expected = {
-        "claim": claim.id,
-        "outcome": outcome,
-        "amount_fen": amount,
-        "basis": basis,
-        "approve": approve,
-        "deny": deny,
-        "rules_version": rules.version,
-    }
+    expected = decision_body(state, claim, rules)
     if dict(entry.body) != expected:
         raise RuleError(
             "decision_tally",
             f"the rules and votes give {expected}, the entry says {dict(entry.body)}",
         )
-    claim.outcome = outcome
-    claim.decided_fen = amount
+    claim.outcome = str(expected["outcome"])
+    claim.decided_fen = int(expected["amount_fen"])
 
 
 def _claim_paid(state: PlanState, entry: Entry) -> None:
