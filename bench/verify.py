@@ -27,15 +27,10 @@ from bench.machine import describe_machine
 from ledger.demo import build_demo
 from ledger.instance import init_ledger
 from ledger.log.log import NewEntry
-from verifier.audit import (
-    DUMP_CHECKPOINT,
-    DUMP_ENTRIES,
-    Replayer,
-    read_dump_entries,
-    write_dump_line,
-)
+from verifier.audit import Replayer
 from verifier.checkpoint import verify_checkpoint
 from verifier.cli import cli
+from verifier.dump import DUMP_CHECKPOINT, DUMP_ENTRIES, read_dump_entries, write_dump_line
 from verifier.note import parse_verifier_key
 from verifier.statement import parse_bundle_bytes, verify_bundle
 

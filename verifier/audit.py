@@ -24,33 +24,30 @@ that resumes at entry n > 0 first re-reads entries 0 to n - 1 for the plan part 
 (:meth:`Replayer.add_prefix`): their chain is recomputed and must end in exactly the
 hash the earlier audit recorded for entry n - 1, which proves they are the entries
 it checked; the log part's resume is unchanged.
-
-A dump (``tally-verify dump``) is a folder with ``checkpoint``, the signed note as
-served, and ``entries.jsonl``, one ``{"seq": n, "leaf": "<base64 of the exact
-entry bytes>"}`` per line in seq order, exactly as many as the checkpoint's size.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any
+from queue import Full, Queue
+from typing import Any, TypeVar
 
 from verifier.client import MAX_PAGE, LogClient, ServedEntry
 from verifier.compact import CompactTree
 from verifier.entry import ZERO_PREV, ChainVerifier, Entry, entry_hash_hex, parse_entry
 from verifier.errors import ChainError, EntryError, ResponseTooLargeError, VerificationError
 from verifier.merkle import leaf_hash
-from verifier.note import Verifier, decode_base64
+from verifier.note import Verifier
 from verifier.plan.records import PlanRuleError
 from verifier.plan.state import PlanReplay, PlanSummary
 from verifier.state import AuditProgress
 
-DUMP_CHECKPOINT = "checkpoint"
-DUMP_ENTRIES = "entries.jsonl"
+T = TypeVar("T")
+
 MAX_REPORTED = 100
 """Violations kept for the report; the rest are only counted."""
 
@@ -75,10 +72,6 @@ class AuditFailedError(VerificationError):
         super().__init__(f"{count} violation(s); the first: {first}")
         self.violations = violations
         self.count = count
-
-
-class DumpError(VerificationError):
-    """An offline dump is not in the dump format, so it does not hold a checkable log."""
 
 
 class Replayer:
@@ -255,9 +248,18 @@ class Replayer:
 
 
 def _same_json(shown: dict[str, Any], raw: bytes) -> bool:
-    # Only called on bytes that passed the strict entry checks, so the plain parser
-    # reads them exactly as the strict one would.
+    # Only called on bytes that passed the strict entry checks. The decoding came from
+    # a JSON parser (string keys only); if it encodes to exactly the canonical text,
+    # it is that value; otherwise compare values, type for type.
+    try:
+        if _SORTED_COMPACT.encode(shown) == raw.decode("utf-8"):
+            return True
+    except (TypeError, ValueError, RecursionError):
+        pass
     return _strict_equal(shown, json.loads(raw))
+
+
+_SORTED_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def _strict_equal(a: object, b: object) -> bool:
@@ -302,52 +304,47 @@ def fetch_pages(client: LogClient, start: int, end: int) -> Iterator[list[Served
         start = page[-1].seq + 1
 
 
-def read_dump_checkpoint(folder: Path) -> str:
-    """The signed note text of a dump (unverified)."""
-    try:
-        return (folder / DUMP_CHECKPOINT).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DumpError(f"cannot read {folder / DUMP_CHECKPOINT}: {exc}") from None
+_DONE = object()
 
 
-def read_dump_entries(folder: Path, size: int) -> Iterator[bytes]:
-    """Yield the exact bytes of a dump's entries 0 to ``size - 1``.
+def prefetch(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Yield from ``pages`` while a thread fetches up to ``depth`` ahead.
 
-    Raises :class:`DumpError` on a line that is not ``{"seq", "leaf"}`` with the
-    next seq, or if the file holds more or fewer than ``size`` entries.
+    The server's time and the network overlap the checks of the page before. An
+    error in the thread is raised here, at the point where its page would have been.
     """
-    path = folder / DUMP_ENTRIES
+    queue: Queue[tuple[object, BaseException | None]] = Queue(depth)
+    stop = threading.Event()
+
+    def put(item: tuple[object, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for page in pages:
+                if not put((page, None)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((_DONE, exc))
+            return
+        put((_DONE, None))
+
+    thread = threading.Thread(target=work, name="tally-verify-prefetch", daemon=True)
+    thread.start()
     try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise DumpError(f"cannot read {path}: {exc}") from None
-    with handle:
-        seq = -1
-        for seq, line in enumerate(handle):
-            if seq >= size:
-                raise DumpError(f"{path} holds more than the {size:,} entries its checkpoint signs")
-            yield _dump_line(path, seq, line)
-        if seq + 1 < size:
-            raise DumpError(f"{path} holds {seq + 1:,} entries, but its checkpoint signs {size:,}")
-
-
-def _dump_line(path: Path, seq: int, line: bytes) -> bytes:
-    where = f"{path} line {seq + 1}"
-    try:
-        doc = json.loads(line.decode("utf-8"))
-    except (ValueError, RecursionError):  # also bad UTF-8, and int()'s digit limit
-        raise DumpError(f"{where}: expected a JSON object, found {line[:80]!r}") from None
-    if not isinstance(doc, dict) or set(doc) != {"seq", "leaf"}:
-        raise DumpError(f'{where}: expected exactly {{"seq", "leaf"}}, found {line[:80]!r}')
-    if type(doc["seq"]) is not int or doc["seq"] != seq:
-        raise DumpError(f"{where}: expected seq {seq}, found {doc['seq']!r:.40}")
-    try:
-        return decode_base64(doc["leaf"] if isinstance(doc["leaf"], str) else "")
-    except ValueError as exc:
-        raise DumpError(f"{where}: leaf: {exc}") from None
-
-
-def write_dump_line(out: IO[bytes], seq: int, raw: bytes) -> None:
-    """Write one ``entries.jsonl`` line."""
-    line = {"seq": seq, "leaf": base64.b64encode(raw).decode("ascii")}
-    out.write(json.dumps(line, separators=(",", ":")).encode("ascii") + b"\n")
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join(timeout=1)

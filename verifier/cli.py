@@ -51,7 +51,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -71,20 +73,19 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from verifier.audit import (
-    DUMP_CHECKPOINT,
-    DUMP_ENTRIES,
-    AuditFailedError,
-    DumpError,
-    Replayer,
-    fetch_pages,
-    read_dump_checkpoint,
-    read_dump_entries,
-    write_dump_line,
-)
+from verifier.audit import AuditFailedError, Replayer, Violation, fetch_pages, prefetch
 from verifier.checkpoint import Checkpoint, verify_checkpoint
 from verifier.client import DEFAULT_TIMEOUT, LogClient, normalize_base_url
 from verifier.compact import consistency_proof
+from verifier.dump import (
+    DUMP_CHECKPOINT,
+    DUMP_ENTRIES,
+    DumpError,
+    read_dump_checkpoint,
+    read_dump_entries,
+    scan_dump,
+    write_dump_line,
+)
 from verifier.errors import ServerError, StateError, VerificationError
 from verifier.fork import (
     DIVERGED,
@@ -97,6 +98,7 @@ from verifier.fork import (
     classify_proof,
     evidence_document,
 )
+from verifier.links import LinkReplay, scan
 from verifier.merkle import EMPTY_ROOT, leaf_hash, verify_consistency, verify_inclusion
 from verifier.note import Verifier, parse_verifier_key
 from verifier.plan.errors import PlanError
@@ -760,6 +762,12 @@ def _progress(app: App, label: str, done: int, total: int) -> Iterator[Callable[
     "--key", "key_text", help="With --dir: the log's verifier key [default: the pinned one]."
 )
 @click.option("--evidence", "evidence_path", type=click.Path(path_type=Path), help=_EVIDENCE_HELP)
+@click.option(
+    "--log-only",
+    is_flag=True,
+    help="Check only the hash chain and the tree, as a log monitor does: quicker, but "
+    "neither the entries' own rules nor the plan's rules are checked.",
+)
 @click.pass_obj
 def audit(
     app: App,
@@ -768,24 +776,35 @@ def audit(
     from_start: bool,
     key_text: str | None,
     evidence_path: Path | None,
+    log_only: bool,
 ) -> None:
     """Replay the whole log from genesis: every entry, the chain, the root, the plan's rules.
 
     Fetches and checks a fresh checkpoint first (as `checkpoint` does), then pages
-    through the entries up to its size, saving progress after each page; a later
-    run resumes there unless --from-start. The mutual-aid plan's rules (specs/plan.md)
+    through the entries up to its size, saving progress as it goes; a later run
+    resumes there unless --from-start. The mutual-aid plan's rules (specs/plan.md)
     are replayed over the same entries, always from genesis: a resumed run re-reads
     the entries before its resume point for that part only, and checks they are the
     ones the earlier run saw. URL defaults to the saved one (another server of the
-    same log may be given). With --dir, audits an offline dump.
+    same log may be given). With --dir, audits an offline dump. With --log-only,
+    checks the chain and the tree of all the entries and nothing else (specs/log.md
+    §3); it neither resumes nor saves progress.
     """
     if url is not None and dump_dir is not None:
         raise click.UsageError("give a URL or --dir DUMP, not both")
+    if log_only and from_start:
+        raise click.UsageError("--log-only always replays from genesis; drop --from-start")
     if dump_dir is not None:
-        _audit_dump(app, dump_dir, key_text, evidence_path)
+        if log_only:
+            _audit_dump_links(app, dump_dir, key_text)
+        else:
+            _audit_dump(app, dump_dir, key_text, evidence_path)
         return
     if key_text is not None:
         raise click.UsageError("--key is for --dir; online, the key pinned by init is used")
+    if log_only:
+        _audit_online_links(app, url, evidence_path)
+        return
     with app.state_dir.lock():
         state = app.state_dir.require()
         base = _url(url) if url is not None else state.url
@@ -800,23 +819,33 @@ def audit(
             try:
                 if replayer.plan_prefix_size:
                     with _progress(app, "Re-reading for the plan", 0, start) as advance:
-                        for page in fetch_pages(client, 0, start):
+                        for page in prefetch(fetch_pages(client, 0, start)):
                             for item in page:
                                 replayer.add_prefix(item.raw)
                             advance(len(page))
+                saved_at = time.monotonic()
                 with _progress(app, "Auditing", start, checkpoint.size) as advance:
-                    for page in fetch_pages(client, start, checkpoint.size):
+                    for page in prefetch(fetch_pages(client, start, checkpoint.size)):
                         for item in page:
                             replayer.add(item.raw, item.shown)
                         advance(len(page))
-                        if not replayer.violation_count:
+                        # Progress is saved about once a second, not after every page:
+                        # each save is a synced write.
+                        if not replayer.violation_count and time.monotonic() - saved_at >= 1:
                             state.audit = replayer.progress()
                             app.state_dir.save(state)
+                            saved_at = time.monotonic()
                 replayer.check_root(checkpoint.root)
                 replayer.raise_if_failed()
             except AuditFailedError:
                 state.audit = None
                 app.state_dir.save(state)
+                raise
+            except (ServerError, KeyboardInterrupt):
+                # Keep what was checked, so that the next run resumes here.
+                if not replayer.violation_count and replayer.next_seq > start:
+                    state.audit = replayer.progress()
+                    app.state_dir.save(state)
                 raise
             state.audit = replayer.progress()
             app.state_dir.save(state)
@@ -863,25 +892,30 @@ def _audit_sentence(start: int, n: int) -> str:
     return f"All {n:,} entries were replayed by an earlier audit, and they hash to the signed root."
 
 
-def _audit_dump(app: App, folder: Path, key_text: str | None, evidence: Path | None) -> None:
-    """Audit an offline dump, and compare it with the saved checkpoint if of the pinned key."""
+def _dump_key(app: App, folder: Path, key_text: str | None) -> Verifier:
+    """The key to check a dump with: --key, else the pinned one. Checks it is a dump."""
     for name in (DUMP_CHECKPOINT, DUMP_ENTRIES):
         if not (folder / name).is_file():
             raise click.BadParameter(
                 f"{folder} is not a dump: it has no {name} file", param_hint="--dir"
             )
-    state = app.state_dir.load()
     if key_text is not None:
         try:
-            key = parse_verifier_key(key_text.strip())
+            return parse_verifier_key(key_text.strip())
         except VerificationError as exc:
             raise click.BadParameter(str(exc), param_hint="--key") from None
-    elif state is not None:
-        key = state.verifier
-    else:
-        raise click.UsageError(
-            "no state is set up to give the log's key: pass --key or run `tally-verify init`"
-        )
+    state = app.state_dir.load()
+    if state is not None:
+        return state.verifier
+    raise click.UsageError(
+        "no state is set up to give the log's key: pass --key or run `tally-verify init`"
+    )
+
+
+def _audit_dump(app: App, folder: Path, key_text: str | None, evidence: Path | None) -> None:
+    """Audit an offline dump, and compare it with the saved checkpoint if of the pinned key."""
+    state = app.state_dir.load()
+    key = _dump_key(app, folder, key_text)
     note = read_dump_checkpoint(folder)
     checkpoint = _accept_checkpoint(note, key)
     saved = state.verified_checkpoint if state is not None and state.verifier == key else None
@@ -941,6 +975,92 @@ def _audit_dump(app: App, folder: Path, key_text: str | None, evidence: Path | N
         },
         lines,
     )
+
+
+def _audit_online_links(app: App, url: str | None, evidence: Path | None) -> None:
+    """``audit --log-only`` against a server: the chain and the tree of every entry."""
+    with app.state_dir.lock():
+        state = app.state_dir.require()
+        base = _url(url) if url is not None else state.url
+        with app.client(base) as client:
+            grown = _refresh(app, state, client, evidence)
+            app.state_dir.save(state)
+            checkpoint = grown.new
+            links = LinkReplay()
+            with _progress(app, "Checking the chain", 0, checkpoint.size) as advance:
+                for page in prefetch(fetch_pages(client, 0, checkpoint.size)):
+                    links.join(scan([item.raw for item in page], links.next_seq))
+                    advance(len(page))
+    _raise_if_broken(links, checkpoint)
+    app.finish(
+        _links_result(base, checkpoint, grown.json()),
+        [grown.sentence(), _links_sentence(checkpoint.size)],
+    )
+
+
+def _audit_dump_links(app: App, folder: Path, key_text: str | None) -> None:
+    """``audit --dir --log-only``: the chain and the tree of a dump, one process per core."""
+    key = _dump_key(app, folder, key_text)
+    checkpoint = _accept_checkpoint(read_dump_checkpoint(folder), key)
+    links = LinkReplay()
+    segments = scan_dump(folder, checkpoint.size)
+    # The first run starts the worker processes before the progress bar starts its
+    # thread, so that they can be forked (see scan_dump).
+    first = next(segments, None)
+    with _progress(app, "Checking the chain", 0, checkpoint.size) as advance:
+        for segment in itertools.chain([first] if first is not None else [], segments):
+            links.join(segment)
+            advance(segment.count)
+    _raise_if_broken(links, checkpoint)
+    app.finish(
+        _links_result(f"dump:{folder}", checkpoint, {}),
+        [
+            f"Checked the dump in {folder} of the log {key.name}.",
+            _links_sentence(checkpoint.size),
+            "It was not compared with your saved checkpoint; an audit without --log-only "
+            "does that.",
+        ],
+    )
+
+
+def _raise_if_broken(links: LinkReplay, checkpoint: Checkpoint) -> None:
+    violations = [Violation(b.seq, b.message) for b in links.breaks]
+    count = links.break_count
+    root = links.tree.root()
+    if root != checkpoint.root:
+        count += 1
+        violations.append(
+            Violation(
+                None,
+                f"the {checkpoint.size:,} entries received hash to the root {_b64(root)}, but "
+                f"the signed checkpoint of that size has {_b64(checkpoint.root)}: some entry "
+                "is not the one the log signed",
+            )
+        )
+    if count:
+        raise AuditFailedError(violations, count)
+
+
+def _links_sentence(n: int) -> str:
+    return (
+        f"Checked the chain and the tree of all {n:,} entries: the hash chain is unbroken "
+        "from genesis and the entries hash to the signed root. Their contents were not "
+        "checked (--log-only): the entry rules and the plan's rules need a full audit."
+    )
+
+
+def _links_result(source: str, checkpoint: Checkpoint, grown: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "command": "audit",
+        "mode": "log-only",
+        "source": source,
+        "tree_size": checkpoint.size,
+        "root": _b64(checkpoint.root),
+        "start_seq": 0,
+        "entries_checked": checkpoint.size,
+        "violations": [],
+        **{f"checkpoint_{k}": v for k, v in grown.items()},
+    }
 
 
 def _dump_divergence(folder: Path, first: Seen, second: Seen, prefix_root: bytes) -> Fork:

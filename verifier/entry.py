@@ -24,6 +24,7 @@ seq 0, has type ``log.genesis``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from verifier.errors import ChainError, EntryError
-from verifier.jcs import JSONValue, canonicalize, parse_strict
+from verifier.jcs import JSONValue, canonicalize, parse_canonical_fast, parse_strict
 
 MAX_ENTRY_SIZE = 65_535
 ENVELOPE_KEYS = frozenset({"version", "seq", "time", "type", "prev", "actor", "body"})
@@ -77,6 +78,10 @@ def parse_entry(raw: bytes) -> Entry:
     Raises :class:`EntryError` naming the first rule broken (see the module doc).
     """
     raw = bytes(raw)
+    if len(raw) <= MAX_ENTRY_SIZE:
+        fast = parse_canonical_fast(raw)
+        if fast is not None:
+            return _check_envelope(fast, raw)
     if not raw:
         raise EntryError("empty", "entry has 0 bytes, expected 1 to 65535")
     if len(raw) > MAX_ENTRY_SIZE:
@@ -143,6 +148,7 @@ def _check_envelope(value: JSONValue, raw: bytes) -> Entry:
     return Entry(version, seq, time, type_, prev, actor, body, raw)
 
 
+@functools.lru_cache(maxsize=4096)  # consecutive entries often share their second
 def is_valid_time(text: str) -> bool:
     """Tell whether ``text`` is ``YYYY-MM-DDTHH:MM:SSZ`` naming a real UTC date-time."""
     m = _TIME.fullmatch(text)

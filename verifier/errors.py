@@ -16,7 +16,8 @@ Every error says what was expected and what was found. The hierarchy::
     │                           (in :mod:`verifier.fork`, with the evidence)
     ├── AuditFailedError        a replay found violations, each with its seq
     │                           (in :mod:`verifier.audit`)
-    └── DumpError               an offline dump is not in the dump format (ditto)
+    └── DumpError               an offline dump is not in the dump format
+                                (in :mod:`verifier.dump`)
 
 Two more roots are about the verifier's surroundings, not the data it checks::
 

@@ -19,6 +19,7 @@ For that subset, RFC 8785 section 3.2 reduces to:
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeAlias
 
 from verifier.errors import EntryError
@@ -39,6 +40,60 @@ _ESCAPES = {
 }
 for _code in range(0x20):
     _ESCAPES.setdefault(chr(_code), f"\\u{_code:04x}")
+
+
+# An integer token of 16 or more digits (possibly beyond 2**53 - 1). In canonical
+# text every value starts after ":", "," or "["; a string holding such a run after
+# one of these only sends its entry down the strict path.
+_LONG_INTEGER = re.compile(rb"[:,\[]-?[0-9]{16}")
+
+
+def parse_canonical_fast(raw: bytes) -> JSONValue | None:
+    """Return the value of ``raw`` if it is certainly canonical Tally JSON, else ``None``.
+
+    A fast path for the common case, used before :func:`parse_strict` and
+    :func:`canonicalize`, which decide (and explain) everything it declines. It
+    parses with the standard library's C parser, re-encodes with its C encoder
+    (sorted keys, compact, literal UTF-8) and accepts only if the bytes come back
+    identical and nothing the two could disagree on is present:
+
+    - a float, NaN or Infinity (refused while parsing) or an escaped lone surrogate
+      (re-encoded literally, so not equal): declined, the strict path names them;
+    - a duplicate key: the parser keeps one value, so the re-encoding is shorter;
+    - an integer of 16 or more digits, which may be beyond the safe range: declined;
+    - a character beyond U+FFFF (a 4-byte UTF-8 sequence, lead byte 0xF0 or more):
+      Python sorts keys by code point, RFC 8785 §3.2.3 by UTF-16 code unit, and
+      only such characters can make the two orders differ: declined;
+    - anything but an object at the top: declined.
+
+    For every other text, the standard encoder writes exactly RFC 8785 §3.2.2.2's
+    strings (the same escapes, lowercase ``\\u00xx``) and integers, so equality
+    means canonical. Tests compare the two paths on random and mutated texts.
+    """
+    if not raw.startswith(b"{") or not (raw.isascii() or max(raw) < 0xF0):
+        return None
+    if _LONG_INTEGER.search(raw) is not None:
+        return None
+    try:
+        text = raw.decode("utf-8")
+        value, end = _FAST_DECODER.raw_decode(text)
+        if end != len(text) or _FAST_ENCODER.encode(value) != text:
+            return None
+    except (ValueError, RecursionError, _DeclinedError):  # UnicodeError is a ValueError
+        return None
+    return value  # type: ignore[no-any-return]
+
+
+class _DeclinedError(Exception):
+    pass
+
+
+def _decline(text: str) -> None:
+    raise _DeclinedError(text)
+
+
+_FAST_DECODER = json.JSONDecoder(parse_float=_decline, parse_constant=_decline)
+_FAST_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def parse_strict(text: str) -> JSONValue:

@@ -225,6 +225,20 @@ def test_audit_resumes_after_an_interruption(
     assert saved(state)["audit"]["next_seq"] == 2501
 
 
+def test_audit_log_only_online_leaves_the_resume_point_alone(
+    ledger: Ledger, server: AppServer, key_file: Path, state: Path
+) -> None:
+    grow(ledger, 2490)
+    assert run(state, "init", server.url, "--key", key_of(key_file)).exit_code == 0
+    code, doc = run_json(state, "audit", "--log-only")
+    assert code == 0, doc
+    assert (doc["mode"], doc["entries_checked"], doc["tree_size"]) == ("log-only", 2501, 2501)
+    assert saved(state)["audit"] is None  # a later full audit still checks every entry
+    code, doc = run_json(state, "audit")
+    assert code == 0, doc
+    assert doc["entries_checked"] == 2501
+
+
 def test_audit_of_another_url_of_the_same_log(
     ledger: Ledger, server: AppServer, key_file: Path, state: Path
 ) -> None:

@@ -105,3 +105,32 @@ def test_url_and_dir_together_is_a_usage_error(tmp_path: Path) -> None:
     folder = write_dump(tmp_path / "d", note_of(7), vector_lines())
     result = run(tmp_path / "s", "audit", "http://127.0.0.1:9", "--dir", str(folder))
     assert result.exit_code == 2
+
+
+def test_log_only_on_the_vector_dump(tmp_path: Path) -> None:
+    folder = write_dump(tmp_path / "d", note_of(7), vector_lines())
+    code, doc = run_json(tmp_path / "s", "audit", "--dir", str(folder), "--key", KEY, "--log-only")
+    assert code == 0, doc
+    assert (doc["mode"], doc["tree_size"], doc["root"]) == ("log-only", 7, LOG_7["roots"]["7"])
+    result = run(tmp_path / "s", "audit", "--dir", str(folder), "--key", KEY, "--log-only")
+    assert "Their contents were not checked (--log-only)" in result.stdout
+
+
+def test_log_only_names_swapped_entries_and_the_root(tmp_path: Path) -> None:
+    raw = [base64.b64decode(b) for b in LOG_7["entries_b64"]]
+    raw[2], raw[3] = raw[3], raw[2]
+    lines = [
+        json.dumps({"seq": i, "leaf": base64.b64encode(r).decode()}) for i, r in enumerate(raw)
+    ]
+    folder = write_dump(tmp_path / "d", note_of(7), lines)
+    code, doc = run_json(tmp_path / "s", "audit", "--dir", str(folder), "--key", KEY, "--log-only")
+    assert code == 1
+    assert doc["violations"][0]["seq"] == 2
+    assert doc["violations"][-1]["seq"] is None
+
+
+def test_log_only_refuses_from_start(tmp_path: Path) -> None:
+    folder = write_dump(tmp_path / "d", note_of(7), vector_lines())
+    result = run(tmp_path / "s", "audit", "--dir", str(folder), "--log-only", "--from-start")
+    assert result.exit_code == 2
+    assert "--log-only always replays from genesis" in result.stderr

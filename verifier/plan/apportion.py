@@ -120,7 +120,9 @@ def apportion(
             raise ApportionmentError(
                 f"members[{i}] id must be a non-empty string, found {show(member)}"
             )
-        amount = check_int(pair[1], f"charged_before_fen of {member}", ApportionmentError)
+        amount = pair[1]
+        if type(amount) is not int:
+            check_int(amount, f"charged_before_fen of {member}", ApportionmentError)
         if amount < 0:
             raise ApportionmentError(f"charged_before_fen of {member} must be >= 0, found {amount}")
         if member in before:
@@ -132,7 +134,8 @@ def apportion(
     due = aid + fee - carry_in
     share = share_fen(due, n)
     carry_out = share * n - due
-    charges = {m: charge_fen(share, cap, before[m]) for m in sorted(before)}
+    # charge_fen inlined: every operand is an int checked above.
+    charges = {m: min(share, max(0, cap - before[m])) for m in sorted(before)}
     subsidy = sum(share - c for c in charges.values())
     capped = sum(1 for c in charges.values() if c < share)
     result = Apportionment(

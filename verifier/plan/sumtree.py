@@ -25,6 +25,7 @@ relying on the hash alone. This module only verifies; it builds no proofs.
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -123,15 +124,58 @@ def root(nodes: Sequence[Node]) -> Node:
 
 
 def tree_root(period: str, leaves: Sequence[tuple[str, int]]) -> Node:
-    """The root over ``(member, amount)`` leaves, which must be in strictly increasing id order."""
-    nodes = [leaf(period, m, a) for m, a in leaves]
-    for i in range(1, len(leaves)):
-        if not leaves[i - 1][0] < leaves[i][0]:
+    """The root over ``(member, amount)`` leaves, which must be in strictly increasing id order.
+
+    The same tree as :func:`root` over :func:`leaf` nodes, built on packed
+    ``hash ‖ u64be(count) ‖ u64be(total)`` triples: each leaf is checked once, and an
+    interior node's count and total are sums of checked values, so only their upper
+    bound needs checking on the way up.
+    """
+    try:
+        parse_period(period)
+    except PeriodError as exc:
+        raise SumTreeError(f"leaf period: {exc}") from None
+    prefix = LEAF_PREFIX + LEAF_DOMAIN + period.encode("ascii") + b"\n"
+    sha256 = hashlib.sha256
+    previous: str | None = None
+    stack: list[tuple[int, bytes, int, int]] = []  # (leaves under it, hash, count, total)
+    for i, (member, amount) in enumerate(leaves):
+        check_member(member, "leaf member")
+        if previous is not None and not previous < member:
             raise SumTreeError(
                 f"leaves must be in strictly increasing member-id order: "
-                f"found {leaves[i - 1][0]!r} before {leaves[i][0]!r} at index {i}"
+                f"found {previous!r} before {member!r} at index {i}"
             )
-    return root(nodes)
+        previous = member
+        if type(amount) is not int or not 0 <= amount <= U64_MAX:
+            u64be(amount, f"amount of {member}")
+        size, h, count, total = (
+            1,
+            sha256(prefix + f"{member}\n{amount:d}\n".encode()).digest(),
+            1,
+            amount,
+        )
+        while stack and stack[-1][0] == size:
+            left_size, lh, lc, lt = stack.pop()
+            size, h, count, total = left_size + size, *_join(lh, lc, lt, h, count, total)
+        stack.append((size, h, count, total))
+    if not stack:
+        return EMPTY
+    _, h, count, total = stack[-1]
+    for _, lh, lc, lt in reversed(stack[:-1]):
+        h, count, total = _join(lh, lc, lt, h, count, total)
+    return Node(h, count, total)
+
+
+def _join(lh: bytes, lc: int, lt: int, rh: bytes, rc: int, rt: int) -> tuple[bytes, int, int]:
+    # interior() on checked parts: counts and totals are u64 sums, so only the bound can break.
+    count, total = lc + rc, lt + rt
+    if count > U64_MAX or total > U64_MAX:
+        u64be(count, "interior count")
+        u64be(total, "interior total")
+    pack = struct.pack
+    h = hashlib.sha256(NODE_PREFIX + lh + pack(">QQ", lc, lt) + rh + pack(">QQ", rc, rt)).digest()
+    return h, count, total
 
 
 def verify_proof(
