@@ -12,16 +12,15 @@ import argparse
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.serving import serving
 from ledger.demo import build_demo
 from ledger.instance import init_ledger
 from ledger.log.log import NewEntry
@@ -48,12 +47,6 @@ def build(folder: Path, entries: int, log: Any) -> tuple[str, int]:
     finally:
         ledger.close()
     return url, size
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_wrk(url: str, seconds: int, connections: int, script: Path | None) -> dict[str, float]:
@@ -99,33 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         log(f"building a log of {args.entries:,} entries")
         url, size = build(folder, args.entries, log)
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ledger.cli",
-                "serve",
-                "--db",
-                url,
-                "--key",
-                str(folder / "none"),
-                "--port",
-                str(port),
-                "--rate-limit",
-                "1000000",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    httpx.get(f"{base}/healthz", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with serving(url, folder) as base:
             log("warming the plan view (replays the log once)")
             claims = httpx.get(f"{base}/v1/claims", params={"status": "paid"}, timeout=600).json()
             member = claims["claims"][0]["member"]
@@ -146,9 +113,6 @@ def main(argv: list[str] | None = None) -> int:
             for name, (target, lua) in targets.items():
                 log(f"wrk: {name}")
                 results[name] = run_wrk(target, args.seconds, args.connections, lua)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     print(
         f"Tally HTTP bench: {size:,} entries, wrk 1 thread, {args.connections} connections, "
         f"{args.seconds} s each, one uvicorn worker"

@@ -1,36 +1,43 @@
-"""The verifier's own speed: replay, offline audit, and one statement bundle.
+"""The verifier's own speed: audits of a large log and of a plan, and statements.
 
-``python -m bench.verify [N [MEMBERS]]`` builds a log of N entries (default 1,000,000) in a
-temporary SQLite ledger, writes it as a ``tally-verify dump`` folder, and measures:
+``python -m bench.verify`` measures, on this machine:
 
-- the chain and tree replay alone (:class:`verifier.audit.Replayer`, no plan rules);
-- the full offline audit, ``tally-verify audit --dir`` (entry parsing, chain, tree
-  and the plan's rules), run in-process;
-- verifying the statement bundle of ``specs/vectors/statement/statement.json``, and
-  that of a demo plan of MEMBERS members (default 1,000) for its period with the
-  most claims.
+- a log of ``--entries`` entries (default 1,000,000) in a temporary SQLite ledger,
+  dumped in the verifier's format: ``tally-verify audit --dir --log-only`` (the
+  chain and the tree alone, one process per core) and ``tally-verify audit --dir``
+  (every entry parsed and checked, chain, tree, plan rules), both in-process; then,
+  end to end, ``tally-verify audit`` and ``audit --log-only`` against
+  ``tally serve`` on loopback;
+- the demo plan (``--members``, default 20,000, over 14 periods) audited from a
+  dump, where the plan's rules do real work: every period's apportionment and
+  contribution sum tree is recomputed for every member;
+- verifying statement bundles: the specs vector, and a demo plan with
+  ``--claims`` ordinary claims a period (default 120) for its period with the most
+  claims paid.
+
+Every audit must pass; the numbers are printed, and written with ``--json``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from bench.machine import describe_machine
+from bench.serving import serving
 from ledger.demo import build_demo
-from ledger.instance import init_ledger
+from ledger.instance import Ledger, init_ledger
 from ledger.log.log import NewEntry
-from verifier.audit import Replayer
-from verifier.checkpoint import verify_checkpoint
 from verifier.cli import cli
-from verifier.dump import DUMP_CHECKPOINT, DUMP_ENTRIES, read_dump_entries, write_dump_line
+from verifier.dump import DUMP_CHECKPOINT, DUMP_ENTRIES, write_dump_line
 from verifier.note import parse_verifier_key
 from verifier.statement import parse_bundle_bytes, verify_bundle
 
@@ -40,132 +47,197 @@ BATCH = 5_000
 SPECS = Path(__file__).resolve().parents[1] / "specs" / "vectors"
 
 
-def build_dump(folder: Path, n: int) -> str:
-    """Build a log of ``n`` entries (genesis included) and dump it; return its verifier key."""
-    ledger, _ = init_ledger(
-        f"sqlite:///{folder}/bench.db", folder / "log.key", ORIGIN, genesis_time=START
-    )
-    try:
-        done = 1
-        while done < n:
-            count = min(BATCH, n - done)
-            ledger.log.append_batch(
-                [NewEntry("demo.thing", "operator", {"i": done + i}) for i in range(count)]
-            )
-            done += count
-        ledger.publisher.publish()
-        with TestClient(create_app(ledger.store)) as client:
-            key = str(client.get("/v1/log").json()["verifier_key"])
-            note = client.get("/v1/checkpoint").text
-        dump = folder / "dump"
-        dump.mkdir()
-        (dump / DUMP_CHECKPOINT).write_text(note, encoding="utf-8")
-        with (dump / DUMP_ENTRIES).open("wb") as out:
-            for start in range(0, n, BATCH):
-                for i, (_, raw) in enumerate(ledger.log.entries(start, min(n, start + BATCH))):
-                    write_dump_line(out, start + i, raw)
-    finally:
-        ledger.close()
-    return key
+def new_ledger(folder: Path, name: str) -> tuple[Ledger, str]:
+    """A fresh SQLite ledger in ``folder``; returns it and its database URL."""
+    url = f"sqlite:///{folder}/{name}.db"
+    ledger, _ = init_ledger(url, folder / f"{name}.key", ORIGIN, genesis_time=START)
+    return ledger, url
 
 
-def replay_rate(dump: Path, key_text: str) -> tuple[int, float]:
-    """Chain and tree replay of the dump alone; return (entries, seconds)."""
-    key = parse_verifier_key(key_text)
-    checkpoint = verify_checkpoint((dump / DUMP_CHECKPOINT).read_text(encoding="utf-8"), key)
+def fill(ledger: Ledger, n: int) -> None:
+    """Append filler entries until the log holds ``n``."""
+    done = ledger.log.size()
+    while done < n:
+        count = min(BATCH, n - done)
+        ledger.log.append_batch(
+            [NewEntry("demo.thing", "operator", {"i": done + i}) for i in range(count)]
+        )
+        done += count
+
+
+def dump(ledger: Ledger, folder: Path) -> tuple[Path, str, int]:
+    """Sign a checkpoint and dump the log; return (dump folder, verifier key, size)."""
+    ledger.publisher.publish()
+    with TestClient(create_app(ledger.store)) as client:
+        key = str(client.get("/v1/log").json()["verifier_key"])
+        note = client.get("/v1/checkpoint").text
+    size = int(note.splitlines()[1])
+    out = folder / "dump"
+    out.mkdir()
+    (out / DUMP_CHECKPOINT).write_text(note, encoding="utf-8")
+    with (out / DUMP_ENTRIES).open("wb") as handle:
+        for start in range(0, size, BATCH):
+            for i, (_, raw) in enumerate(ledger.log.entries(start, min(size, start + BATCH))):
+                write_dump_line(handle, start + i, raw)
+    return out, key, size
+
+
+def timed_cli(*args: str) -> tuple[float, dict[str, Any]]:
+    """Run ``tally-verify --json ARGS`` in-process; it must succeed. Returns (s, output)."""
     began = time.perf_counter()
-    replayer = Replayer(key)
-    for raw in read_dump_entries(dump, checkpoint.size):
-        replayer.add(raw)
-    replayer.check_root(checkpoint.root)
-    replayer.raise_if_failed()
-    return checkpoint.size, time.perf_counter() - began
-
-
-def audit_seconds(dump: Path, key_text: str, state: Path) -> float:
-    """``tally-verify audit --dir``, in-process; it must succeed."""
-    began = time.perf_counter()
-    result = CliRunner().invoke(
-        cli, ["--state", str(state), "--json", "audit", "--dir", str(dump), "--key", key_text]
-    )
+    result = CliRunner().invoke(cli, ["--json", *args])
     seconds = time.perf_counter() - began
     if result.exit_code != 0:
-        raise SystemExit(f"audit --dir failed ({result.exit_code}): {result.output[-2000:]}")
-    return seconds
+        raise SystemExit(
+            f"tally-verify {' '.join(args)} failed ({result.exit_code}): {result.output[-2000:]}"
+        )
+    return seconds, json.loads(result.stdout)
 
 
-def statement_seconds(repeats: int = 20) -> tuple[int, float]:
-    """Verify the vector statement bundle; return (claims, mean seconds per bundle)."""
-    doc = json.loads((SPECS / "statement" / "statement.json").read_text())
-    data = json.dumps(doc["statement"]).encode("utf-8")
-    key_text = str(json.loads((SPECS / "keys" / "log-key.json").read_text())["verifier_key"])
-    return time_bundle(data, key_text, repeats)
+def rate(count: int, seconds: float) -> dict[str, float]:
+    return {"entries": count, "seconds": round(seconds, 3), "per_s": round(count / seconds)}
 
 
-def time_bundle(data: bytes, key_text: str, repeats: int) -> tuple[int, float]:
-    """Verify the bundle ``data`` ``repeats`` times; return (claims, mean seconds)."""
+def large_log(folder: Path, n: int, log: Any) -> dict[str, Any]:
+    """The filler log: offline and online audits, log-only and full."""
+    ledger, url = new_ledger(folder, "large")
+    try:
+        fill(ledger, n)
+        out, key, size = dump(ledger, folder)
+    finally:
+        ledger.close()
+    results: dict[str, Any] = {}
+    state = str(folder / "state")
+    log("audit --dir --log-only")
+    seconds, _ = timed_cli("--state", state, "audit", "--dir", str(out), "--key", key, "--log-only")
+    results["dump_log_only"] = rate(size, seconds)
+    log("audit --dir")
+    seconds, _ = timed_cli("--state", state, "audit", "--dir", str(out), "--key", key)
+    results["dump_full"] = rate(size, seconds)
+    with serving(url, folder) as base:
+        timed_cli("--state", state, "init", base, "--key", key, "--force")
+        log("audit --log-only (online)")
+        seconds, _ = timed_cli("--state", state, "audit", "--log-only")
+        results["online_log_only"] = rate(size, seconds)
+        log("audit (online)")
+        seconds, _ = timed_cli("--state", state, "audit", "--from-start")
+        results["online_full"] = rate(size, seconds)
+    return results
+
+
+def plan_log(folder: Path, members: int, log: Any) -> dict[str, Any]:
+    """The demo plan audited from a dump: entries/s, and member-periods recomputed/s."""
+    ledger, _ = new_ledger(folder, "plan")
+    try:
+        build_demo(ledger, seed=1, members=members, periods=14)
+        out, key, size = dump(ledger, folder)
+        counted = sum(
+            json.loads(raw)["body"]["members"]
+            for _, raw in ledger.log.entries(0, size)
+            if b'"type":"period.closed"' in raw
+        )
+    finally:
+        ledger.close()
+    log(f"audit --dir of the demo plan ({members:,} members)")
+    state = str(folder / "state")
+    seconds, doc = timed_cli("--state", state, "audit", "--dir", str(out), "--key", key)
+    result: dict[str, Any] = rate(size, seconds)
+    result.update(
+        members=members,
+        member_periods=counted,
+        member_periods_per_s=round(counted / seconds),
+        plan=doc["plan"],
+    )
+    return result
+
+
+def time_bundle(data: bytes, key_text: str, repeats: int) -> dict[str, Any]:
+    """Verify the bundle ``data`` ``repeats`` times; its claims, entries and mean time."""
     key = parse_verifier_key(key_text)
-    claims = len(verify_bundle(parse_bundle_bytes(data), key)[0].claims)
+    report = verify_bundle(parse_bundle_bytes(data), key)[0]
     began = time.perf_counter()
     for _ in range(repeats):
         verify_bundle(parse_bundle_bytes(data), key)
-    return claims, (time.perf_counter() - began) / repeats
+    mean = (time.perf_counter() - began) / repeats
+    return {
+        "claims": len(report.claims),
+        "entries": len(json.loads(data)["entries"]),
+        "bytes": len(data),
+        "ms": round(mean * 1000, 2),
+    }
 
 
-def demo_statement_seconds(folder: Path, members: int, repeats: int = 5) -> tuple[int, float]:
-    """Verify a demo plan's statement for the period with the most claims."""
-    ledger, _ = init_ledger(
-        f"sqlite:///{folder}/demo.db", folder / "demo.key", ORIGIN, genesis_time=START
-    )
+def vector_statement() -> dict[str, Any]:
+    doc = json.loads((SPECS / "statement" / "statement.json").read_text())
+    key_text = str(json.loads((SPECS / "keys" / "log-key.json").read_text())["verifier_key"])
+    return time_bundle(json.dumps(doc["statement"]).encode("utf-8"), key_text, 20)
+
+
+def busy_statement(folder: Path, claims: int, log: Any) -> dict[str, Any]:
+    """The statement of the demo period with the most claims paid, ``claims`` a period."""
+    ledger, _ = new_ledger(folder, "claims")
     try:
-        build_demo(ledger, seed=1, members=members, periods=6)
+        log(f"building a demo plan with {claims} claims a period")
+        build_demo(ledger, seed=1, members=5_000, periods=10, paid_claims=claims)
         ledger.publisher.publish()
         with TestClient(create_app(ledger.store)) as client:
             key_text = str(client.get("/v1/log").json()["verifier_key"])
-            size = int(client.get("/v1/log").json()["tree_size"])
-            replayer = Replayer(parse_verifier_key(key_text), check_plan=True)
-            for start in range(0, size, BATCH):
-                for _, raw in ledger.log.entries(start, min(size, start + BATCH)):
-                    replayer.add(raw)
-            plan = replayer.plan
-            assert plan is not None
-            period, _ = max(plan.periods.items(), key=lambda item: _count(item[1].body["claims"]))
-            member = next(
-                m.member
-                for m in plan.members.values()
-                if plan.charge_of(m.member, period) is not None
-            )
-            url = f"/v1/members/{member}/statement"
-            data = client.get(url, params={"period": period}).content
+            periods = client.get("/v1/periods").json()["periods"]
+            busiest = max(periods, key=lambda p: len(p["body"]["claims"]))
+            member = client.get("/v1/claims", params={"status": "paid"}).json()["claims"][0]
+            data = client.get(
+                f"/v1/members/{member['member']}/statement", params={"period": busiest["period"]}
+            ).content
     finally:
         ledger.close()
-    return time_bundle(data, key_text, repeats)
+    return time_bundle(data, key_text, 5)
 
 
-def _count(value: object) -> int:
-    return len(value) if isinstance(value, list) else 0
+def main(argv: list[str] | None = None) -> int:
+    """Build, measure, print."""
+    parser = argparse.ArgumentParser(prog="python -m bench.verify", description=__doc__)
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--claims", type=int, default=120)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
 
+    def log(message: str) -> None:
+        print(message, flush=True)
 
-def main(argv: list[str]) -> None:
-    """Build, dump, measure, print."""
-    n = int(argv[0]) if argv else 1_000_000
-    members = int(argv[1]) if len(argv) > 1 else 1_000
-    print(describe_machine())
+    log(str(describe_machine()))
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="tally-bench-verify-") as tmp:
-        folder = Path(tmp)
-        began = time.perf_counter()
-        key = build_dump(folder, n)
-        print(f"built and dumped {n:,} entries in {time.perf_counter() - began:.1f} s")
-        size, seconds = replay_rate(folder / "dump", key)
-        print(f"chain+tree replay: {size:,} entries in {seconds:.2f} s = {size / seconds:,.0f}/s")
-        seconds = audit_seconds(folder / "dump", key, folder / "state")
-        print(f"audit --dir (full): {size:,} entries in {seconds:.2f} s = {size / seconds:,.0f}/s")
-    claims, seconds = statement_seconds()
-    print(f"statement bundle (vector, {claims} claims): {seconds * 1000:.2f} ms per bundle")
-    with tempfile.TemporaryDirectory(prefix="tally-bench-demo-") as tmp:
-        claims, seconds = demo_statement_seconds(Path(tmp), members)
-    print(f"statement bundle (demo, {claims} claims): {seconds * 1000:.2f} ms per bundle")
+        results["large_log"] = large_log(Path(tmp), args.entries, log)
+    with tempfile.TemporaryDirectory(prefix="tally-bench-verify-") as tmp:
+        results["plan_log"] = plan_log(Path(tmp), args.members, log)
+    results["statement_vector"] = vector_statement()
+    with tempfile.TemporaryDirectory(prefix="tally-bench-verify-") as tmp:
+        results["statement_busy"] = busy_statement(Path(tmp), args.claims, log)
+
+    large = results["large_log"]
+    for name in ("dump_log_only", "dump_full", "online_log_only", "online_full"):
+        r = large[name]
+        log(f"{name:<16} {r['entries']:>10,} entries  {r['seconds']:>7.2f} s  {r['per_s']:>9,}/s")
+    p = results["plan_log"]
+    log(
+        f"plan audit       {p['entries']:>10,} entries  {p['seconds']:>7.2f} s  {p['per_s']:>9,}/s"
+        + (
+            f"  ({p['member_periods_per_s']:,} member-periods/s)"
+            if "member_periods_per_s" in p
+            else ""
+        )
+    )
+    for name in ("statement_vector", "statement_busy"):
+        s = results[name]
+        log(
+            f"{name:<16} {s['claims']} claims, {s['entries']} entries, {s['bytes']:,} bytes: "
+            f"{s['ms']:.1f} ms"
+        )
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    raise SystemExit(main())

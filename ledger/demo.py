@@ -52,13 +52,16 @@ class DemoReport:
 
 
 class _Simulation:
-    def __init__(self, ledger: Ledger, seed: int, members: int, periods: int) -> None:
+    def __init__(
+        self, ledger: Ledger, seed: int, members: int, periods: int, paid_claims: int
+    ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not secrets
         self.seed = seed
         self.plan = Plan(ledger, random_bytes=self.rng.randbytes)
         self.ledger = ledger
         self.target_members = members
         self.periods = periods
+        self.paid_claims = paid_claims
         self.queue: list[_Event] = []
         self.counter = itertools.count()
         self.report = DemoReport()
@@ -175,7 +178,7 @@ class _Simulation:
     # -- claims -------------------------------------------------------------------
 
     def schedule_claims(self, begin: datetime, n: int) -> None:
-        kinds = ["paid", "paid", "paid", "denied"]
+        kinds = ["paid"] * self.paid_claims + ["denied"]
         if n == 2:
             kinds.append("accident")
         if n >= 7:
@@ -187,7 +190,7 @@ class _Simulation:
         if n == 10:
             kinds.append("fraud")
         for i, kind in enumerate(kinds):
-            day = begin + timedelta(days=1 + i % 3, hours=2 + i)
+            day = begin + timedelta(days=1 + i % 3, hours=2 + i % 12, minutes=i // 12)
             self.at(day, functools.partial(self.claim, kind, day))
 
     def claim(self, kind: str, when: datetime) -> None:
@@ -294,7 +297,12 @@ def build_demo(
     seed: int,
     members: int = 20_000,
     periods: int = 14,
+    paid_claims: int = 3,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoReport:
-    """Build the demo plan into an initialised ledger; returns what was built."""
-    return _Simulation(ledger, seed, members, periods).run(progress)
+    """Build the demo plan into an initialised ledger; returns what was built.
+
+    ``paid_claims`` is the number of ordinary claims filed (and paid) each period,
+    besides the denied one and the special cases of some periods.
+    """
+    return _Simulation(ledger, seed, members, periods, paid_claims).run(progress)

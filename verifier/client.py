@@ -23,6 +23,7 @@ discovery only (specs/http.md).
 
 from __future__ import annotations
 
+import binascii
 import json
 import time
 from dataclasses import dataclass
@@ -63,11 +64,15 @@ class LogInfo:
 
 @dataclass(frozen=True)
 class ServedEntry:
-    """One entry of a page: its seq label, exact bytes, and the server's decoding of them."""
+    """One entry of a page: its seq label, exact bytes, and the server's decoding of them.
+
+    ``shown`` is ``None`` when the page held the entry's bytes verbatim as its
+    decoding (see :meth:`LogClient.entries`): then there is nothing to compare.
+    """
 
     seq: int
     raw: bytes
-    shown: dict[str, Any]
+    shown: dict[str, Any] | None
 
 
 def normalize_base_url(url: str) -> str:
@@ -163,7 +168,12 @@ class LogClient:
                 f"cannot ask for entries up to {end}: the contract serves none past 2**62"
             )
         where = f"/v1/entries?start={start}&end={end}"
-        doc = self._get_json("/v1/entries", {"start": start, "end": end})
+        params: dict[str, int | str] = {"start": start, "end": end}
+        body = self._get("/v1/entries", params, "application/json")
+        verbatim = _verbatim_page(body, start, end)
+        if verbatim is not None:
+            return verbatim
+        doc = self._parse_json(body, _where("/v1/entries", params))
         items = _member(doc, "entries", list, where)
         if not items:
             raise ServerError(f"{where}: expected at least entry {start}, found an empty page")
@@ -215,7 +225,9 @@ class LogClient:
 
     def _get_json(self, path: str, params: dict[str, int | str]) -> dict[str, Any]:
         body = self._get(path, params, "application/json")
-        where = _where(path, params)
+        return self._parse_json(body, _where(path, params))
+
+    def _parse_json(self, body: bytes, where: str) -> dict[str, Any]:
         try:
             doc = json.loads(
                 body.decode("utf-8"),
@@ -310,6 +322,42 @@ class LogClient:
 
 class _StrictJSONError(ValueError):
     pass
+
+
+def _verbatim_page(body: bytes, start: int, end: int) -> list[ServedEntry] | None:
+    """Read a page written exactly as the contract's reference server writes it, else ``None``.
+
+    That form is ``{"entries":[{"seq":n,"leaf":"<base64>","entry":<the bytes>},...]}``
+    with nothing else: canonical base64, and the entry's exact bytes as its decoding.
+    The page is parsed plainly, then written again in that form from the seqs and the
+    decoded leaves; only if that gives the same bytes is it accepted. Then no key is
+    repeated and no number is out of the contract, and each decoding is, byte for
+    byte, the entry itself. Any other page (valid or not) is left to the strict
+    parser, which checks it field by field and says what is wrong.
+    """
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    items = doc.get("entries") if type(doc) is dict else None
+    if type(items) is not list or not 0 < len(items) <= end - start:
+        return None
+    page: list[ServedEntry] = []
+    parts: list[bytes] = []
+    for seq, item in enumerate(items, start):
+        leaf = item.get("leaf") if type(item) is dict else None
+        if type(leaf) is not str or item.get("seq") != seq:
+            return None
+        try:
+            raw = binascii.a2b_base64(leaf, strict_mode=True)
+        except (binascii.Error, ValueError):  # ValueError: a non-ASCII str
+            return None
+        canonical = binascii.b2a_base64(raw, newline=False)
+        parts.append(b'{"seq":%d,"leaf":"%s","entry":%s}' % (seq, canonical, raw))
+        page.append(ServedEntry(seq, raw, None))
+    if body != b'{"entries":[' + b",".join(parts) + b"]}":
+        return None
+    return page
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

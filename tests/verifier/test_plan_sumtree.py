@@ -299,3 +299,25 @@ def test_wrong_size_fails(amounts: list[int], data: st.DataObject) -> None:
     other = data.draw(st.integers(min_value=i + 1, max_value=2 * n + 2).filter(lambda s: s != n))
     with pytest.raises(SumTreeError):
         verify_proof(ls[i], i, other, proof_for(ls, i), r)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**63), min_size=0, max_size=40))
+def test_tree_root_is_root_over_leaves(amounts: list[int]) -> None:
+    """tree_root's packed fold is the same tree as root() over leaf nodes."""
+    pairs = [(member(i + 1), a) for i, a in enumerate(amounts)]
+    try:
+        expected = root([leaf(PERIOD, m, a) for m, a in pairs])
+    except SumTreeError as exc:
+        with pytest.raises(SumTreeError, match=str(exc).split(" ")[0]):
+            tree_root(PERIOD, pairs)
+        return
+    assert tree_root(PERIOD, pairs) == expected
+
+
+def test_tree_root_refuses_what_leaf_refuses() -> None:
+    with pytest.raises(SumTreeError, match="unsigned 64-bit"):
+        tree_root(PERIOD, [(member(1), -1)])
+    with pytest.raises(SumTreeError, match="must be an integer"):
+        tree_root(PERIOD, [(member(1), True)])
+    with pytest.raises(SumTreeError, match="leaf period"):
+        tree_root("2021-13a", [(member(1), 1)])
