@@ -20,7 +20,8 @@ Commands:
 ``dump DIR``
     Save the log, verified as it is fetched, as a dump that ``audit --dir`` replays.
 ``evidence FILE``
-    Re-check a fork evidence file offline (:mod:`verifier.fork`).
+    Re-check a fork or receipt evidence file offline (:mod:`verifier.fork`,
+    :mod:`verifier.receipt_evidence`).
 ``statement --member ID [--period P] [--bundle FILE]``
     Fetch (or read) the member's statement and verify it completely
     (specs/statement.md §3, :mod:`verifier.statement`).
@@ -106,6 +107,7 @@ from verifier.plan.ids import check_member
 from verifier.plan.periods import parse_period
 from verifier.plan.state import PlanSummary
 from verifier.receipt import receipt_text, verify_receipt
+from verifier.receipt_evidence import check_receipt_evidence, is_receipt_evidence
 from verifier.state import (
     TRUST_PINNED,
     TRUST_TOFU,
@@ -1146,11 +1148,11 @@ def dump(app: App, folder: Path, force: bool, evidence_path: Path | None) -> Non
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_obj
 def evidence_command(app: App, file: Path) -> None:
-    """Re-check a fork evidence file offline.
+    """Re-check an evidence file offline: of a fork, or of a broken write receipt.
 
-    Exits 3 if the file holds (the log's key signed two conflicting checkpoints),
-    1 if it proves nothing. Compares the file's key with the pinned one if a state
-    is set up.
+    Exits 3 if the file holds (the log's key signed two conflicting checkpoints, or
+    a receipt and a checkpoint that disagree), 1 if it proves nothing. Compares the
+    file's key with the pinned one if a state is set up.
     """
     try:
         doc: object = json.loads(file.read_text(encoding="utf-8"))
@@ -1166,7 +1168,8 @@ def evidence_command(app: App, file: Path) -> None:
         state = None
     if state is not None:
         pinned = state.verifier
-    verdict = check_evidence(doc, pinned)
+    about_receipt = is_receipt_evidence(doc)
+    verdict = check_receipt_evidence(doc, pinned) if about_receipt else check_evidence(doc, pinned)
     message = verdict.message if not reason else f"The file does not prove anything: {reason}."
     lines: list[str] = []
     pinned_text = state.verifier_key if state is not None else ""
@@ -1174,8 +1177,17 @@ def evidence_command(app: App, file: Path) -> None:
         lines.append(f"This file shows that the log misbehaved. {message}")
         if verdict.conclusive:
             lines.append(
-                "It is conclusive: anyone can check it from the two signed checkpoints "
+                "It is conclusive: anyone can check it from the signed notes, the entry and "
+                "the proof in the file."
+                if about_receipt
+                else "It is conclusive: anyone can check it from the two signed checkpoints "
                 "and the proof in the file."
+            )
+        elif about_receipt:
+            lines.append(
+                "The receipt and the checkpoint are genuinely signed by the log's key, but "
+                "checkpoints carry no time: that this one was the latest after the promised "
+                "time rests on when it was fetched. To show others, ask the log again."
             )
         else:
             lines.append(

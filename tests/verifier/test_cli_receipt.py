@@ -104,6 +104,30 @@ def test_an_altered_entry_hash_signed_by_the_key_is_misbehaviour(tmp_path: Path)
         served = base64.b64decode(saved["entry_b64"])
         assert hashlib.sha256(served).hexdigest() == answer["entry_hash"]
 
+        # Anyone can re-check the file offline, with no state: conclusive.
+        code, doc = run_json(tmp_path / "anyone", "evidence", str(evidence))
+        assert (code, doc["holds"], doc["kind"], doc["conclusive"]) == (
+            3,
+            True,
+            "receipt_equivocation",
+            True,
+        ), doc
+        result = run(tmp_path / "anyone", "evidence", str(evidence))
+        assert "It is conclusive" in result.stdout
+
+        # Altered files prove nothing.
+        for change, says in (
+            ({"entry_b64": base64.b64encode(served + b" ").decode()}, "not proved"),
+            ({"inclusion_proof": ["AAAA"]}, "not base64 of 32 bytes"),
+            ({"receipt": answer["receipt"]}, "kept its promise"),
+            ({"checkpoint": saved["checkpoint"].replace("\n\n", "\n\nx", 1)}, "does not verify"),
+        ):
+            altered = tmp_path / "altered.json"
+            altered.write_text(json.dumps({**saved, **change}))
+            code, doc = run_json(tmp_path / "anyone", "evidence", str(altered))
+            assert (code, doc["holds"]) == (1, False), (change, doc)
+            assert says in doc["message"], (change, doc["message"])
+
 
 def test_a_seq_beyond_the_log_after_covered_by_is_censorship(tmp_path: Path) -> None:
     with _live(tmp_path) as (_, _, state, answer):
@@ -124,6 +148,18 @@ def test_a_seq_beyond_the_log_after_covered_by_is_censorship(tmp_path: Path) -> 
         result = run(state, "receipt", str(file), "--evidence", str(folder))
         assert result.exit_code == 3
         assert "CENSORSHIP" in result.stdout
+
+        # Re-checked offline it holds, but rests on when the checkpoint was fetched.
+        code, doc = run_json(state, "evidence", str(written))
+        assert (code, doc["holds"], doc["kind"], doc["conclusive"]) == (
+            3,
+            True,
+            "receipt_censorship",
+            False,
+        ), doc
+        assert doc["key_matches_pinned"] is True
+        assert saved["checked_at"] in doc["message"]
+        assert "checkpoints carry no time" in run(state, "evidence", str(written)).stdout
 
 
 def test_a_seq_beyond_the_log_before_covered_by_is_not_yet_covered(tmp_path: Path) -> None:
