@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ledger.instance import Ledger
+from tests.ledger.tamper import tamper
 from tests.verifier.cli_support import AppServer, run, run_json
 from tests.verifier.live_log import ORIGIN, app_of, build_log, grow, key_of, serving
 from verifier.state import StateDir
@@ -237,6 +238,23 @@ def test_audit_log_only_online_leaves_the_resume_point_alone(
     code, doc = run_json(state, "audit")
     assert code == 0, doc
     assert doc["entries_checked"] == 2501
+
+
+@pytest.mark.parametrize("mode", [[], ["--log-only"]], ids=["full", "log-only"])
+def test_an_entry_altered_in_the_database_is_named(
+    ledger: Ledger, server: AppServer, key_file: Path, state: Path, mode: list[str]
+) -> None:
+    """The operator edits entry 4 behind the triggers' back; the signed root stays."""
+    assert run(state, "init", server.url, "--key", key_of(key_file)).exit_code == 0
+    ((_, raw),) = ledger.log.entries(4, 5)
+    altered = raw.replace(b'"i":', b'"i":1', 1)
+    assert altered != raw
+    tamper(ledger.store, "UPDATE entry SET data = :data WHERE seq = 4", {"data": altered})
+    code, doc = run_json(state, "audit", *mode)
+    assert code == 1, doc
+    seqs = [v["seq"] for v in doc["violations"]]
+    assert seqs == [5, None]  # entry 5 no longer chains to entry 4; the root differs
+    assert "SHA-256 of entry 4" in doc["violations"][0]["message"]
 
 
 def test_audit_of_another_url_of_the_same_log(
