@@ -320,6 +320,8 @@ def demo(
     say(f"  curl '{base}/v1/claims?status=paid'")
     if sample is not None:
         say(f"  curl '{base}/v1/members/{sample}/statement'   # how this member's share was used")
+        say(f"  .venv/bin/tally-verify init {base}   # then, checking every number:")
+        say(f"  .venv/bin/tally-verify statement --member {sample}")
     say(f"  open {base}/docs for the API's own documentation")
     say(f"  tally --db {settings.db} plan status     # in another terminal")
     say(f"  tally --db {settings.db} check           # re-derive the log and the plan")

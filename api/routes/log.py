@@ -14,6 +14,8 @@ from ledger.log.log import Log
 from ledger.publish.publisher import latest_checkpoint
 
 MAX_PAGE = 1000
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+"""A page stops after the entry that takes it past this many bytes of JSON."""
 MAX_INDEX = 2**62
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=1"
@@ -110,7 +112,7 @@ def entries(
     start: Index,
     end: Annotated[int | None, Query(ge=1, le=MAX_INDEX)] = None,
 ) -> Response:
-    """Entries from ``start`` up to ``end`` (exclusive), at most 1,000 per page."""
+    """Entries from ``start`` up to ``end`` (exclusive), at most 1,000 and about 4 MiB a page."""
     log = _log(request)
     size = log.size()
     if start >= size:
@@ -119,16 +121,21 @@ def entries(
         raise ProblemError(400, "Bad request", f"expected end > start {start}, found {end}")
     stop = min(end if end is not None else start + MAX_PAGE, start + MAX_PAGE, size)
     rows = log.entries(start, stop)
-    cache = IMMUTABLE if end is not None and stop == end else SHORT
     # Written directly rather than through the response model: an entry's bytes are
     # already canonical JSON (checked when appended), so they are the 'entry' value
     # verbatim, and a page of 1,000 needs no parsing or re-encoding.
-    items = b",".join(
-        b'{"seq":%d,"leaf":"%s","entry":%s}' % (seq, base64.b64encode(raw), raw)
-        for seq, raw in rows
-    )
+    items: list[bytes] = []
+    written = 0
+    for seq, raw in rows:
+        item = b'{"seq":%d,"leaf":"%s","entry":%s}' % (seq, base64.b64encode(raw), raw)
+        items.append(item)
+        written += len(item) + 1
+        if written >= MAX_PAGE_BYTES:
+            break  # the client pages on from the last seq it received
+    last = start + len(items)
+    cache = IMMUTABLE if end is not None and last == end else SHORT
     return Response(
-        b'{"entries":[' + items + b"]}",
+        b'{"entries":[' + b",".join(items) + b"]}",
         media_type="application/json",
         headers={"Cache-Control": cache},
     )

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
-from api.routes.log import MAX_PAGE
+from api.routes.log import MAX_PAGE, MAX_PAGE_BYTES
 from ledger.instance import Ledger
 from ledger.log.log import NewEntry
 from ledger.log.proof import verify_consistency, verify_inclusion
@@ -68,6 +68,20 @@ def test_entries_pages_and_exact_bytes(client: TestClient, ledger: Ledger) -> No
     assert [e["seq"] for e in tail] == list(range(1490, 1501))
     fixed = client.get("/v1/entries", params={"start": 10, "end": 20})
     assert "immutable" in fixed.headers["cache-control"]
+
+
+def test_pages_of_large_entries_stop_near_four_mib(ledger: Ledger) -> None:
+    big = "x" * 60_000
+    ledger.log.append_batch([NewEntry("demo.big", "operator", {"s": big}) for _ in range(40)])
+    with TestClient(create_app(ledger.store)) as client:
+        page = client.get("/v1/entries", params={"start": 1, "end": 41})
+        entries = page.json()["entries"]
+        assert len(page.content) < MAX_PAGE_BYTES + 200_000  # at most one entry over
+        assert 20 < len(entries) < 40
+        assert "immutable" not in page.headers["cache-control"]  # it ends before 'end'
+        rest = client.get("/v1/entries", params={"start": 1 + len(entries), "end": 41})
+        assert [e["seq"] for e in rest.json()["entries"]] == list(range(1 + len(entries), 41))
+        assert "immutable" in rest.headers["cache-control"]
 
 
 def test_proofs_verify(client: TestClient, ledger: Ledger) -> None:
