@@ -7,6 +7,7 @@ the entries themselves say (never an identity record, a salt or an off-log docum
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from ledger.log.entry import parse_entry
 from ledger.log.log import Log
 
 READ_CHUNK = 10_000
+_LOG = logging.getLogger("tally.api")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,24 @@ class PlanView:
         self._log = log
         self._state = PlanState()
         self._lock = threading.Lock()
+
+    def warm_in_background(self) -> threading.Thread:
+        """Replay the log now, in a thread, so that the first plan request need not.
+
+        On a large log the first replay takes a while (about 30 s per million
+        entries); a server starts it as it starts, and requests that come before it
+        ends wait for it. A failure is logged, and the next request tries again.
+        """
+
+        def warm() -> None:
+            try:
+                self.state()
+            except Exception as exc:  # the store is down, say: requests will retry
+                _LOG.warning("could not replay the plan ahead of requests: %s", exc)
+
+        thread = threading.Thread(target=warm, name="tally-plan-view", daemon=True)
+        thread.start()
+        return thread
 
     def state(self) -> PlanState:
         """The plan as of the log's current size."""

@@ -389,6 +389,7 @@ def _serve(
     except LedgerError as exc:
         fail(exc)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    app.state.plan_view.warm_in_background()
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 

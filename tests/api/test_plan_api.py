@@ -8,8 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.plan_view import PlanView
 from ledger.demo import build_demo
-from ledger.instance import init_ledger
+from ledger.instance import Ledger, init_ledger
 from tests.conftest import empty_database
 
 PROBLEM = "application/problem+json"
@@ -157,3 +158,9 @@ def test_a_members_statement_verifies(client: TestClient) -> None:
         == 404
     )
     assert client.get("/v1/members/nobody/statement").status_code == 400
+
+
+def test_the_plan_view_can_be_replayed_ahead_of_requests(ledger: Ledger) -> None:
+    view = PlanView(ledger.log)
+    view.warm_in_background().join(timeout=60)
+    assert view.state().size == ledger.log.size()
