@@ -3,10 +3,15 @@
 The log is an RFC 9162 section 2.1 tree over the exact entry bytes. This module
 recomputes roots from leaf hashes and checks the two proof kinds a member receives:
 
-- inclusion proofs, section 2.1.3.2 (an entry is at index ``i`` of a tree of ``size``);
-- consistency proofs, section 2.1.4.2 (the tree of ``size1`` is a prefix of ``size2``).
+- inclusion proofs, section 2.1.3 (an entry is at index ``i`` of a tree of ``size``);
+- consistency proofs, section 2.1.4 (the tree of ``size1`` is a prefix of ``size2``).
 
-The proof checks follow the iterative algorithms of the RFC, with the prechecks of
+The proof checks replay the recursive definitions of the proofs (PATH, section
+2.1.3.1, and SUBPROOF, section 2.1.4.1): the splits at the largest power of two
+below each size say on which side each proof hash lies, and the hashes are folded
+from the leaf (or the shared node) up. The RFC's iterative algorithms (sections
+2.1.3.2 and 2.1.4.2), which the ledger's own code follows, reach the same verdicts
+by another route; the vectors hold both to them. The prechecks are those of
 transparency-dev/merkle ``proof/verify.go``: every hash used is exactly 32 bytes; an
 index at or past the size fails; a consistency proof from size 0 fails, even 0 to 0
 (a witness handles "no old tree" itself); equal sizes need an empty proof and equal
@@ -69,7 +74,7 @@ def verify_inclusion(
 ) -> None:
     """Check that ``leaf`` is the leaf hash at ``index`` in the tree of ``size`` with ``root``.
 
-    RFC 9162 section 2.1.3.2. Raises :class:`ProofError` if the proof is malformed
+    RFC 9162 section 2.1.3. Raises :class:`ProofError` if the proof is malformed
     or of the wrong length, :class:`RootMismatchError` if it computes another root.
     """
     _check_hashes("leaf hash", [leaf])
@@ -80,24 +85,40 @@ def verify_inclusion(
     if index >= size:
         raise ProofError(f"index {index} is not below tree size {size}")
 
-    fn, sn, r = index, size - 1, leaf
-    for p in proof:
-        if sn == 0:
-            raise ProofError(f"inclusion proof is too long: {len(proof)} hashes")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            # Skip the levels where this node is a left child with no right sibling.
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError(f"inclusion proof is too short: {len(proof)} hashes")
+    # The proof is PATH(index, D[0:size]) of RFC 9162 section 2.1.3.1, built by
+    # splitting at the largest power of two below the size. Replaying those splits
+    # from the root down says, level by level, on which side each proof hash lies.
+    sides = _inclusion_sides(index, size)
+    if len(proof) != len(sides):
+        which = "long" if len(proof) > len(sides) else "short"
+        raise ProofError(
+            f"inclusion proof is too {which}: {len(proof)} hashes, "
+            f"expected {len(sides)} for index {index} of {size}"
+        )
+    r = leaf
+    for sibling_on_left, p in zip(reversed(sides), proof, strict=True):
+        r = node_hash(p, r) if sibling_on_left else node_hash(r, p)
     if r != root:
         raise RootMismatchError(root, r)
+
+
+def _inclusion_sides(m: int, n: int) -> list[bool]:
+    """Top-down, for each split PATH(m, D[n]) makes: is the proof's hash the left part?"""
+    sides: list[bool] = []
+    while n > 1:
+        k = _split(n)
+        if m < k:  # PATH(m, D[0:k]) : MTH(D[k:n])
+            sides.append(False)
+            n = k
+        else:  # PATH(m - k, D[k:n]) : MTH(D[0:k])
+            sides.append(True)
+            m, n = m - k, n - k
+    return sides
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than ``n`` (n > 1), RFC 9162 section 2.1.1's k."""
+    return 1 << ((n - 1).bit_length() - 1)
 
 
 def verify_consistency(
@@ -105,7 +126,7 @@ def verify_consistency(
 ) -> None:
     """Check that the tree of ``size1`` with ``root1`` is a prefix of ``size2`` with ``root2``.
 
-    RFC 9162 section 2.1.4.2. Raises :class:`ProofError` if the sizes or proof are
+    RFC 9162 section 2.1.4. Raises :class:`ProofError` if the sizes or proof are
     unacceptable, :class:`RootMismatchError` if the proof computes another root.
 
     The prechecks run in transparency-dev/merkle's order, which its vectors pin:
@@ -129,34 +150,46 @@ def verify_consistency(
     _check_hashes("root", [root1, root2])
     _check_hashes("proof hash", proof)
 
-    path = list(proof)
-    if size1 & (size1 - 1) == 0:
-        # size1 is a power of two: the old root is itself a node of the new tree.
-        path.insert(0, root1)
-    fn, sn = size1 - 1, size2 - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
+    # The proof is SUBPROOF(size1, D[0:size2], true) of RFC 9162 section 2.1.4.1.
+    # Replaying its splits from the root down gives, level by level, on which side
+    # each proof hash lies, and whether the walk ends at a node the old tree shares
+    # whole (then the first proof hash is that node), or at the old root itself.
+    steps, starts_at_old_root = _consistency_steps(size1, size2)
+    path = [root1, *proof] if starts_at_old_root else list(proof)
+    if len(path) != len(steps) + 1:
+        which = "long" if len(path) > len(steps) + 1 else "short"
+        raise ProofError(
+            f"consistency proof is too {which}: {len(proof)} hashes, expected "
+            f"{len(steps) + (0 if starts_at_old_root else 1)} from size {size1} to {size2}"
+        )
     fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            raise ProofError(f"consistency proof is too long: {len(proof)} hashes")
-        if fn & 1 or fn == sn:
+    for sibling_on_left, c in zip(reversed(steps), path[1:], strict=True):
+        if sibling_on_left:
+            # The split falls inside the old tree: both roots take the left part.
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
-            while not fn & 1 and fn != 0:
-                fn >>= 1
-                sn >>= 1
         else:
+            # The old tree lies in the left part: only the new root takes the right.
             sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError(f"consistency proof is too short: {len(proof)} hashes")
     if fr != root1:
         raise RootMismatchError(root1, fr, what=f"root of size {size1}")
     if sr != root2:
         raise RootMismatchError(root2, sr, what=f"root of size {size2}")
+
+
+def _consistency_steps(m: int, n: int) -> tuple[list[bool], bool]:
+    """Top-down splits of SUBPROOF(m, D[n], true), and whether it ends with b still true."""
+    steps: list[bool] = []
+    complete = True  # SUBPROOF's flag b: the node so far is the old tree's own root
+    while m != n:
+        k = _split(n)
+        if m <= k:  # SUBPROOF(m, D[0:k], b) : MTH(D[k:n])
+            steps.append(False)
+            n = k
+        else:  # SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k])
+            steps.append(True)
+            m, n, complete = m - k, n - k, False
+    return steps, complete
 
 
 def _check_hashes(what: str, hashes: Sequence[bytes]) -> None:
