@@ -82,16 +82,12 @@ def build_statement(log: Log, state: PlanState, member: str, period: str | None)
             f"entries up to seq {max(seqs)} are not yet covered by a signed checkpoint "
             f"(size {size}); retry shortly",
         )
-    entries = []
-    for seq in sorted(seqs):
-        raw = log.entries(seq, seq + 1)[0][1]
-        entries.append(
-            {
-                "seq": seq,
-                "leaf": _b64(raw),
-                "proof": [_b64(h) for h in log.inclusion_proof(seq, size)],
-            }
-        )
+    raws = log.entries_at(seqs)
+    proofs = log.inclusion_proofs(seqs, size)
+    entries = [
+        {"seq": seq, "leaf": _b64(raw), "proof": [_b64(h) for h in proofs[seq]]}
+        for seq, raw in raws.items()
+    ]
     return {
         "format": FORMAT,
         "origin": state.origin,

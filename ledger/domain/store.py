@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text, select, text
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, select, text, tuple_
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
 from ledger.domain import sumtree
+from ledger.errors import StoreError
 from ledger.log.store import Store
 
 NODES_PER_CHUNK = 1024
@@ -165,16 +166,16 @@ def stored_proof(
     index, amount = int(row[0]), int(row[1])
     pieces = sumtree.proof_pieces(size, index)
     wanted = {(level, i // NODES_PER_CHUNK) for sibling in pieces for level, i in sibling}
-    chunks: dict[tuple[int, int], bytes] = {}
-    for level, chunk in wanted:
-        data = conn.execute(
-            select(node_table.c.data).where(
-                node_table.c.period == period,
-                node_table.c.level == level,
-                node_table.c.chunk == chunk,
-            )
-        ).scalar_one()
-        chunks[(level, chunk)] = bytes(data)
+    rows = conn.execute(
+        select(node_table.c.level, node_table.c.chunk, node_table.c.data).where(
+            node_table.c.period == period,
+            tuple_(node_table.c.level, node_table.c.chunk).in_(sorted(wanted)),
+        )
+    ).all()
+    chunks = {(int(level), int(chunk)): bytes(data) for level, chunk, data in rows}
+    if len(chunks) != len(wanted):
+        missing = sorted(wanted - set(chunks))[0]
+        raise StoreError(f"period {period}: no stored tree chunk {missing} (level, chunk)")
 
     def node(level: int, i: int) -> bytes:
         blob = chunks[(level, i // NODES_PER_CHUNK)]

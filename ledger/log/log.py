@@ -10,7 +10,7 @@ complete-subtree hash they create. The transaction is the batch: it commits whol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -175,6 +175,52 @@ class Log:
         leaf = found[0] if found else store.fetch_hashes([leaf_position])[0]
         return leaf, proof
 
+    def entries_at(self, seqs: Iterable[int]) -> dict[int, bytes]:
+        """The exact bytes of each entry in ``seqs`` (all must exist), in few reads."""
+        wanted = sorted(set(seqs))
+        found: dict[int, bytes] = {}
+        with self.store.reader() as conn:
+            for i in range(0, len(wanted), _HASHES_PER_READ):
+                found.update(self.store.entries_in(conn, wanted[i : i + _HASHES_PER_READ]))
+        missing = [s for s in wanted if s not in found]
+        if missing:
+            raise TreeError(f"expected entry {missing[0]} in the log of {self.size()} entries")
+        return {s: found[s] for s in wanted}
+
+    def inclusion_proofs(self, seqs: Iterable[int], size: int) -> dict[int, list[bytes]]:
+        """RFC 9162 inclusion proofs of many entries in the tree of ``size``, from one read.
+
+        The proofs' shapes do not depend on the hash values, so a first pass with
+        placeholder hashes lists every stored position they need; one query reads
+        them all, and a second pass builds the proofs from what it read.
+        """
+        wanted = sorted(set(seqs))
+        positions: set[int] = set()
+
+        class Listing:
+            def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+                positions.update(indexes)
+                return [bytes(tree.HASH_SIZE)] * len(indexes)
+
+        for seq in wanted:
+            tree.inclusion_proof(Listing(), seq, size)
+        ordered = sorted(positions)
+
+        def read(_: tree.HashReader) -> dict[int, bytes]:
+            hashes: dict[int, bytes] = {}
+            for i in range(0, len(ordered), _HASHES_PER_READ):
+                chunk = ordered[i : i + _HASHES_PER_READ]
+                hashes.update(zip(chunk, self.store.fetch_hashes(chunk), strict=True))
+            return hashes
+
+        known = self._from_store(size, read)
+
+        class Known:
+            def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+                return [known[i] for i in indexes]
+
+        return {seq: tree.inclusion_proof(Known(), seq, size) for seq in wanted}
+
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
         """RFC 9162 consistency proof from the tree of ``first`` entries to ``second``."""
         return self._from_store(
@@ -190,3 +236,7 @@ class Log:
             return compute(StoreHashReader(self.store))
         except MissingHashError:
             raise TreeError(f"expected a tree size from 0 to {self.size()}, found {size}") from None
+
+
+_HASHES_PER_READ = 5_000
+"""Positions or seqs asked for in one statement (SQLite caps a statement's parameters)."""

@@ -343,6 +343,15 @@ class Store:
         ).all()
         return [(int(seq), bytes(data)) for seq, data in rows]
 
+    def entries_in(self, conn: Connection, seqs: Sequence[int]) -> list[tuple[int, bytes]]:
+        """The entries whose seq is in ``seqs`` (those that exist), in seq order."""
+        rows = conn.execute(
+            select(entry_table.c.seq, entry_table.c.data)
+            .where(entry_table.c.seq.in_(list(seqs)))
+            .order_by(entry_table.c.seq)
+        ).all()
+        return [(int(seq), bytes(data)) for seq, data in rows]
+
 
 class MissingHashError(StoreError):
     """A stored hash the tree needs is absent: the tree asked for is larger than the log."""

@@ -169,3 +169,20 @@ def test_entries_are_exact_bytes(ledger: Ledger) -> None:
     stored = ledger.log.entries(appended.seq, appended.seq + 1)[0][1]
     assert stored == appended.raw
     assert json.loads(stored)["body"]["t"] == "相互宝 ✓"
+
+
+def test_many_proofs_and_entries_in_one_read_match_one_at_a_time(ledger: Ledger) -> None:
+    ledger.log.append_batch([NewEntry("demo.thing", "operator", {"i": i}) for i in range(300)])
+    size = ledger.log.size()
+    seqs = [0, 1, 2, 7, 64, 65, 150, 255, 256, 299, size - 1, 7]
+    proofs = ledger.log.inclusion_proofs(seqs, size)
+    assert sorted(proofs) == sorted(set(seqs))
+    for seq in set(seqs):
+        assert proofs[seq] == ledger.log.inclusion_proof(seq, size)
+    raws = ledger.log.entries_at(seqs)
+    assert list(raws) == sorted(set(seqs))
+    assert all(raws[s] == ledger.log.entries(s, s + 1)[0][1] for s in raws)
+    with pytest.raises(TreeError):
+        ledger.log.inclusion_proofs([1], size + 1)
+    with pytest.raises(TreeError, match=f"expected entry {size}"):
+        ledger.log.entries_at([3, size])
