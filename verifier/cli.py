@@ -519,6 +519,20 @@ class _Growth:
         }
 
 
+@contextmanager
+def _refreshed(
+    app: App, url: str | None, evidence: Path | None
+) -> Iterator[tuple[State, LogClient, _Growth]]:
+    """Hold the state's lock, and a client of ``url`` (default: the saved one) whose latest
+    checkpoint was checked (as `checkpoint` does) and saved."""
+    with app.state_dir.lock():
+        state = app.state_dir.require()
+        with app.client(_url(url) if url is not None else state.url) as client:
+            grown = _refresh(app, state, client, evidence)
+            app.state_dir.save(state)
+            yield state, client, grown
+
+
 def _refresh(app: App, state: State, client: LogClient, evidence: Path | None) -> _Growth:
     """Fetch the latest checkpoint and check it extends the saved one; update ``state``.
 
@@ -807,50 +821,44 @@ def audit(
     if log_only:
         _audit_online_links(app, url, evidence_path)
         return
-    with app.state_dir.lock():
-        state = app.state_dir.require()
-        base = _url(url) if url is not None else state.url
-        with app.client(base) as client:
-            grown = _refresh(app, state, client, evidence_path)
-            app.state_dir.save(state)
-            checkpoint = grown.new
-            replayer = Replayer(
-                state.verifier, None if from_start else state.audit, check_plan=True
-            )
-            start = replayer.next_seq
-            try:
-                if replayer.plan_prefix_size:
-                    with _progress(app, "Re-reading for the plan", 0, start) as advance:
-                        for page in prefetch(fetch_pages(client, 0, start)):
-                            for item in page:
-                                replayer.add_prefix(item.raw)
-                            advance(len(page))
-                saved_at = time.monotonic()
-                with _progress(app, "Auditing", start, checkpoint.size) as advance:
-                    for page in prefetch(fetch_pages(client, start, checkpoint.size)):
+    with _refreshed(app, url, evidence_path) as (state, client, grown):
+        base = client.base_url
+        checkpoint = grown.new
+        replayer = Replayer(state.verifier, None if from_start else state.audit, check_plan=True)
+        start = replayer.next_seq
+        try:
+            if replayer.plan_prefix_size:
+                with _progress(app, "Re-reading for the plan", 0, start) as advance:
+                    for page in prefetch(fetch_pages(client, 0, start)):
                         for item in page:
-                            replayer.add(item.raw, item.shown)
+                            replayer.add_prefix(item.raw)
                         advance(len(page))
-                        # Progress is saved about once a second, not after every page:
-                        # each save is a synced write.
-                        if not replayer.violation_count and time.monotonic() - saved_at >= 1:
-                            state.audit = replayer.progress()
-                            app.state_dir.save(state)
-                            saved_at = time.monotonic()
-                replayer.check_root(checkpoint.root)
-                replayer.raise_if_failed()
-            except AuditFailedError:
-                state.audit = None
-                app.state_dir.save(state)
-                raise
-            except (ServerError, KeyboardInterrupt):
-                # Keep what was checked, so that the next run resumes here.
-                if not replayer.violation_count and replayer.next_seq > start:
-                    state.audit = replayer.progress()
-                    app.state_dir.save(state)
-                raise
-            state.audit = replayer.progress()
+            saved_at = time.monotonic()
+            with _progress(app, "Auditing", start, checkpoint.size) as advance:
+                for page in prefetch(fetch_pages(client, start, checkpoint.size)):
+                    for item in page:
+                        replayer.add(item.raw, item.shown)
+                    advance(len(page))
+                    # Progress is saved about once a second, not after every page:
+                    # each save is a synced write.
+                    if not replayer.violation_count and time.monotonic() - saved_at >= 1:
+                        state.audit = replayer.progress()
+                        app.state_dir.save(state)
+                        saved_at = time.monotonic()
+            replayer.check_root(checkpoint.root)
+            replayer.raise_if_failed()
+        except AuditFailedError:
+            state.audit = None
             app.state_dir.save(state)
+            raise
+        except (ServerError, KeyboardInterrupt):
+            # Keep what was checked, so that the next run resumes here.
+            if not replayer.violation_count and replayer.next_seq > start:
+                state.audit = replayer.progress()
+                app.state_dir.save(state)
+            raise
+        state.audit = replayer.progress()
+        app.state_dir.save(state)
     n = checkpoint.size
     plan = _plan_summary(replayer)
     lines = [grown.sentence(), _audit_sentence(start, n), plan.sentence()]
@@ -981,18 +989,14 @@ def _audit_dump(app: App, folder: Path, key_text: str | None, evidence: Path | N
 
 def _audit_online_links(app: App, url: str | None, evidence: Path | None) -> None:
     """``audit --log-only`` against a server: the chain and the tree of every entry."""
-    with app.state_dir.lock():
-        state = app.state_dir.require()
-        base = _url(url) if url is not None else state.url
-        with app.client(base) as client:
-            grown = _refresh(app, state, client, evidence)
-            app.state_dir.save(state)
-            checkpoint = grown.new
-            links = LinkReplay()
-            with _progress(app, "Checking the chain", 0, checkpoint.size) as advance:
-                for page in prefetch(fetch_pages(client, 0, checkpoint.size)):
-                    links.join(scan([item.raw for item in page], links.next_seq))
-                    advance(len(page))
+    with _refreshed(app, url, evidence) as (_, client, grown):
+        base = client.base_url
+        checkpoint = grown.new
+        links = LinkReplay()
+        with _progress(app, "Checking the chain", 0, checkpoint.size) as advance:
+            for page in prefetch(fetch_pages(client, 0, checkpoint.size)):
+                links.join(scan([item.raw for item in page], links.next_seq))
+                advance(len(page))
     _raise_if_broken(links, checkpoint)
     app.finish(
         _links_result(base, checkpoint, grown.json()),
