@@ -861,7 +861,7 @@ def audit(
         app.state_dir.save(state)
     n = checkpoint.size
     plan = _plan_summary(replayer)
-    lines = [grown.sentence(), _audit_sentence(start, n), plan.sentence()]
+    lines = [grown.sentence(), _audit_sentence(start, n), plan.sentence(), *plan.finding_lines()]
     app.finish(
         {
             "command": "audit",
@@ -950,6 +950,7 @@ def _audit_dump(app: App, folder: Path, key_text: str | None, evidence: Path | N
         f"Audited the dump in {folder} of the log {key.name}.",
         _audit_sentence(0, checkpoint.size),
         plan.sentence(),
+        *plan.finding_lines(),
     ]
     relation = "not compared"
     if state is not None and saved is not None and compare:

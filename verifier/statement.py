@@ -29,6 +29,7 @@ from verifier.merkle import leaf_hash, verify_inclusion
 from verifier.note import Verifier
 from verifier.plan.apportion import charge_fen, fee_fen, share_fen
 from verifier.plan.errors import PlanError
+from verifier.plan.findings import Finding, appeal_findings
 from verifier.plan.ids import check_member
 from verifier.plan.periods import calendar_year, parse_period, period_open_at
 from verifier.plan.records import Body, MemberRecord, seconds
@@ -86,6 +87,8 @@ class StatementReport:
     claims: list[ClaimPart]
     checks: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    """Paid claims whose appeal ended without its panel (:mod:`verifier.plan.findings`)."""
     checkpoint_compared: str = "not compared"
 
     def json(self) -> dict[str, Any]:
@@ -104,6 +107,7 @@ class StatementReport:
             "checks": self.checks,
             "checkpoint_compared": self.checkpoint_compared,
             "notes": self.notes,
+            "findings": [f.json() for f in self.findings],
             "not_checked": list(NOT_CHECKED),
         }
 
@@ -522,6 +526,9 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
         ok(f"claim {r.claim} ({steps}, decision {r.basis}, payment)")
     weights = [a for _, a in payments] + [fee]
     parts = split_proportionally(charge, weights)
+    # A paid claim's appeal can only have ended before its payment: no "now" is needed.
+    findings = appeal_findings(claims, None)
+    notes.extend(f"Note on claim {finding.message}" for finding in findings)
     report = StatementReport(
         member=member,
         period=period,
@@ -537,5 +544,6 @@ def verify_bundle(doc: dict[str, Any], key: Verifier) -> tuple[StatementReport, 
         ],
         checks=checks,
         notes=notes,
+        findings=findings,
     )
     return report, cp

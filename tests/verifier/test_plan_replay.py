@@ -1091,6 +1091,51 @@ def test_an_appeal_never_drawn_stands_on_the_assessment_after_the_reveal_window(
     assert ("pooled but never drawn" if pooled else "never pooled") in caught.value.detail
 
 
+@pytest.mark.parametrize(
+    ("pooled", "kind", "says"),
+    [
+        (False, "panel_not_convened", "the operator never signed the pool"),
+        (True, "panel_not_drawn", "did not reveal the secret, or the operator did not record"),
+    ],
+)
+def test_an_appeal_decided_without_its_panel_is_a_finding(
+    pooled: bool, kind: str, says: str
+) -> None:
+    plan, claim = panel_plan()
+    seq = _undrawn(plan, pooled=pooled, decided="2025-12-03T04:00:00Z")
+    summary = replay(rechain(plan.entries)).summary()
+    (finding,) = summary.findings
+    assert (finding.seq, finding.claim, finding.kind) == (seq, claim, kind)
+    assert says in finding.message
+    assert "approved on the operator's own assessment" in finding.message
+    assert summary.json()["findings"] == [finding.json()]
+    assert summary.finding_lines()[1] == f"  seq {seq}: {finding.message}"
+
+
+def test_a_panel_decision_makes_no_finding() -> None:
+    plan, _ = panel_plan()
+    assert replay(rechain(plan.entries)).summary().findings == ()
+
+
+def test_too_few_jurors_is_a_finding_not_the_operators_fault() -> None:
+    plan, claim = panel_plan()
+    plan.entries[1]["body"]["panel_size"] = 5  # 4 eligible jurors: no pool can be signed
+    _undrawn(plan, pooled=False, decided="2025-12-03T04:00:00Z")
+    (finding,) = replay(rechain(plan.entries)).summary().findings
+    assert (finding.claim, finding.kind) == (claim, "too_few_jurors")
+    assert "only 4 jurors were eligible, fewer than the panel of 5" in finding.message
+
+
+def test_a_stalled_appeal_is_a_finding_once_its_deadline_has_passed() -> None:
+    plan, claim = panel_plan()
+    appeal = _seq_of(plan, "claim.appealed")
+    del plan.entries[appeal + 1 :]
+    assert replay(rechain(plan.entries)).summary().findings == ()  # not yet due
+    plan.entries.append(_leave(M6, "2025-12-03T04:00:00Z"))  # time moves on
+    (finding,) = replay(rechain(plan.entries)).summary().findings
+    assert (finding.seq, finding.claim, finding.kind) == (appeal, claim, "appeal_overdue")
+
+
 def test_no_pool_or_draw_once_the_claim_is_decided() -> None:
     plan, _ = panel_plan()
     pooled = copy.deepcopy(plan.entries[_seq_of(plan, "panel.pooled")])

@@ -385,6 +385,8 @@ class ClaimBook:
         claim.secret_commitment = body.hex64("secret_commitment")
         claim.appellant = appellant.member
         claim.appealed_s = t
+        claim.appeal_due_s = t + rules.reveal_days * DAY
+        claim.panel_size = rules.panel_size
         excluded = {claim.member, *claim.objectors}
         claim.pool = sorted(j for j in self.jurors if j not in excluded)
         return claim
@@ -452,6 +454,7 @@ class ClaimBook:
             due_s = t if all_voted else claim.voting_closes_s
             why = f"voting_closes {claim.voting_closes}, or every drawn juror voted"
             cast = approve + deny
+            claim.quorum = rules.quorum
             if cast < rules.quorum:
                 outcome, basis = assessed, "assessment"
             else:

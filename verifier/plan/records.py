@@ -219,6 +219,12 @@ class ClaimRecord:
     objectors: list[str] = field(default_factory=list)
     appellant: str | None = None
     appealed_s: int | None = None
+    appeal_due_s: int | None = None
+    """The appeal time + ``reveal_days`` of the rules then: the panel's deadline (§5.6)."""
+    panel_size: int | None = None
+    """``panel_size`` of the rules at the appeal: the jurors the pool must hold."""
+    quorum: int | None = None
+    """``quorum`` of the rules at the decision, for a drawn panel."""
     secret_commitment: str | None = None
     pool: list[str] | None = None
     """The pool fixed at the appeal (§6): eligible jurors minus claimant and objectors."""

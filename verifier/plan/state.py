@@ -34,7 +34,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.entry import GENESIS_TYPE, Entry
@@ -43,6 +43,7 @@ from verifier.note import Verifier, parse_verifier_key
 from verifier.plan.apportion import apportion
 from verifier.plan.claims import ClaimBook, WindDown
 from verifier.plan.errors import PlanError
+from verifier.plan.findings import Finding, appeal_findings
 from verifier.plan.ids import show
 from verifier.plan.periods import calendar_year, parse_period, period_open_at
 from verifier.plan.records import (
@@ -125,10 +126,24 @@ class PlanSummary:
     periods_closed: int
     last_period: str | None
     wound_down: bool
+    findings: tuple[Finding, ...] = field(default=())
+    """Appeals that ended, or stand, without their panel (:mod:`verifier.plan.findings`)."""
 
     def json(self) -> dict[str, Any]:
         """The summary as a JSON object."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        doc = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        doc["findings"] = [f.json() for f in self.findings]
+        return doc
+
+    def finding_lines(self) -> list[str]:
+        """The findings in plain sentences, after a heading; none if there are none."""
+        if not self.findings:
+            return []
+        return [
+            f"{len(self.findings):,} appeal(s) did not get the panel they asked for "
+            "(allowed by the rules, but worth knowing):",
+            *(f"  seq {f.seq}: {f.message}" for f in self.findings),
+        ]
 
     def sentence(self) -> str:
         """One plain sentence for the audit report."""
@@ -170,6 +185,8 @@ class PlanReplay:
         """Closed periods, in order."""
         self.wind_down: WindDown | None = None
         self.plan_entries = 0
+        self.last_s: int | None = None
+        """The time of the last plan entry, in seconds: "now" for overdue appeals."""
         self._book: ClaimBook | None = None
         self._carry_out = 0
         self._year: int | None = None
@@ -208,6 +225,7 @@ class PlanReplay:
         if entry.seq == 0:
             self._genesis(entry)
         elif entry.type in PLAN_TYPES:
+            self.last_s = seconds(entry.time)
             try:
                 self._apply(entry)
             except PlanRuleError:
@@ -508,4 +526,5 @@ class PlanReplay:
             periods_closed=len(self.periods),
             last_period=next(reversed(self.periods), None),
             wound_down=self.wind_down is not None,
+            findings=tuple(appeal_findings(claims, self.last_s)),
         )
