@@ -34,6 +34,8 @@ DUMP_CHECKPOINT = "checkpoint"
 DUMP_ENTRIES = "entries.jsonl"
 RUN_BYTES = 8 * 1024 * 1024
 """About how many bytes of ``entries.jsonl`` one process scans at a time."""
+MAX_LINE_BYTES = 100_000
+"""Longer than any dump line: the base64 of a 65,535-byte entry is 87,380 bytes."""
 
 
 class DumpError(VerificationError):
@@ -61,7 +63,7 @@ def read_dump_entries(folder: Path, size: int) -> Iterator[bytes]:
         raise DumpError(f"cannot read {path}: {exc}") from None
     with handle:
         seq = -1
-        for seq, line in enumerate(handle):
+        for seq, line in enumerate(iter(lambda: _bounded_line(handle, path), b"")):
             if seq >= size:
                 raise DumpError(f"{path} holds more than the {size:,} entries its checkpoint signs")
             yield _dump_line(path, seq, line)
@@ -147,13 +149,24 @@ def _in_order(path: Path, segments: Iterator[Segment], size: int) -> Iterator[Se
         raise DumpError(f"{path} holds {expected:,} entries, but its checkpoint signs {size:,}")
 
 
+def _bounded_line(handle: IO[bytes], path: Path) -> bytes:
+    """The next line (b"" at the end), refusing one longer than any dump line can be."""
+    line = handle.readline(MAX_LINE_BYTES + 1)
+    if len(line) > MAX_LINE_BYTES:
+        raise DumpError(
+            f"{path} has a line of more than {MAX_LINE_BYTES:,} bytes near byte "
+            f"{handle.tell() - len(line):,}; a line holds one entry of at most 65,535 bytes"
+        )
+    return line
+
+
 def _runs(path: Path, total: int) -> list[tuple[int, int]]:
     """Byte ranges of whole lines, each about :data:`RUN_BYTES` long."""
     bounds = [0]
     with path.open("rb") as handle:
         while bounds[-1] + RUN_BYTES < total:
             handle.seek(bounds[-1] + RUN_BYTES)
-            handle.readline()  # on to the start of the next line
+            _bounded_line(handle, path)  # on to the start of the next line
             at = handle.tell()
             if at >= total:
                 break

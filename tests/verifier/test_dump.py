@@ -141,3 +141,16 @@ def test_canonical_padding_matches_a_round_trip() -> None:
             decoded = base64.b64decode(variant)
             canonical = base64.b64encode(decoded) == variant
             assert dump_module._canonical_padding(variant) == canonical
+
+
+def test_a_line_longer_than_any_entry_is_refused_without_reading_it_whole(
+    tmp_path: Path, small_runs: None
+) -> None:
+    folder = write(tmp_path / "d", chain(30))
+    path = folder / DUMP_ENTRIES
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join([*lines[:10], b"A" * 300_000 + b"\n", *lines[10:]]))
+    with pytest.raises(DumpError, match="a line of more than 100,000 bytes"):
+        list(read_dump_entries(folder, 31))
+    with pytest.raises(DumpError):
+        list(scan_dump(folder, 31, 1))
