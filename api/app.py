@@ -18,6 +18,7 @@ from api.plan_view import PlanView
 from api.routes import health as health_routes
 from api.routes import log as log_routes
 from api.routes import plan as plan_routes
+from api.routes import tiles as tile_routes
 from api.routes.health import Metrics
 from ledger.errors import StoreError
 from ledger.instance import Ledger
@@ -67,4 +68,5 @@ def create_app(
     app.include_router(log_routes.router)
     app.include_router(plan_routes.router)
     app.include_router(health_routes.router)
+    app.include_router(tile_routes.router)
     return app

@@ -45,6 +45,7 @@ from verifier.note import Verifier
 from verifier.plan.records import PlanRuleError
 from verifier.plan.state import PlanReplay, PlanSummary
 from verifier.state import AuditProgress
+from verifier.tiles import WIDTH as BUNDLE
 
 T = TypeVar("T")
 
@@ -219,6 +220,10 @@ class Replayer:
         if actor != "operator":
             self._report(0, f"seq 0: the genesis actor must be 'operator', found {actor!r}")
 
+    def report(self, seq: int | None, message: str) -> None:
+        """Record a violation found beside the replay (the server's tiles disagree, say)."""
+        self._report(seq, message)
+
     def _report(self, seq: int | None, message: str, rule: str | None = None) -> None:
         self.violation_count += 1
         if len(self.violations) < MAX_REPORTED:
@@ -302,6 +307,22 @@ def fetch_pages(client: LogClient, start: int, end: int) -> Iterator[list[Served
             continue
         yield page
         start = page[-1].seq + 1
+
+
+def fetch_bundles(client: LogClient, start: int, end: int) -> Iterator[list[ServedEntry]]:
+    """Entries ``start`` to ``end - 1`` from the server's entry bundles (specs/http.md §Tiles).
+
+    ``end`` must be a checkpoint's size: the last bundle is then the partial one that
+    size implies, the only partial bundle a client may ask for.
+    """
+    n = start // BUNDLE
+    while n * BUNDLE < end:
+        first, width = n * BUNDLE, min(BUNDLE, end - n * BUNDLE)
+        raws = client.entry_bundle(n, width)
+        yield [
+            ServedEntry(s, raws[s - first], None) for s in range(max(start, first), first + width)
+        ]
+        n += 1
 
 
 _DONE = object()

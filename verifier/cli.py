@@ -55,7 +55,7 @@ import hashlib
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,9 +74,16 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from verifier.audit import AuditFailedError, Replayer, Violation, fetch_pages, prefetch
+from verifier.audit import (
+    AuditFailedError,
+    Replayer,
+    Violation,
+    fetch_bundles,
+    fetch_pages,
+    prefetch,
+)
 from verifier.checkpoint import Checkpoint, verify_checkpoint
-from verifier.client import DEFAULT_TIMEOUT, LogClient, normalize_base_url
+from verifier.client import DEFAULT_TIMEOUT, LogClient, ServedEntry, normalize_base_url
 from verifier.compact import consistency_proof
 from verifier.dump import (
     DUMP_CHECKPOINT,
@@ -119,6 +126,7 @@ from verifier.state import (
     write_atomic,
 )
 from verifier.statement import StatementError, parse_bundle_bytes, verify_bundle
+from verifier.tiles import root_from_tiles
 
 EXIT_OK = 0
 EXIT_VERIFICATION = 1
@@ -784,6 +792,12 @@ def _progress(app: App, label: str, done: int, total: int) -> Iterator[Callable[
     help="Check only the hash chain and the tree, as a log monitor does: quicker, but "
     "neither the entries' own rules nor the plan's rules are checked.",
 )
+@click.option(
+    "--tiles",
+    is_flag=True,
+    help="Read the log from its C2SP tiles (entry bundles) instead of /v1/entries, and "
+    "check that its hash tiles give the signed root too.",
+)
 @click.pass_obj
 def audit(
     app: App,
@@ -793,6 +807,7 @@ def audit(
     key_text: str | None,
     evidence_path: Path | None,
     log_only: bool,
+    tiles: bool,
 ) -> None:
     """Replay the whole log from genesis: every entry, the chain, the root, the plan's rules.
 
@@ -804,7 +819,8 @@ def audit(
     ones the earlier run saw. URL defaults to the saved one (another server of the
     same log may be given). With --dir, audits an offline dump. With --log-only,
     checks the chain and the tree of all the entries and nothing else (specs/log.md
-    §3); it neither resumes nor saves progress.
+    §3); it neither resumes nor saves progress. With --tiles, the entries come from
+    the server's C2SP tiles, and the tiles' own root must be the signed one.
     """
     if url is not None and dump_dir is not None:
         raise click.UsageError("give a URL or --dir DUMP, not both")
@@ -818,8 +834,11 @@ def audit(
         return
     if key_text is not None:
         raise click.UsageError("--key is for --dir; online, the key pinned by init is used")
+    if tiles and dump_dir is not None:
+        raise click.UsageError("--tiles reads a server's tiles; a dump has none")
+    pages = fetch_bundles if tiles else fetch_pages
     if log_only:
-        _audit_online_links(app, url, evidence_path)
+        _audit_online_links(app, url, evidence_path, pages)
         return
     with _refreshed(app, url, evidence_path) as (state, client, grown):
         base = client.base_url
@@ -829,13 +848,13 @@ def audit(
         try:
             if replayer.plan_prefix_size:
                 with _progress(app, "Re-reading for the plan", 0, start) as advance:
-                    for page in prefetch(fetch_pages(client, 0, start)):
+                    for page in prefetch(pages(client, 0, start)):
                         for item in page:
                             replayer.add_prefix(item.raw)
                         advance(len(page))
             saved_at = time.monotonic()
             with _progress(app, "Auditing", start, checkpoint.size) as advance:
-                for page in prefetch(fetch_pages(client, start, checkpoint.size)):
+                for page in prefetch(pages(client, start, checkpoint.size)):
                     for item in page:
                         replayer.add(item.raw, item.shown)
                     advance(len(page))
@@ -846,6 +865,8 @@ def audit(
                         app.state_dir.save(state)
                         saved_at = time.monotonic()
             replayer.check_root(checkpoint.root)
+            if tiles:
+                _check_tile_root(client, checkpoint, replayer.report)
             replayer.raise_if_failed()
         except AuditFailedError:
             state.audit = None
@@ -862,10 +883,13 @@ def audit(
     n = checkpoint.size
     plan = _plan_summary(replayer)
     lines = [grown.sentence(), _audit_sentence(start, n), plan.sentence(), *plan.finding_lines()]
+    if tiles:
+        lines.append(TILES_SENTENCE)
     app.finish(
         {
             "command": "audit",
             "source": base,
+            "read_from": "tiles" if tiles else "entries",
             "tree_size": n,
             "root": _b64(checkpoint.root),
             "start_seq": start,
@@ -988,20 +1012,52 @@ def _audit_dump(app: App, folder: Path, key_text: str | None, evidence: Path | N
     )
 
 
-def _audit_online_links(app: App, url: str | None, evidence: Path | None) -> None:
+Pages = Callable[[LogClient, int, int], Iterator[list[ServedEntry]]]
+TILES_SENTENCE = (
+    "The entries were read from the server's C2SP tiles (entry bundles), and its hash "
+    "tiles give the same signed root."
+)
+
+
+def _check_tile_root(
+    client: LogClient, checkpoint: Checkpoint, report: Callable[[int | None, str], None]
+) -> None:
+    """Report a violation unless the server's hash tiles give the checkpoint's root."""
+    root = root_from_tiles(checkpoint.size, client.hash_tile)
+    if root != checkpoint.root:
+        report(
+            None,
+            f"the server's hash tiles give the root {_b64(root)} for "
+            f"{checkpoint.size:,} entries, but the signed checkpoint has "
+            f"{_b64(checkpoint.root)}: its tiles show another tree than it signed",
+        )
+
+
+def _audit_online_links(app: App, url: str | None, evidence: Path | None, pages: Pages) -> None:
     """``audit --log-only`` against a server: the chain and the tree of every entry."""
     with _refreshed(app, url, evidence) as (_, client, grown):
         base = client.base_url
         checkpoint = grown.new
         links = LinkReplay()
         with _progress(app, "Checking the chain", 0, checkpoint.size) as advance:
-            for page in prefetch(fetch_pages(client, 0, checkpoint.size)):
+            for page in prefetch(pages(client, 0, checkpoint.size)):
                 links.join(scan([item.raw for item in page], links.next_seq))
                 advance(len(page))
-    _raise_if_broken(links, checkpoint)
+        tile_breaks: list[Violation] = []
+        if pages is fetch_bundles:  # the tiles' own root, as the full audit checks it
+            _check_tile_root(client, checkpoint, lambda s, m: tile_breaks.append(Violation(s, m)))
+    _raise_if_broken(links, checkpoint, tile_breaks)
+    from_tiles = pages is fetch_bundles
     app.finish(
-        _links_result(base, checkpoint, grown.json()),
-        [grown.sentence(), _links_sentence(checkpoint.size)],
+        {
+            **_links_result(base, checkpoint, grown.json()),
+            "read_from": "tiles" if from_tiles else "entries",
+        },
+        [
+            grown.sentence(),
+            _links_sentence(checkpoint.size),
+            *([TILES_SENTENCE] if from_tiles else []),
+        ],
     )
 
 
@@ -1030,7 +1086,9 @@ def _audit_dump_links(app: App, folder: Path, key_text: str | None) -> None:
     )
 
 
-def _raise_if_broken(links: LinkReplay, checkpoint: Checkpoint) -> None:
+def _raise_if_broken(
+    links: LinkReplay, checkpoint: Checkpoint, more: Sequence[Violation] = ()
+) -> None:
     violations = [Violation(b.seq, b.message) for b in links.breaks]
     count = links.break_count
     root = links.tree.root()
@@ -1044,6 +1102,8 @@ def _raise_if_broken(links: LinkReplay, checkpoint: Checkpoint) -> None:
                 "is not the one the log signed",
             )
         )
+    violations.extend(more)
+    count += len(more)
     if count:
         raise AuditFailedError(violations, count)
 

@@ -34,6 +34,7 @@ import httpx
 from verifier.errors import ResponseTooLargeError, ServerError
 from verifier.merkle import HASH_SIZE
 from verifier.note import decode_base64
+from verifier.tiles import split_bundle, split_tile, tile_path
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds to wait to connect, and for each read (``--timeout``)."""
@@ -146,6 +147,16 @@ class LogClient:
             raise ServerError(
                 f"/v1/checkpoint: expected UTF-8 text, found an invalid byte at {exc.start}"
             ) from None
+
+    def hash_tile(self, level: int, n: int, width: int) -> list[bytes]:
+        """``GET /tile/<L>/<N>[.p/<W>]`` (specs/http.md §Tiles): the tile's hashes, unverified."""
+        path = "/" + tile_path(level, n, width)
+        return split_tile(self._get(path, {}, "application/octet-stream"), width, path)
+
+    def entry_bundle(self, n: int, width: int) -> list[bytes]:
+        """``GET /tile/entries/<N>[.p/<W>]``: the bundle's entries, unverified."""
+        path = "/" + tile_path("entries", n, width)
+        return split_bundle(self._get(path, {}, "application/octet-stream"), width, path)
 
     def statement(self, member: str, period: str | None) -> dict[str, Any]:
         """``GET /v1/members/{member}/statement[?period=P]``: a bundle (unverified).

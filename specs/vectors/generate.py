@@ -319,6 +319,7 @@ def vector_log() -> list[bytes]:
             for m in range(1, n + 1)
         ]
         http_examples(store)
+        tile_examples(store)
         store.dispose()
     write(
         "log/log-7.json",
@@ -372,6 +373,55 @@ def http_examples(store: Store) -> None:
                 "body": response.json() if is_json else response.text,
             },
         )
+
+
+def tile_examples(store: Store) -> None:
+    """What the tiles of the vector log are (specs/http.md §Tiles), and paths that are none."""
+    import warnings
+
+    from api.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the test client's notice about httpx2
+        from fastapi.testclient import TestClient
+
+    paths = [
+        "/checkpoint",
+        "/tile/0/000.p/7",
+        "/tile/0/000.p/3",
+        "/tile/entries/000.p/7",
+        "/tile/entries/000.p/2",
+        "/tile/0/000",  # a full tile: the log has only 7 entries
+        "/tile/0/000.p/8",
+        "/tile/1/000.p/1",
+        "/tile/0/x000/000.p/7",  # not the canonical path of tile 0
+        "/tile/0/000.p/07",
+        "/tile/00/000.p/7",
+        "/tile/0/000.p/256",
+        "/tile/64/000.p/1",
+    ]
+    client = TestClient(create_app(store))
+    examples = []
+    for path in paths:
+        response = client.get(path)
+        kind = response.headers["content-type"]
+        example: dict[str, object] = {"request": path, "status": response.status_code}
+        if response.status_code == 200:
+            example["content_type"] = kind
+            if kind.startswith("text/plain"):
+                example["body"] = response.text
+            else:
+                example["body_b64"] = b64(response.content)
+        examples.append(example)
+    write(
+        "http/tiles.json",
+        {
+            "description": "C2SP tlog-tiles resources of the 7-entry vector log (log/log-7.json): "
+            "its checkpoint, partial hash tiles and entry bundles, and paths that name no "
+            "tile or a tile beyond the log (404)",
+            "examples": examples,
+        },
+    )
 
 
 def broken_chains(raws: list[bytes]) -> None:

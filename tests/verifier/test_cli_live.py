@@ -257,6 +257,50 @@ def test_an_entry_altered_in_the_database_is_named(
     assert "SHA-256 of entry 4" in doc["violations"][0]["message"]
 
 
+def altered_body(app: Any, path_prefix: str) -> Any:
+    """Wrap an ASGI app so that answers under ``path_prefix`` have their last byte flipped."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(path_prefix):
+            await app(scope, receive, send)
+            return
+
+        async def flipping(message: Any) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                body = bytearray(message["body"])
+                body[-1] ^= 1
+                message = {**message, "body": bytes(body)}
+            await send(message)
+
+        await app(scope, receive, flipping)
+
+    return wrapped
+
+
+@pytest.mark.parametrize("mode", [[], ["--log-only"]], ids=["full", "log-only"])
+def test_audit_from_the_tiles(
+    ledger: Ledger, server: AppServer, key_file: Path, state: Path, mode: list[str]
+) -> None:
+    grow(ledger, 600)  # 611 entries: full and partial tiles at levels 0 and 1
+    assert run(state, "init", server.url, "--key", key_of(key_file)).exit_code == 0
+    code, doc = run_json(state, "audit", "--tiles", *mode)
+    assert code == 0, doc
+    assert (doc["read_from"], doc["entries_checked"]) == ("tiles", 611)
+    assert "C2SP tiles" in run(state, "audit", "--tiles", *mode).stdout
+
+    # Hash tiles that disagree with the signed root, behind honest entry bundles.
+    server.app = altered_body(app_of(ledger), "/tile/1/")
+    code, doc = run_json(state, "audit", "--tiles", *mode)
+    assert code == 1, doc
+    assert "hash tiles give the root" in doc["violations"][-1]["message"]
+
+    # An entry bundle with a changed entry: the chain breaks after it.
+    server.app = altered_body(app_of(ledger), "/tile/entries/001")
+    code, doc = run_json(state, "audit", "--tiles", *mode, *([] if mode else ["--from-start"]))
+    assert code == 1, doc
+    assert doc["violations"][0]["seq"] in (511, 512)
+
+
 def test_audit_of_another_url_of_the_same_log(
     ledger: Ledger, server: AppServer, key_file: Path, state: Path
 ) -> None:
