@@ -2,8 +2,9 @@
 
 Builds the demo plan and adds filler entries up to N (default 1,000,000) in a fresh
 SQLite ledger, serves it with ``tally serve`` on loopback, and drives it with wrk:
-the latest checkpoint, inclusion proofs for random entries of the N-entry tree, and a
-member's statement. Prints requests/s and p50/p99 latency for each. It only measures.
+the latest checkpoint, inclusion proofs for random entries of the N-entry tree, random
+full level-0 hash tiles (C2SP tlog-tiles), and a member's statement. Prints requests/s
+and p50/p99 latency for each. It only measures.
 """
 
 from __future__ import annotations
@@ -105,9 +106,22 @@ def main(argv: list[str] | None = None) -> int:
                 f"'&tree_size={size}')\n"
                 "end\n"
             )
+            tiles = folder / "tiles.lua"
+            tiles.write_text(
+                "math.randomseed(7)\n"
+                "request = function()\n"
+                f"  local n = math.random(0, {size // 256 - 1})\n"
+                "  local path = string.format('%03d', n % 1000)\n"
+                "  if n >= 1000 then\n"
+                "    path = string.format('x%03d/', math.floor(n / 1000)) .. path\n"
+                "  end\n"
+                "  return wrk.format('GET', '/tile/0/' .. path)\n"
+                "end\n"
+            )
             targets = {
                 "checkpoint": (f"{base}/v1/checkpoint", None),
                 "inclusion proof": (base, script),
+                "hash tile": (base, tiles),
                 "statement": (f"{base}/v1/members/{member}/statement", None),
             }
             for name, (target, lua) in targets.items():
