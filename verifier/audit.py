@@ -40,6 +40,7 @@ from verifier.client import MAX_PAGE, LogClient, ServedEntry
 from verifier.compact import CompactTree
 from verifier.entry import ZERO_PREV, ChainVerifier, Entry, entry_hash_hex, parse_entry
 from verifier.errors import ChainError, EntryError, ResponseTooLargeError, VerificationError
+from verifier.jcs import sorted_compact
 from verifier.merkle import leaf_hash
 from verifier.note import Verifier
 from verifier.plan.records import PlanRuleError
@@ -257,14 +258,11 @@ def _same_json(shown: dict[str, Any], raw: bytes) -> bool:
     # a JSON parser (string keys only); if it encodes to exactly the canonical text,
     # it is that value; otherwise compare values, type for type.
     try:
-        if _SORTED_COMPACT.encode(shown) == raw.decode("utf-8"):
+        if sorted_compact(shown) == raw.decode("utf-8"):
             return True
     except (TypeError, ValueError, RecursionError):
         pass
     return _strict_equal(shown, json.loads(raw))
-
-
-_SORTED_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def _strict_equal(a: object, b: object) -> bool:

@@ -83,7 +83,7 @@ from verifier.audit import (
     prefetch,
 )
 from verifier.checkpoint import Checkpoint, verify_checkpoint
-from verifier.client import DEFAULT_TIMEOUT, LogClient, ServedEntry, normalize_base_url
+from verifier.client import DEFAULT_TIMEOUT, LogClient, normalize_base_url
 from verifier.compact import consistency_proof
 from verifier.dump import (
     DUMP_CHECKPOINT,
@@ -836,10 +836,10 @@ def audit(
         raise click.UsageError("--key is for --dir; online, the key pinned by init is used")
     if tiles and dump_dir is not None:
         raise click.UsageError("--tiles reads a server's tiles; a dump has none")
-    pages = fetch_bundles if tiles else fetch_pages
     if log_only:
-        _audit_online_links(app, url, evidence_path, pages)
+        _audit_online_links(app, url, evidence_path, tiles)
         return
+    pages = fetch_bundles if tiles else fetch_pages
     with _refreshed(app, url, evidence_path) as (state, client, grown):
         base = client.base_url
         checkpoint = grown.new
@@ -865,8 +865,9 @@ def audit(
                         app.state_dir.save(state)
                         saved_at = time.monotonic()
             replayer.check_root(checkpoint.root)
-            if tiles:
-                _check_tile_root(client, checkpoint, replayer.report)
+            tile_violation = _tile_root_violation(client, checkpoint) if tiles else None
+            if tile_violation is not None:
+                replayer.report(tile_violation.seq, tile_violation.message)
             replayer.raise_if_failed()
         except AuditFailedError:
             state.audit = None
@@ -1012,29 +1013,28 @@ def _audit_dump(app: App, folder: Path, key_text: str | None, evidence: Path | N
     )
 
 
-Pages = Callable[[LogClient, int, int], Iterator[list[ServedEntry]]]
 TILES_SENTENCE = (
     "The entries were read from the server's C2SP tiles (entry bundles), and its hash "
     "tiles give the same signed root."
 )
 
 
-def _check_tile_root(
-    client: LogClient, checkpoint: Checkpoint, report: Callable[[int | None, str], None]
-) -> None:
-    """Report a violation unless the server's hash tiles give the checkpoint's root."""
+def _tile_root_violation(client: LogClient, checkpoint: Checkpoint) -> Violation | None:
+    """A violation if the server's hash tiles do not give the checkpoint's root."""
     root = root_from_tiles(checkpoint.size, client.hash_tile)
-    if root != checkpoint.root:
-        report(
-            None,
-            f"the server's hash tiles give the root {_b64(root)} for "
-            f"{checkpoint.size:,} entries, but the signed checkpoint has "
-            f"{_b64(checkpoint.root)}: its tiles show another tree than it signed",
-        )
+    if root == checkpoint.root:
+        return None
+    return Violation(
+        None,
+        f"the server's hash tiles give the root {_b64(root)} for {checkpoint.size:,} "
+        f"entries, but the signed checkpoint has {_b64(checkpoint.root)}: its tiles show "
+        "another tree than it signed",
+    )
 
 
-def _audit_online_links(app: App, url: str | None, evidence: Path | None, pages: Pages) -> None:
+def _audit_online_links(app: App, url: str | None, evidence: Path | None, tiles: bool) -> None:
     """``audit --log-only`` against a server: the chain and the tree of every entry."""
+    pages = fetch_bundles if tiles else fetch_pages
     with _refreshed(app, url, evidence) as (_, client, grown):
         base = client.base_url
         checkpoint = grown.new
@@ -1043,20 +1043,17 @@ def _audit_online_links(app: App, url: str | None, evidence: Path | None, pages:
             for page in prefetch(pages(client, 0, checkpoint.size)):
                 links.join(scan([item.raw for item in page], links.next_seq))
                 advance(len(page))
-        tile_breaks: list[Violation] = []
-        if pages is fetch_bundles:  # the tiles' own root, as the full audit checks it
-            _check_tile_root(client, checkpoint, lambda s, m: tile_breaks.append(Violation(s, m)))
-    _raise_if_broken(links, checkpoint, tile_breaks)
-    from_tiles = pages is fetch_bundles
+        tile_violation = _tile_root_violation(client, checkpoint) if tiles else None
+    _raise_if_broken(links, checkpoint, [tile_violation] if tile_violation else [])
     app.finish(
         {
             **_links_result(base, checkpoint, grown.json()),
-            "read_from": "tiles" if from_tiles else "entries",
+            "read_from": "tiles" if tiles else "entries",
         },
         [
             grown.sentence(),
             _links_sentence(checkpoint.size),
-            *([TILES_SENTENCE] if from_tiles else []),
+            *([TILES_SENTENCE] if tiles else []),
         ],
     )
 

@@ -96,6 +96,16 @@ _FAST_DECODER = json.JSONDecoder(parse_float=_decline, parse_constant=_decline)
 _FAST_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+def sorted_compact(value: object) -> str:
+    """The standard library's sorted, compact, literal-UTF-8 text of ``value``.
+
+    RFC 8785 for values where the two cannot disagree (see
+    :func:`parse_canonical_fast`); raises ``TypeError``/``ValueError`` for values
+    JSON cannot hold.
+    """
+    return _FAST_ENCODER.encode(value)
+
+
 def parse_strict(text: str) -> JSONValue:
     """Parse JSON text into the Tally value subset.
 

@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from api.problems import PROBLEM_JSON, ProblemError
-from api.routes.log import IMMUTABLE, SHORT
+from api.routes import log as log_routes
+from api.routes.log import IMMUTABLE
 from ledger.errors import TreeError
 from ledger.log.log import Log
 from ledger.log.tiles import (
@@ -24,7 +25,6 @@ from ledger.log.tiles import (
     read_entry_bundle,
     read_hash_tile,
 )
-from ledger.publish.publisher import latest_checkpoint
 
 router = APIRouter(tags=["tiles"])
 OCTETS = "application/octet-stream"
@@ -47,11 +47,7 @@ _errors: dict[int | str, dict[str, Any]] = {
 )
 async def tiles_checkpoint(request: Request) -> Response:
     """The latest signed checkpoint (C2SP tlog-tiles ``<prefix>/checkpoint``)."""
-    log: Log = request.app.state.log
-    note = latest_checkpoint(log.store)
-    if note is None:
-        raise ProblemError(404, "Not found", "no checkpoint has been signed yet")
-    return Response(note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": SHORT})
+    return await log_routes.checkpoint(request)
 
 
 @router.get(

@@ -180,8 +180,8 @@ class Log:
         wanted = sorted(set(seqs))
         found: dict[int, bytes] = {}
         with self.store.reader() as conn:
-            for i in range(0, len(wanted), _HASHES_PER_READ):
-                found.update(self.store.entries_in(conn, wanted[i : i + _HASHES_PER_READ]))
+            for i in range(0, len(wanted), _PER_READ):
+                found.update(self.store.entries_in(conn, wanted[i : i + _PER_READ]))
         missing = [s for s in wanted if s not in found]
         if missing:
             raise TreeError(f"expected entry {missing[0]} in the log of {self.size()} entries")
@@ -208,8 +208,8 @@ class Log:
 
         def read(_: tree.HashReader) -> dict[int, bytes]:
             hashes: dict[int, bytes] = {}
-            for i in range(0, len(ordered), _HASHES_PER_READ):
-                chunk = ordered[i : i + _HASHES_PER_READ]
+            for i in range(0, len(ordered), _PER_READ):
+                chunk = ordered[i : i + _PER_READ]
                 hashes.update(zip(chunk, self.store.fetch_hashes(chunk), strict=True))
             return hashes
 
@@ -238,5 +238,5 @@ class Log:
             raise TreeError(f"expected a tree size from 0 to {self.size()}, found {size}") from None
 
 
-_HASHES_PER_READ = 5_000
+_PER_READ = 5_000
 """Positions or seqs asked for in one statement (SQLite caps a statement's parameters)."""

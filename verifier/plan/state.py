@@ -225,7 +225,6 @@ class PlanReplay:
         if entry.seq == 0:
             self._genesis(entry)
         elif entry.type in PLAN_TYPES:
-            self.last_s = seconds(entry.time)
             try:
                 self._apply(entry)
             except PlanRuleError:
@@ -278,7 +277,7 @@ class PlanReplay:
         )
 
     def _apply(self, entry: Entry) -> None:
-        t = seconds(entry.time)
+        t = self.last_s = seconds(entry.time)
         if entry.type != "vote.cast" and not OPERATOR_ACTOR.fullmatch(entry.actor):
             fail(
                 entry,
