@@ -13,8 +13,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.domain.model import Claim
 from ledger.domain.periods import period_open_at
-from ledger.domain.state import Claim, PlanState
+from ledger.domain.state import PlanState
 from ledger.log.entry import parse_entry
 from ledger.log.log import Log
 

@@ -6,8 +6,9 @@ import base64
 from typing import Any
 
 from api.problems import ProblemError
+from ledger.domain.model import PeriodClose
 from ledger.domain.periods import parse_period
-from ledger.domain.state import PeriodClose, PlanState
+from ledger.domain.state import PlanState
 from ledger.domain.store import stored_proof
 from ledger.log.log import Log
 from ledger.publish.checkpoint import parse_checkpoint

@@ -204,7 +204,7 @@ class _Simulation:
         band = self.plan.state.members[member].age_band
         condition = "ACC" if kind == "accident" else self.rng.choice(MAJOR + LIGHT)
         rules = self.plan.state.rules_at(time)
-        benefit = rules.benefit(rules.conditions[condition], band)
+        benefit = rules.benefit_for(rules.conditions[condition].kind, band)
         amount = min(benefit, self.rng.randrange(5_000_000, 30_000_001, 100))
         diagnosed = format_time(when - timedelta(days=self.rng.randint(1, 20)))
         claim = self.plan.file_claim(member, condition, amount, diagnosed, member.encode(), at=time)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from ledger.domain.rule_ids import RULES
 from ledger.errors import LedgerError
 
 
 class RuleError(LedgerError):
-    """A command breaks a plan rule; ``rule`` names it (``waiting_period``, ...)."""
+    """A command or entry breaks a plan rule; ``rule`` is its id (specs/plan.md §10).
 
-    def __init__(self, rule: str, message: str) -> None:
-        super().__init__(f"{rule}: {message}")
+    ``detail`` says what was expected and what was found; the message adds the id
+    and the section, for example ``claim.paid.twice (plan.md §5.9): ...``.
+    """
+
+    def __init__(self, rule: str, detail: str) -> None:
+        section = RULES.get(rule)
+        if section is None:
+            raise ValueError(f"{rule!r} is not a rule id of specs/plan.md §10")
+        super().__init__(f"{rule} (plan.md {section}): {detail}")
         self.rule = rule
+        self.section = section
+        self.detail = detail

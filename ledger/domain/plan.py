@@ -26,11 +26,14 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
 from ledger.domain import sumtree
+from ledger.domain.claims import disclosure_body
+from ledger.domain.closing import close_period
+from ledger.domain.decisions import decision_body
 from ledger.domain.draw import DrawError, draw, pool_root, pool_signature_message, seed
 from ledger.domain.errors import RuleError
 from ledger.domain.periods import period_open_at
 from ledger.domain.rules import Rules, add_days
-from ledger.domain.state import PlanState, close_period, decision_body, disclosure_body
+from ledger.domain.state import PlanState
 from ledger.domain.store import (
     create_plan_schema,
     private_table,
@@ -272,7 +275,7 @@ class Plan:
     def disclose(self, claim: str, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
         """Disclose a claim's anonymised, coarse fields; objections open until the window ends."""
         when = self.time(at)
-        body = disclosure_body(self.state, self.state._claim(claim), when)
+        body = disclosure_body(self.state, self.state.claim(claim), when)
         return self._one("claim.disclosed", body, when, actor)
 
     def object(
@@ -313,14 +316,14 @@ class Plan:
         """
         when = self.time(at)
         state = self.state
-        found = state._claim(claim)
+        found = state.claim(claim)
         if found.pool is None:
-            raise RuleError("pool", f"claim {claim} has not been appealed")
+            raise RuleError("panel.pooled.order", f"claim {claim} has not been appealed")
         rules = state.rules_at(when)
         try:
             root = pool_root(claim, found.pool)
         except DrawError as exc:
-            raise RuleError("pool", str(exc)) from None
+            raise RuleError("panel.pooled.pool", str(exc)) from None
         signature = self.ledger.signer.sign(pool_signature_message(state.origin, claim, root))
         body = {
             "claim": claim,
@@ -337,15 +340,17 @@ class Plan:
         """Draw the panel with the appellant's revealed secret, after ``sign_pool``."""
         when = self.time(at)
         state = self.state
-        found = state._claim(claim)
+        found = state.claim(claim)
         if found.pool is None or found.pool_signature is None:
-            raise RuleError("draw", f"claim {claim} has no signed pool yet (panel.pooled)")
+            raise RuleError(
+                "panel.drawn.order", f"claim {claim} has no signed pool yet (panel.pooled)"
+            )
         rules = state.rules_at(when)
         seed_bytes = seed(pool_root(claim, found.pool), found.pool_signature, secret)
         try:
             jurors = draw(found.pool, seed_bytes, rules.panel_size)
         except DrawError as exc:
-            raise RuleError("panel_size", str(exc)) from None
+            raise RuleError("panel.drawn.size", str(exc)) from None
         body = {
             "claim": claim,
             "secret": secret.hex(),
@@ -381,13 +386,13 @@ class Plan:
         """Record the decision that the assessment, the votes and the rules give."""
         when = self.time(at)
         state = self.state
-        body = decision_body(state, state._claim(claim), state.rules_at(when))
+        body = decision_body(state, state.claim(claim), state.rules_at(when))
         return self._one("claim.decided", body, when, actor)
 
     def pay(self, claim: str, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
         """Pay a claim decided approved, in the period open now."""
         when = self.time(at)
-        found = self.state._claim(claim)
+        found = self.state.claim(claim)
         body = {"claim": claim, "amount_fen": found.decided_fen, "period": period_open_at(when)}
         return self._one("claim.paid", body, when, actor)
 
@@ -412,7 +417,7 @@ class Plan:
         state = self.state
         period = state.next_period_to_close()
         if period is None:
-            raise RuleError("rules_in_force", "no period to close before the first rules")
+            raise RuleError("rules.in_force", "no period to close before the first rules")
         close = close_period(state, period, when)
         self._one("period.closed", close.body, when, actor)
         return close.body
@@ -449,7 +454,7 @@ def _operator_actor(actor: str) -> str:
     """Every plan entry but a vote is the operator's: ``operator`` or ``operator:<who>``."""
     if not OPERATOR_ACTOR_RE.match(actor):
         raise RuleError(
-            "actor",
+            "entry.actor",
             f"expected the operator's actor, 'operator' or 'operator:<name>', found {actor!r}",
         )
     return actor

@@ -19,7 +19,7 @@ from ledger.domain import sumtree
 from ledger.domain.errors import RuleError
 from ledger.domain.state import PlanState
 from ledger.domain.store import contribution_table, create_plan_schema, load_tree
-from ledger.errors import EntryError
+from ledger.errors import ChainError, EntryError
 from ledger.log.entry import parse_entry
 from ledger.log.store import Store
 
@@ -57,7 +57,7 @@ def replay_plan(
         for seq, raw in rows:
             try:
                 state.apply(parse_entry(raw))
-            except (RuleError, EntryError) as exc:
+            except (RuleError, EntryError, ChainError) as exc:
                 report.mismatches.append(Mismatch(seq, f"breaks a plan rule: {exc}"))
                 return report, state
         report.entries = state.size

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from ledger.domain.errors import RuleError
+from ledger.domain.fields import Body
+from ledger.errors import EntryError
 from ledger.log.entry import format_time, parse_time
 
 DAY = timedelta(days=1)
 MAX_DAYS = 36_500  # a century: any window or period of notice longer is a mistake
+BP = 10_000
 AGE_BANDS = ("0-39", "40-59")
 KINDS = ("major", "light", "accident")
 
@@ -65,9 +68,9 @@ class Rules:
     voting_days: int
     juror_tenure_days: int
 
-    def benefit(self, condition: Condition, age_band: str) -> int:
-        """The most a claim for ``condition`` by a member of ``age_band`` may be paid."""
-        if condition.kind == "light":
+    def benefit_for(self, kind: str, age_band: str) -> int:
+        """The most a claim for a condition of ``kind`` by a member of ``age_band`` is paid."""
+        if kind == "light":
             return self.light_benefit_fen
         return self.benefits[age_band]
 
@@ -84,41 +87,64 @@ class Rules:
 
 
 def parse_rules(body: Mapping[str, Any]) -> Rules:
-    """Validate a ``plan.rules`` body on its own (order and notice are checked by the state)."""
+    """Validate a ``plan.rules`` body on its own (§2 bounds; order and notice need the state)."""
     keys = set(body)
     if keys != _KEYS:
         raise RuleError(
-            "rules_format",
-            f"expected the keys {sorted(_KEYS)}; missing {sorted(_KEYS - keys)}, "
-            f"extra {sorted(keys - _KEYS)}",
+            "entry.keys",
+            f"plan.rules has the keys {sorted(_KEYS)}; missing {sorted(_KEYS - keys)}, "
+            f"unexpected {sorted(keys - _KEYS)}",
         )
     for name in _INT_FIELDS:
         value = body[name]
-        if name.endswith("_days") and type(value) is int and value > MAX_DAYS:
-            raise RuleError("rules_format", f"expected {name} at most {MAX_DAYS}, found {value}")
-        if type(value) is not int or value < 0:
+        if type(value) is not int or value < (1 if name == "version" else 0):
             raise RuleError(
-                "rules_format", f"expected {name} a non-negative integer, found {value!r}"
+                "entry.value",
+                f"plan.rules: expected {name} an integer >= {1 if name == 'version' else 0}, "
+                f"found {value!r}",
             )
     effective = body["effective"]
     if not isinstance(effective, str):
-        raise RuleError("rules_format", f"expected effective a time, found {effective!r}")
-    parse_time(effective)
-    benefits = body["benefits"]
+        raise RuleError(
+            "entry.value", f"plan.rules: expected effective a time, found {effective!r}"
+        )
+    try:
+        parse_time(effective)
+    except EntryError:
+        raise RuleError(
+            "entry.value", f"plan.rules: effective {effective!r} is not a time"
+        ) from None
+    rules = Rules(
+        effective=effective,
+        benefits=_benefits(body["benefits"]),
+        conditions=_conditions(body["conditions"]),
+        **{name: body[name] for name in _INT_FIELDS},
+    )
+    _check_bounds(rules)
+    return rules
+
+
+def _benefits(value: object) -> dict[str, int]:
     if (
-        not isinstance(benefits, dict)
-        or set(benefits) != set(AGE_BANDS)
-        or any(type(v) is not int or v <= 0 for v in benefits.values())
+        not isinstance(value, dict)
+        or set(value) != set(AGE_BANDS)
+        or any(type(v) is not int or v < 1 for v in value.values())
     ):
         raise RuleError(
-            "rules_format",
-            f"expected a positive benefit for each of {AGE_BANDS}, found {benefits!r}",
+            "rules.benefits",
+            f"expected a benefit of at least 1 fen for each of {AGE_BANDS} and no other band, "
+            f"found {value!r}",
+        )
+    return dict(value)
+
+
+def _conditions(value: object) -> dict[str, Condition]:
+    if not isinstance(value, list) or not value:
+        raise RuleError(
+            "rules.conditions", f"expected a non-empty list of conditions, found {value!r}"
         )
     conditions: dict[str, Condition] = {}
-    raw_conditions = body["conditions"]
-    if not isinstance(raw_conditions, list) or not raw_conditions:
-        raise RuleError("rules_format", "expected a non-empty list of covered conditions")
-    for item in raw_conditions:
+    for item in value:
         if (
             not isinstance(item, dict)
             or set(item) != {"code", "category", "kind"}
@@ -126,30 +152,40 @@ def parse_rules(body: Mapping[str, Any]) -> Rules:
             or item["kind"] not in KINDS
         ):
             raise RuleError(
-                "rules_format", f"expected a condition {{code, category, kind}}, found {item!r}"
+                "rules.conditions",
+                f"expected a condition {{code, category, kind}} with kind one of {KINDS}, "
+                f"found {item!r}",
             )
         if item["code"] in conditions:
-            raise RuleError("rules_format", f"condition {item['code']} is listed twice")
+            raise RuleError("rules.conditions", f"condition {item['code']} is listed twice")
         conditions[item["code"]] = Condition(item["code"], item["category"], item["kind"])
-    rules = Rules(
-        effective=effective,
-        benefits=dict(benefits),
-        conditions=conditions,
-        **{name: body[name] for name in _INT_FIELDS},
-    )
-    if rules.version < 1:
-        raise RuleError("rules_format", f"expected version >= 1, found {rules.version}")
+    return conditions
+
+
+def _check_bounds(rules: Rules) -> None:
+    """The bounds of specs/plan.md §2 that one version must keep on its own."""
+    for name in _INT_FIELDS:
+        value = getattr(rules, name)
+        if name.endswith("_days") and value > MAX_DAYS:
+            raise RuleError("rules.days", f"expected {name} at most {MAX_DAYS}, found {value}")
+    windows = ("objection_days", "appeal_days", "reveal_days", "voting_days")
+    short = [name for name in windows if getattr(rules, name) < 1]
+    if short:
+        raise RuleError("rules.days", f"expected every window to last a day or more, found {short}")
+    if rules.fee_bp > BP:
+        raise RuleError("rules.fee", f"expected fee_bp at most {BP}, found {rules.fee_bp}")
     if not 1 <= rules.quorum <= rules.panel_size:
         raise RuleError(
-            "rules_format",
+            "rules.quorum",
             f"expected 1 <= quorum <= panel_size, found quorum {rules.quorum}, "
-            f"panel {rules.panel_size}",
+            f"panel_size {rules.panel_size}",
         )
-    if not 0 < rules.threshold_bp < 10_000 or rules.fee_bp > 10_000:
-        raise RuleError("rules_format", "expected 0 < threshold_bp < 10000 and fee_bp <= 10000")
-    if min(rules.objection_days, rules.appeal_days, rules.reveal_days, rules.voting_days) < 1:
-        raise RuleError("rules_format", "expected every window to last at least one day")
-    return rules
+    if rules.threshold_bp > BP - 1:
+        raise RuleError(
+            "rules.threshold", f"expected threshold_bp at most {BP - 1}, found {rules.threshold_bp}"
+        )
+    if rules.light_benefit_fen < 1:
+        raise RuleError("rules.benefits", "expected light_benefit_fen of at least 1 fen, found 0")
 
 
 def reference_rules(effective: str, version: int = 1) -> Rules:
@@ -186,6 +222,70 @@ def reference_rules(effective: str, version: int = 1) -> Rules:
     )
 
 
+NEVER = "9999-99-99T99:99:99Z"
+"""Sorts after every entry time: what :func:`add_days` gives past year 9999."""
+
+
 def add_days(time: str, days: int) -> str:
-    """``time`` plus whole days, in entry time format."""
-    return format_time(parse_time(time) + days * DAY)
+    """``time`` plus whole days, in entry time format (:data:`NEVER` past year 9999)."""
+    try:
+        return format_time(parse_time(time) + days * DAY)
+    except OverflowError:
+        return NEVER
+
+
+def in_force(versions: Sequence[Rules], time: str) -> Rules | None:
+    """The version in force at ``time``: the highest whose ``effective`` <= time (§2)."""
+    for rules in reversed(versions):
+        if rules.effective <= time:
+            return rules
+    return None
+
+
+def admit(versions: Sequence[Rules], rules: Rules, time: str) -> None:
+    """Check a new version announced at ``time`` against the earlier ``versions`` (§2)."""
+    expected = len(versions) + 1
+    if rules.version != expected:
+        raise RuleError("rules.version", f"expected version {expected}, found {rules.version}")
+    if not versions:
+        if rules.effective < time:
+            raise RuleError(
+                "rules.effective",
+                f"expected the first version to take effect at or after its own entry "
+                f"({time}), found {rules.effective}",
+            )
+        return
+    if rules.effective <= versions[-1].effective:
+        raise RuleError(
+            "rules.effective",
+            f"expected version {rules.version} to take effect after version "
+            f"{versions[-1].version} ({versions[-1].effective}), found {rules.effective}",
+        )
+    current = in_force(versions, time)
+    if current is not None:
+        earliest = add_days(time, current.notice_days)
+        if rules.effective < earliest:
+            raise RuleError(
+                "rules.notice",
+                f"expected version {rules.version} to take effect no earlier than {earliest} "
+                f"({current.notice_days} days' notice), found {rules.effective}",
+            )
+    for earlier in versions:
+        for code, condition in rules.conditions.items():
+            before = earlier.conditions.get(code)
+            if before is not None and before.kind != condition.kind:
+                raise RuleError(
+                    "rules.condition_kind",
+                    f"expected {code} to keep the kind {before.kind} version "
+                    f"{earlier.version} gave it, found {condition.kind}",
+                )
+
+
+def check_applied(body: Body, rules: Rules) -> None:
+    """A stated ``rules_version`` is the version in force at the entry's time (§2)."""
+    named = body.integer("rules_version", minimum=1)
+    if named != rules.version:
+        raise RuleError(
+            "rules.applied",
+            f"expected rules_version {rules.version}, in force at {body.entry.time}, found {named}",
+        )

@@ -127,7 +127,7 @@ def test_roles(admin: Admin) -> None:
     # Their own vote passes the gate and the role, and meets the plan's rules.
     response = admin.post("/claims/c-5/votes", vote(MEMBER), juror)
     assert response.status_code == 409
-    assert response.json()["rule"] == "rules_in_force"
+    assert response.json()["rule"] == "rules.in_force"
     # A juror may not choose the entry time of a vote.
     timed = {**vote(MEMBER), "at": "2025-01-01T00:00:00Z"}
     assert admin.post("/claims/c-5/votes", timed, juror).status_code == 400

@@ -71,7 +71,7 @@ def refused(admin: Admin, path: str, body: Any, status: int, rule: str | None = 
     assert problem["detail"]
     if rule is not None:
         assert problem["rule"] == rule, problem
-        assert problem["detail"].startswith(f"{rule}: ")
+        assert problem["detail"].startswith(f"{rule} (plan.md ")
     assert admin.ledger.log.size() == size, "a refused command appended nothing"
 
 
@@ -182,7 +182,7 @@ def test_a_plan_run_through_the_admin_api(admin: Admin) -> None:
         },
     )
     # The pool is signed on the log before the appellant reveals the secret.
-    refused(admin, f"/claims/{appealed}/draw", {"secret": SECRET.hex()}, 409, "draw")
+    refused(admin, f"/claims/{appealed}/draw", {"secret": SECRET.hex()}, 409, "panel.drawn.order")
     ok(f"/claims/{appealed}/pool", {"at": "2025-02-17T03:00:00Z"})
     jurors = ok(f"/claims/{appealed}/draw", {"secret": SECRET.hex(), "at": "2025-02-17T06:00:00Z"})[
         "jurors"
@@ -211,7 +211,7 @@ def test_a_plan_run_through_the_admin_api(admin: Admin) -> None:
 
     ok(f"/claims/{paid}/decide", {"at": "2025-02-23T00:00:00Z"})
     ok(f"/claims/{paid}/pay", {"at": "2025-02-23T00:00:01Z"})
-    refused(admin, f"/claims/{paid}/pay", {"at": "2025-02-23T00:00:02Z"}, 409, "pay_once")
+    refused(admin, f"/claims/{paid}/pay", {"at": "2025-02-23T00:00:02Z"}, 409, "claim.paid.twice")
     ok(
         f"/claims/{paid}/reverse",
         {"recovered_fen": 1_000, "reason": "fraud", "at": "2025-02-24T00:00:00Z"},
@@ -228,7 +228,8 @@ def test_a_plan_run_through_the_admin_api(admin: Admin) -> None:
     assert plan.claims[appealed].paid_fen == 900_000
     assert plan.claims[paid].recovered_fen == 1_000
     assert plan.members[leaver].left == "2025-02-25T00:00:00Z"
-    assert plan.wound_down == "2025-03-01T00:00:00Z"
+    assert plan.wound_down is not None
+    assert plan.wound_down.at == "2025-03-01T00:00:00Z"
 
     # Every entry written has a receipt naming its seq and hash, and its actor.
     assert [w["seq"] for w in written] == list(range(1, admin.ledger.log.size()))
@@ -259,22 +260,22 @@ def test_rule_refusals_are_problems_naming_the_rule(admin: Admin) -> None:
         "at": "2025-03-02T00:00:00Z",
     }
     # Inside the 90-day waiting period.
-    refused(admin, "/claims", claim, 409, "waiting_period")
-    refused(admin, "/claims", {**claim, "condition": "Z99"}, 409, "condition_covered")
-    refused(admin, "/claims/c-999/assess", _assess(), 409, "claim_known")
-    refused(admin, "/members/m-00000000000000000000/leave", None, 409, "member_known")
+    refused(admin, "/claims", claim, 409, "claim.filed.waiting")
+    refused(admin, "/claims", {**claim, "condition": "Z99"}, 409, "claim.filed.condition")
+    refused(admin, "/claims/c-999/assess", _assess(), 409, "claim.known")
+    refused(admin, "/members/m-00000000000000000000/leave", None, 409, "member.left.active")
     enrol = {"member": member, "juror_key": juror_public_b64(0), "at": "2025-01-03T00:00:00Z"}
-    refused(admin, "/jurors", enrol, 409, "juror_tenure")
+    refused(admin, "/jurors", enrol, 409, "juror.enrolled.tenure")
     # A later version needs notice; a malformed rules document is 422.
     refused(
         admin,
         "/rules",
         {"rules": rules_body("2025-01-05T00:00:00Z", 2), "at": "2025-01-03T00:00:00Z"},
         409,
-        "rules_notice",
+        "rules.notice",
     )
-    refused(admin, "/rules", {"rules": {"version": 2}}, 422, "rules_format")
-    refused(admin, "/periods/close", {"at": "2025-01-03T00:00:00Z"}, 409, "period_cutoff")
+    refused(admin, "/rules", {"rules": {"version": 2}}, 422, "entry.keys")
+    refused(admin, "/periods/close", {"at": "2025-01-03T00:00:00Z"}, 409, "period.early")
 
 
 def _assess() -> dict[str, Any]:

@@ -75,7 +75,7 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
         "2030-02-02T00:00:00Z",
     )
     assert refused.exit_code == EXIT_REFUSED
-    assert "waiting_period" in refused.output
+    assert "claim.filed.waiting" in refused.output
     out = ok(
         tally(
             db_url,
@@ -177,7 +177,7 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
     )
     no_panel = tally(db_url, key, "claim", "vote", str(vote), "--at", "2030-02-10T00:00:01Z")
     assert no_panel.exit_code == EXIT_REFUSED
-    assert "vote_panel" in no_panel.output
+    assert "vote.panel" in no_panel.output
 
     out = ok(tally(db_url, key, "period", "close", "--at", "2030-02-14T00:00:00Z"))
     assert "Closed 2030-02a" in out
@@ -214,7 +214,7 @@ def test_bad_plan_input_is_refused_plainly(db_url: str, tmp_path: Path) -> None:
     bad_rules.write_text('{"version": 1}')
     result = tally(db_url, key, "rules", "announce", str(bad_rules))
     assert result.exit_code == EXIT_REFUSED
-    assert "rules_format" in result.output
+    assert "entry.keys" in result.output
     result = tally(db_url, key, "claim", "decide", "c-999")
     assert result.exit_code == EXIT_REFUSED
     assert "Traceback" not in result.output

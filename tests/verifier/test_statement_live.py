@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger.demo import build_demo
+from ledger.domain.plan import Plan
 from ledger.instance import init_ledger
 from tests.verifier.cli_support import run, run_json
-from tests.verifier.live_log import grow, key_of, serving
+from tests.verifier.live_log import key_of, serving
 from verifier.audit import Replayer, fetch_pages
 from verifier.client import LogClient
 from verifier.note import parse_verifier_key
@@ -56,7 +57,9 @@ def test_statement_from_a_real_server(tmp_path: Path) -> None:
             parts = sum(c["part_fen"] for c in doc["claims"]) + doc["fee_part_fen"]
             assert parts == doc["charge_fen"]
             assert doc["checkpoint_compared"].startswith("the same as your saved checkpoint")
-            grow(ledger, 3)  # a larger checkpoint: checked with a consistency proof, saved
+            # A larger checkpoint (three more members): checked with a consistency proof, saved.
+            Plan(ledger).join_many([("0-39", {"n": i}) for i in range(3)])
+            ledger.publisher.publish()
             result = run(state, "statement", "--member", member)
             assert result.exit_code == 0, result.output
             assert "checks passed." in result.stdout

@@ -51,11 +51,11 @@ def test_a_claim_from_filing_to_payment(plan: Plan) -> None:
     people = members(plan, 5)
     claim = approved_claim(plan, people[0])
     # Inside the objection window nothing can be paid: not even a decision is possible yet.
-    refused(plan, "pay_approved", lambda: plan.pay(claim, at="2025-04-13T00:00:00Z"))
-    refused(plan, "decide_early", lambda: plan.decide(claim, at="2025-04-16T00:00:00Z"))
+    refused(plan, "claim.paid.approved", lambda: plan.pay(claim, at="2025-04-13T00:00:00Z"))
+    refused(plan, "claim.decided.early", lambda: plan.decide(claim, at="2025-04-16T00:00:00Z"))
     plan.decide(claim, at="2025-04-18T00:00:00Z")
     plan.pay(claim, at="2025-04-18T01:00:00Z")
-    refused(plan, "pay_once", lambda: plan.pay(claim, at="2025-04-19T00:00:00Z"))
+    refused(plan, "claim.paid.twice", lambda: plan.pay(claim, at="2025-04-19T00:00:00Z"))
     found = plan.state.claims[claim]
     assert (found.outcome, found.paid_fen, found.paid_period) == ("approved", 1_000_000, "2025-04b")
 
@@ -64,7 +64,7 @@ def test_waiting_period_and_cover(plan: Plan) -> None:
     person = members(plan, 1)[0]
     refused(
         plan,
-        "waiting_period",
+        "claim.filed.waiting",
         lambda: plan.file_claim(
             person, "C50", 100, "2025-03-01T00:00:00Z", b"e", at="2025-03-02T00:00:00Z"
         ),
@@ -73,21 +73,21 @@ def test_waiting_period_and_cover(plan: Plan) -> None:
     plan.file_claim(person, "ACC", 100, "2025-01-03T00:00:00Z", b"e", at="2025-01-04T00:00:00Z")
     refused(
         plan,
-        "condition_covered",
+        "claim.filed.condition",
         lambda: plan.file_claim(
             person, "Z99", 100, "2025-06-01T00:00:00Z", b"e", at="2025-06-02T00:00:00Z"
         ),
     )
     refused(
         plan,
-        "diagnosis_date",
+        "claim.filed.diagnosed",
         lambda: plan.file_claim(
             person, "C50", 100, "2025-07-01T00:00:00Z", b"e", at="2025-06-02T00:00:00Z"
         ),
     )
     refused(
         plan,
-        "member_known",
+        "claim.filed.member",
         lambda: plan.file_claim(
             "m-" + "0" * 20, "C50", 100, "2025-06-01T00:00:00Z", b"e", at="2025-06-02T00:00:00Z"
         ),
@@ -101,7 +101,7 @@ def test_benefit_limits(plan: Plan) -> None:
     )
     refused(
         plan,
-        "benefit_limit",
+        "claim.assessed.amount",
         lambda: plan.assess(claim, "approve", 30_000_001, "x", b"r", at="2025-05-03T00:00:00Z"),
     )
     plan.assess(claim, "approve", 30_000_000, "x", b"r", at="2025-05-03T00:00:00Z")
@@ -110,12 +110,12 @@ def test_benefit_limits(plan: Plan) -> None:
     )
     refused(
         plan,
-        "benefit_limit",
+        "claim.assessed.amount",
         lambda: plan.assess(light, "approve", 5_000_001, "x", b"r", at="2025-05-05T00:00:00Z"),
     )
     refused(
         plan,
-        "assessment",
+        "claim.assessed.amount",
         lambda: plan.assess(light, "deny", 5, "x", b"r", at="2025-05-05T00:00:00Z"),
     )
 
@@ -123,7 +123,7 @@ def test_benefit_limits(plan: Plan) -> None:
 def test_rules_take_force_only_after_notice(plan: Plan) -> None:
     refused(
         plan,
-        "rules_notice",
+        "rules.notice",
         lambda: plan.set_rules(
             reference_rules("2025-03-01T00:00:00Z", version=2), at="2025-02-15T00:00:00Z"
         ),
@@ -147,7 +147,7 @@ def test_rules_take_force_only_after_notice(plan: Plan) -> None:
     }
     refused(
         plan,
-        "rules_in_force",
+        "rules.applied",
         lambda: plan.submit(
             [NewEntry("claim.assessed", "operator", body, time="2025-02-19T00:00:00Z")]
         ),
@@ -186,7 +186,7 @@ def test_a_denial_overturned_by_a_drawn_panel(plan: Plan) -> None:
     plan.disclose(claim, at="2025-04-12T00:00:00Z")
     refused(
         plan,
-        "appellant",
+        "claim.appealed.appellant",
         lambda: plan.appeal(claim, people[1], "ab" * 32, at="2025-04-13T00:00:00Z"),
     )
     jurors = appeal_and_draw(plan, claim, people[0], 14)
@@ -195,13 +195,13 @@ def test_a_denial_overturned_by_a_drawn_panel(plan: Plan) -> None:
     outsider = next(p for p in index if p not in jurors)
     refused(
         plan,
-        "vote_panel",
+        "vote.panel",
         lambda: vote(plan, claim, outsider, index[outsider], "approve", "2025-04-15T01:00:00Z"),
     )
     forged = sign_vote(juror_seed(99), plan.state.origin, claim, "approve", RATIONALE)
     refused(
         plan,
-        "vote_signature",
+        "vote.signature",
         lambda: plan.cast_vote(
             claim, jurors[0], "approve", RATIONALE, forged, at="2025-04-15T01:00:00Z"
         ),
@@ -212,15 +212,15 @@ def test_a_denial_overturned_by_a_drawn_panel(plan: Plan) -> None:
         )
     refused(
         plan,
-        "vote_once",
+        "vote.twice",
         lambda: vote(plan, claim, jurors[0], index[jurors[0]], "deny", "2025-04-15T03:00:00Z"),
     )
     refused(
         plan,
-        "vote_window",
+        "vote.window",
         lambda: vote(plan, claim, jurors[13], index[jurors[13]], "deny", "2025-04-18T00:00:00Z"),
     )
-    refused(plan, "decide_early", lambda: plan.decide(claim, at="2025-04-16T00:00:00Z"))
+    refused(plan, "claim.decided.early", lambda: plan.decide(claim, at="2025-04-16T00:00:00Z"))
     # A decision against the tally is refused.
     body = {
         "claim": claim,
@@ -233,7 +233,7 @@ def test_a_denial_overturned_by_a_drawn_panel(plan: Plan) -> None:
     }
     refused(
         plan,
-        "decision_tally",
+        "claim.decided.outcome",
         lambda: plan.submit(
             [NewEntry("claim.decided", "operator", body, time="2025-04-18T00:00:00Z")]
         ),
@@ -278,7 +278,7 @@ def test_periods_apportion_and_prove_each_share(plan: Plan) -> None:
         + last["carry_out_fen"]
         - last["subsidy_fen"]
     )
-    refused(plan, "period_cutoff", lambda: plan.close_period(at="2025-05-13T00:00:00Z"))
+    refused(plan, "period.early", lambda: plan.close_period(at="2025-05-13T00:00:00Z"))
     proof = plan.contribution_proof("2025-04b", people[3])
     assert proof is not None
     index, leaf, siblings, root = proof
@@ -292,7 +292,9 @@ def test_fraud_is_reversed_by_a_new_entry(plan: Plan) -> None:
     plan.decide(claim, at="2025-04-18T00:00:00Z")
     plan.pay(claim, at="2025-04-18T01:00:00Z")
     refused(
-        plan, "reverse", lambda: plan.reverse(claim, 1_000_001, "fraud", at="2025-05-01T00:00:00Z")
+        plan,
+        "claim.reversed.amount",
+        lambda: plan.reverse(claim, 1_000_001, "fraud", at="2025-05-01T00:00:00Z"),
     )
     plan.reverse(claim, 1_000_000, "forged records", at="2025-05-01T00:00:00Z")
     assert plan.state.recovered_in["2025-05a"] == [(claim, 1_000_000)]
@@ -302,7 +304,7 @@ def test_juror_tenure_and_erasure(plan: Plan) -> None:
     person = members(plan, 1)[0]
     refused(
         plan,
-        "juror_tenure",
+        "juror.enrolled.tenure",
         lambda: plan.enrol_juror(person, juror_public(1), at="2025-01-20T00:00:00Z"),
     )
     assert plan.identity(person) is not None
@@ -327,14 +329,14 @@ def test_payment_inside_the_objection_window_is_refused_even_if_decided(plan: Pl
         {"claim": claim, "amount_fen": 1_000_000, "period": "2025-04a"},
         time="2025-04-13T00:00:00Z",
     )
-    refused(plan, "objection_window", lambda: plan.submit([entry]))
+    refused(plan, "claim.paid.early", lambda: plan.submit([entry]))
 
 
 def test_rules_with_absurd_windows_are_refused(plan: Plan) -> None:
     from dataclasses import replace
 
     huge = replace(reference_rules("2025-03-01T00:00:00Z", version=2), waiting_days=10**9)
-    refused(plan, "rules_format", lambda: plan.set_rules(huge, at="2025-01-20T00:00:00Z"))
+    refused(plan, "rules.days", lambda: plan.set_rules(huge, at="2025-01-20T00:00:00Z"))
 
 
 def test_a_panel_needs_its_pool_signed_on_the_log_first(plan: Plan) -> None:
@@ -343,8 +345,14 @@ def test_a_panel_needs_its_pool_signed_on_the_log_first(plan: Plan) -> None:
     plan.object(claim, people[2], "doubt", at="2025-04-13T00:00:00Z")
     secret = hashlib.sha256(b"s").digest()
     plan.appeal(claim, people[2], hashlib.sha256(secret).hexdigest(), at="2025-04-14T00:00:00Z")
-    refused(plan, "draw", lambda: plan.draw_panel(claim, secret, at="2025-04-14T01:00:00Z"))
+    refused(
+        plan, "panel.drawn.order", lambda: plan.draw_panel(claim, secret, at="2025-04-14T01:00:00Z")
+    )
     plan.sign_pool(claim, at="2025-04-14T02:00:00Z")
-    refused(plan, "pool", lambda: plan.sign_pool(claim, at="2025-04-14T03:00:00Z"))
-    refused(plan, "draw", lambda: plan.draw_panel(claim, b"\0" * 32, at="2025-04-14T04:00:00Z"))
+    refused(plan, "panel.pooled.twice", lambda: plan.sign_pool(claim, at="2025-04-14T03:00:00Z"))
+    refused(
+        plan,
+        "panel.drawn.secret",
+        lambda: plan.draw_panel(claim, b"\0" * 32, at="2025-04-14T04:00:00Z"),
+    )
     assert len(plan.draw_panel(claim, secret, at="2025-04-14T05:00:00Z")) == 15

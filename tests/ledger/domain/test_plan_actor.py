@@ -31,6 +31,6 @@ def test_only_the_operator_gives_commands(plan: Plan, actor: str) -> None:
     size = plan.ledger.log.size()
     with pytest.raises(RuleError) as caught:
         plan.join("0-39", {"n": 1}, at="2025-01-02T00:00:00Z", actor=actor)
-    assert caught.value.rule == "actor"
+    assert caught.value.rule == "entry.actor"
     assert "expected the operator's actor" in str(caught.value)
     assert plan.ledger.log.size() == size

@@ -79,7 +79,7 @@ def test_an_entry_that_breaks_a_rule_is_named_by_seq(plan: Plan) -> None:
         )
     report, _ = replay_plan(store)
     assert report.mismatches[0].seq == size
-    assert "claim_known" in report.mismatches[0].what
+    assert "claim.known" in report.mismatches[0].what
     assert people
 
 
@@ -123,7 +123,8 @@ def test_money_is_conserved_in_random_plans(
                 pending = []
                 for i, amount in enumerate(amounts):
                     member = active[(n + i) % len(active)]
-                    claim = plan.file_claim(member, "ACC", amount, START, b"e", at=start_of)
+                    diagnosed = f"2025-{month + 1:02d}-{day}T05:{i:02d}:00Z"
+                    claim = plan.file_claim(member, "ACC", amount, diagnosed, b"e", at=start_of)
                     plan.assess(claim, "approve", min(amount, 5_000_000), "ok", b"r", at=start_of)
                     plan.disclose(claim, at=start_of)
                     pending.append(claim)

@@ -1,0 +1,102 @@
+"""The plan's records as the log describes them: members, claims, closed periods.
+
+These are plain records; the rules that fill them in live in the modules of their
+sections (members, claims, decisions, panel, closing), and :mod:`ledger.domain.state`
+holds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.domain import sumtree
+from ledger.domain.apportion import Apportionment
+
+
+@dataclass(slots=True)
+class Member:
+    """A member as the log describes them, with the seqs of the entries that say so."""
+
+    id: str
+    age_band: str
+    joined: str
+    left: str | None = None
+    juror_key: str | None = None
+    joined_seq: int = -1
+    left_seq: int = -1
+    juror_seq: int = -1
+
+    def active_at(self, time: str) -> bool:
+        """Joined at or before ``time`` and not left by then."""
+        return self.joined <= time and (self.left is None or self.left > time)
+
+    def counted_at(self, cutoff: str) -> bool:
+        """Counted in a period with this cutoff: joined before it, not left before it."""
+        return self.joined < cutoff and (self.left is None or self.left >= cutoff)
+
+
+@dataclass
+class Claim:
+    """A claim and every step it has been through (specs/plan.md §5).
+
+    ``kind`` and ``category`` are those its condition's code has (fixed across
+    rules versions, §2); ``history`` lists (seq, type, time) of its entries.
+    """
+
+    id: str
+    member: str
+    condition: str
+    kind: str
+    category: str
+    amount_fen: int
+    diagnosed: str
+    filed: str
+    decision: str | None = None
+    assessed_fen: int = 0
+    disclosed: str | None = None
+    objections_close: str | None = None
+    objectors: list[str] = field(default_factory=list)
+    appellant: str | None = None
+    appealed: str | None = None
+    secret_commitment: str | None = None
+    pool: list[str] | None = None
+    pool_signature: bytes | None = None
+    jurors: list[str] | None = None
+    voting_closes: str | None = None
+    votes: dict[str, str] = field(default_factory=dict)
+    outcome: str | None = None
+    basis: str | None = None
+    decided_fen: int = 0
+    paid_fen: int | None = None
+    paid_period: str | None = None
+    recovered_fen: int | None = None
+    recovered_period: str | None = None
+    history: list[tuple[int, str, str]] = field(default_factory=list)
+
+    @property
+    def blocks_refiling(self) -> bool:
+        """Open, or decided approved: a second claim for the same diagnosis is refused."""
+        return self.outcome != "denied"
+
+
+@dataclass(frozen=True)
+class WindDown:
+    """The plan's ``plan.wound_down``: when, and until when claims may be filed."""
+
+    seq: int
+    at: str
+    claims_until: str
+
+
+@dataclass
+class PeriodClose:
+    """A closed period's figures, as derived."""
+
+    period: str
+    body: dict[str, Any]
+    apportionment: Apportionment
+    tree: sumtree.Tree
+    members: list[str]
+    seq: int = -1
+    time: str = ""
