@@ -43,6 +43,7 @@ from verifier.errors import ChainError, EntryError, ResponseTooLargeError, Verif
 from verifier.jcs import sorted_compact
 from verifier.merkle import leaf_hash
 from verifier.note import Verifier
+from verifier.plan.errors import ReplayOrderError
 from verifier.plan.records import PlanRuleError
 from verifier.plan.state import PlanReplay, PlanSummary
 from verifier.state import AuditProgress
@@ -162,7 +163,10 @@ class Replayer:
             self.plan.apply(entry)
         except PlanRuleError as exc:
             self.plan_stopped_at = exc.seq
-            self._report(exc.seq, str(exc), f"{exc.section} {exc.rule}")
+            self._report(exc.seq, str(exc), exc.rule)
+        except ReplayOrderError:
+            # A genesis the replay cannot read: the log's own checks report it.
+            self.plan_stopped_at = entry.seq
 
     def _stop_plan(self, seq: int, message: str | None) -> None:
         if self.plan is not None and self.plan_stopped_at is None:

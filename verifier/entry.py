@@ -212,15 +212,19 @@ class ChainVerifier:
         except EntryError as exc:
             raise EntryError(exc.kind, exc.detail, seq=n) from None
         if entry.seq != n:
-            raise ChainError(n, f"expected seq {n} next, found seq {entry.seq}")
+            raise ChainError(n, f"expected seq {n} next, found seq {entry.seq}", "log.seq")
         if entry.prev != self.prev:
             what = "64 zeros for the first entry" if n == 0 else f"SHA-256 of entry {n - 1}"
-            raise ChainError(n, f"prev must be {self.prev} ({what}), found {entry.prev}")
+            raise ChainError(
+                n, f"prev must be {self.prev} ({what}), found {entry.prev}", "log.prev"
+            )
         if self.last_time is not None and entry.time < self.last_time:
-            raise ChainError(n, f"time {entry.time} is before the previous {self.last_time}")
+            raise ChainError(
+                n, f"time {entry.time} is before the previous {self.last_time}", "log.time.order"
+            )
         if (n == 0) != (entry.type == GENESIS_TYPE):
             want = f"type {GENESIS_TYPE}" if n == 0 else f"any type but {GENESIS_TYPE}"
-            raise ChainError(n, f"expected {want}, found {entry.type}")
+            raise ChainError(n, f"expected {want}, found {entry.type}", "log.genesis")
         self.next_seq = n + 1
         self.prev = entry.hash_hex
         self.last_time = entry.time

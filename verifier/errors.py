@@ -85,11 +85,16 @@ class EntryError(VerificationError):
 
 
 class ChainError(VerificationError):
-    """The seq order, hash chain, time order or genesis rule is broken at ``seq``."""
+    """A rule of the chain (specs/log.md §3) is broken at ``seq``; ``rule`` is its id.
 
-    def __init__(self, seq: int, message: str) -> None:
-        super().__init__(f"seq {seq}: {message}")
+    The ids: ``log.genesis``, ``log.seq``, ``log.prev``, ``log.time.order`` and
+    ``log.time.ahead``.
+    """
+
+    def __init__(self, seq: int, message: str, rule: str) -> None:
+        super().__init__(f"seq {seq}: {rule} (log.md §3): {message}")
         self.seq = seq
+        self.rule = rule
 
 
 class ServerError(Exception):

@@ -28,13 +28,14 @@ from verifier.errors import VerificationError
 from verifier.merkle import leaf_hash, verify_inclusion
 from verifier.note import Verifier
 from verifier.plan.apportion import charge_fen, fee_fen, share_fen
+from verifier.plan.closing import CLOSED_KEYS
 from verifier.plan.errors import PlanError
 from verifier.plan.findings import Finding, appeal_findings
 from verifier.plan.ids import check_member
 from verifier.plan.periods import calendar_year, parse_period, period_open_at
 from verifier.plan.records import Body, MemberRecord, seconds
 from verifier.plan.rules import check_rules_version
-from verifier.plan.state import CLOSED_KEYS, PlanReplay
+from verifier.plan.state import PlanReplay
 from verifier.plan.sumtree import Node, leaf, verify_proof
 
 FORMAT = "tally-statement/v1"
@@ -248,13 +249,13 @@ class _SparseReplay(PlanReplay):
         try:
             period = parse_period(body.value("period")).id
         except PlanError as exc:
-            body.fail("§8.1", "closed.period", f"expected a period id: {exc}")
+            body.fail("entry.value", f"expected a period id: {exc}")
         cutoff = parse_period(period).cutoff
-        body.same("§8.3", "cutoff", cutoff)
+        body.same("period.cutoff", "cutoff", cutoff)
         if t < seconds(cutoff):
-            body.fail("§8.1", "closed.early", f"expected a close at or after {cutoff}")
+            body.fail("period.early", f"expected a close at or after {cutoff}")
         if period in self.closed:
-            body.fail("§8.1", "closed.twice", f"period {period} closed twice")
+            body.fail("period.order", f"period {period} closed twice")
         self.closed[period] = entry
 
 

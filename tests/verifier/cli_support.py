@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import uvicorn
 from click.testing import CliRunner, Result
 
+from tests.plan_entries import joined_body, rules_body
 from tests.verifier.helpers import sign_note, vkey
 from verifier.cli import cli
 from verifier.compact import consistency_proof
@@ -219,11 +220,15 @@ class FakeLog:
         return canonicalize(envelope)
 
     def grow(self, n: int, tag: str = "a") -> FakeLog:
-        """Append ``n`` well-formed entries."""
+        """Append ``n`` well-formed plan entries: the rules first, then members joining."""
         for _ in range(n):
             seq = len(self.entries)
             prev = hashlib.sha256(self.entries[-1]).hexdigest()
-            self.entries.append(self.make(seq, prev, "demo.thing", {"i": seq, "tag": tag}))
+            if seq == 1:
+                time = json.loads(self.make(seq, prev, "plan.rules", {}))["time"]
+                self.entries.append(self.make(seq, prev, "plan.rules", rules_body(time)))
+            else:
+                self.entries.append(self.make(seq, prev, "member.joined", joined_body(tag, seq)))
         return self
 
     @property

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from api.app import create_app
 from ledger.instance import Ledger, init_ledger
+from ledger.log.entry import format_time
 from ledger.log.log import NewEntry
+from tests.plan_entries import joined_body, rules_body
 from tests.verifier.cli_support import AppServer
 from tests.verifier.helpers import parse_go_private_key, vkey
 
@@ -33,11 +36,21 @@ def build_log(folder: Path, name: str, key: Path, entries: int = 0, tag: str = "
 
 
 def grow(ledger: Ledger, entries: int, tag: str = "a") -> None:
-    """Append ``entries`` entries and sign a checkpoint of the new size."""
-    if entries:
-        ledger.log.append_batch(
-            [NewEntry("demo.thing", "operator", {"i": i, "tag": tag}) for i in range(entries)]
-        )
+    """Append ``entries`` plan entries and sign a checkpoint of the new size.
+
+    The first entry after genesis is the plan's rules; every other is a member joining,
+    whose id depends on ``tag`` (specs/plan.md: a plan's log holds no other types).
+    """
+    size = ledger.log.size()
+    now = format_time(datetime.now(UTC))
+    batch = []
+    for seq in range(size, size + entries):
+        if seq == 1:
+            batch.append(NewEntry("plan.rules", "operator", rules_body(now), time=now))
+        else:
+            batch.append(NewEntry("member.joined", "operator", joined_body(tag, seq), time=now))
+    if batch:
+        ledger.log.append_batch(batch)
     ledger.publisher.publish()
 
 

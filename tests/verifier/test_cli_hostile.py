@@ -122,7 +122,7 @@ def test_leaf_bytes_differ_from_the_decoded_entry(
 
     def page(params: dict[str, int]) -> Reply:
         items = fake.page(params["start"], params["end"])
-        items[3]["entry"]["body"]["i"] = 1000
+        items[3]["entry"]["body"]["age_band"] = "40-59"
         return Reply.json({"entries": items})
 
     serve(server, fake, "/v1/entries", page)
@@ -140,13 +140,13 @@ def test_an_altered_entry_breaks_the_chain(
 ) -> None:
     """Entry 5's body is changed (still a well-formed entry): entry 6 no longer chains to it."""
     altered = list(fake.entries)
-    altered[5] = altered[5].replace(b'"i":5', b'"i":6')
+    altered[5] = altered[5].replace(b'"age_band":"0-39"', b'"age_band":"40-59"')
     lying = FakeLog(entries=altered)
     serve(server, fake, "/v1/entries", lambda p: Reply.json({"entries": lying.page(**p)}))
     result = run(state, "audit")
     assert result.exit_code == 1, result.output
     assert "Audit failed: 2 violation(s) found:" in result.stderr
-    assert "  seq 6: prev must be" in result.stderr
+    assert "  seq 6: log.prev (log.md §3): prev must be" in result.stderr
     assert "(SHA-256 of entry 5)" in result.stderr
     assert "but the signed checkpoint of that size has" in result.stderr
 

@@ -247,7 +247,7 @@ def test_an_entry_altered_in_the_database_is_named(
     """The operator edits entry 4 behind the triggers' back; the signed root stays."""
     assert run(state, "init", server.url, "--key", key_of(key_file)).exit_code == 0
     ((_, raw),) = ledger.log.entries(4, 5)
-    altered = raw.replace(b'"i":', b'"i":1', 1)
+    altered = raw.replace(b'"age_band":"0-39"', b'"age_band":"40-59"', 1)
     assert altered != raw
     tamper(ledger.store, "UPDATE entry SET data = :data WHERE seq = 4", {"data": altered})
     code, doc = run_json(state, "audit", *mode)
@@ -358,7 +358,7 @@ def test_audit_dir_names_a_tampered_entry(
     path = folder / "entries.jsonl"
     lines = path.read_text().splitlines()
     line = json.loads(lines[4])
-    raw = base64.b64decode(line["leaf"]).replace(b'"i":3', b'"i":9')
+    raw = base64.b64decode(line["leaf"]).replace(b'"age_band":"0-39"', b'"age_band":"40-59"')
     line["leaf"] = base64.b64encode(raw).decode()
     lines[4] = json.dumps(line)
     path.write_text("\n".join(lines) + "\n")

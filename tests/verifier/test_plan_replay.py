@@ -28,6 +28,7 @@ from verifier.entry import ChainVerifier
 from verifier.jcs import canonicalize
 from verifier.note import parse_verifier_key
 from verifier.plan.draw import draw, pool_root, pool_signature_message, seed
+from verifier.plan.errors import ReplayOrderError
 from verifier.plan.records import PlanRuleError, format_time, seconds
 from verifier.plan.state import PlanReplay
 from verifier.plan.sumtree import Node, leaf, tree_root, verify_proof
@@ -178,19 +179,19 @@ def test_an_operator_entry_may_name_the_operators_agent() -> None:
     assert plan.summary().paid == 2
 
 
-def test_types_outside_the_plan_are_ignored() -> None:
+def test_types_outside_the_plan_are_violations() -> None:
     entries = envelopes()
     extra = {**entries[-1], "type": "demo.note", "body": {"claim": "c-999", "x": [1]}}
-    plan = replay(rechain([*entries, extra]))
-    assert plan.summary().entries == len(RAW) + 1
-    assert plan.summary().plan_entries == len(RAW) - 1
+    with pytest.raises(PlanRuleError) as caught:
+        replay(rechain([*entries, extra]))
+    assert (caught.value.seq, caught.value.rule) == (len(RAW), "entry.type")
 
 
 def test_entries_must_come_in_seq_order() -> None:
     chain = ChainVerifier()
     first, second = chain.add(RAW[0]), chain.add(RAW[1])
     plan = PlanReplay()
-    with pytest.raises(PlanRuleError, match="expected the entry at seq 0 next, found seq 1"):
+    with pytest.raises(ReplayOrderError, match="expected the entry at seq 0 next"):
         plan.apply(second)
     plan.apply(first)
     plan.apply(second)
@@ -304,41 +305,37 @@ REVEAL_ENDS = "2025-02-19T00:00:00Z"  # the appeal at 2025-02-17T00:00:00Z + rev
 
 TAMPERS: list[Any] = [
     # votes, the draw, payments, decisions, periods
-    pytest.param(_alter_vote_signature, VOTE, "§7", "vote.signature", id="vote-signature-altered"),
-    pytest.param(_vote_by(NOT_DRAWN), VOTE, "§7", "vote.juror", id="vote-by-juror-not-drawn"),
-    pytest.param(_duplicate(VOTE), VOTE + 1, "§7", "vote.twice", id="second-vote-same-juror"),
+    pytest.param(_alter_vote_signature, VOTE, "vote.signature", id="vote-signature-altered"),
+    pytest.param(_vote_by(NOT_DRAWN), VOTE, "vote.panel", id="vote-by-juror-not-drawn"),
+    pytest.param(_duplicate(VOTE), VOTE + 1, "vote.twice", id="second-vote-same-juror"),
     pytest.param(
         _insert(VOTE, _leave(FIRST_JUROR, "2025-02-17T12:00:00Z")),
         VOTE + 1,
-        "§7",
-        "vote.left",
+        "vote.juror_active",
         id="vote-by-a-juror-who-left",
     ),
-    pytest.param(_reverse_jurors, DRAWN, "§6", "jurors", id="panel-not-the-draw"),
+    pytest.param(_reverse_jurors, DRAWN, "panel.drawn.jurors", id="panel-not-the-draw"),
     pytest.param(
         _envelope(PAID_21, time="2025-02-19T04:00:00Z"),
         PAID_21,
-        "§5.9",
-        "paid.early",
+        "claim.paid.early",
         id="paid-early",
     ),
-    pytest.param(_duplicate(PAID_21), PAID_21 + 1, "§5.9", "paid.twice", id="second-payment"),
+    pytest.param(_duplicate(PAID_21), PAID_21 + 1, "claim.paid.twice", id="second-payment"),
     pytest.param(
-        _body(PAID_21, amount_fen=900001), PAID_21, "§5.9", "amount_fen", id="paid-too-much"
+        _body(PAID_21, amount_fen=900001), PAID_21, "claim.paid.amount", id="paid-too-much"
     ),
     pytest.param(
         _body(DECIDED_21, outcome="denied", amount_fen=0),
         DECIDED_21,
-        "§5.8",
-        "outcome",
+        "claim.decided.outcome",
         id="decision-vs-tally",
     ),
-    pytest.param(_body(CLOSED, share_fen=391501), CLOSED, "§8.2", "share_fen", id="share-inflated"),
+    pytest.param(_body(CLOSED, share_fen=391501), CLOSED, "period.share", id="share-inflated"),
     pytest.param(
         _body(CLOSED, contribution_root=EXPECTED["periods"][2]["contribution_root"]),
         CLOSED,
-        "§9",
-        "contribution_root",
+        "period.contributions",
         id="contribution-root-wrong",
     ),
     pytest.param(
@@ -347,162 +344,148 @@ TAMPERS: list[Any] = [
             _body(20, rules_version=2),
         ),
         20,
-        "§2",
-        "rules_version",
+        "rules.applied",
         id="assessed-under-rules-not-in-force",
     ),
-    pytest.param(_body(18, condition="C50"), 18, "§5.1", "filed.waiting", id="filed-in-waiting"),
+    pytest.param(_body(18, condition="C50"), 18, "claim.filed.waiting", id="filed-in-waiting"),
     # the pool's signature on its own entry, before the secret (§5.6, §6)
     pytest.param(
-        _draw_before_the_pool, POOLED, "§5.6", "claim.order", id="draw-before-the-pool-is-signed"
+        _draw_before_the_pool, POOLED, "panel.drawn.order", id="draw-before-the-pool-is-signed"
     ),
-    pytest.param(_duplicate(POOLED), POOLED + 1, "§5.6", "pooled.twice", id="second-pooled"),
+    pytest.param(_duplicate(POOLED), POOLED + 1, "panel.pooled.twice", id="second-pooled"),
     pytest.param(
         _pool_signed_by_another_key,
         POOLED,
-        "§6",
-        "pool_signature",
+        "panel.pooled.signature",
         id="pool-signed-by-another-key",
     ),
     pytest.param(
         _envelope(POOLED, time=REVEAL_ENDS),
         POOLED,
-        "§5.6",
-        "pooled.reveal",
+        "panel.pooled.window",
         id="pooled-after-the-reveal-window",
     ),
     pytest.param(
         _envelope(DRAWN, time=REVEAL_ENDS),
         DRAWN,
-        "§5.6",
-        "drawn.reveal",
+        "panel.drawn.window",
         id="drawn-after-the-reveal-window",
     ),
     pytest.param(
         _body(POOLED, claim="c-18"),
         POOLED,
-        "§5.6",
-        "claim.order",
+        "panel.pooled.order",
         id="pooled-without-an-appeal",
     ),
     pytest.param(
-        _body(POOLED, rules_version=2), POOLED, "§2", "rules_version", id="pooled-rules-version"
+        _body(POOLED, rules_version=2), POOLED, "rules.applied", id="pooled-rules-version"
     ),
     pytest.param(
-        _body(POOLED, secret="00" * 32), POOLED, "§3", "body.keys", id="pooled-with-the-secret"
+        _body(POOLED, secret="00" * 32), POOLED, "entry.keys", id="pooled-with-the-secret"
     ),
-    pytest.param(_drawn_in_the_old_shape, DRAWN, "§3", "body.keys", id="drawn-in-the-old-shape"),
-    pytest.param(_alter_pool_signature, POOLED, "§6", "pool_signature", id="pool-signature"),
-    pytest.param(_body(POOLED, pool_size=4), POOLED, "§6", "pool_size", id="pool-size"),
-    pytest.param(_body(POOLED, pool_root="00" * 32), POOLED, "§6", "pool_root", id="pool-root"),
-    pytest.param(_body(DRAWN, secret="00" * 32), DRAWN, "§6", "secret", id="secret-not-committed"),
-    pytest.param(_body(DRAWN, seed="00" * 32), DRAWN, "§6", "seed", id="seed"),
+    pytest.param(_drawn_in_the_old_shape, DRAWN, "entry.keys", id="drawn-in-the-old-shape"),
+    pytest.param(_alter_pool_signature, POOLED, "panel.pooled.signature", id="pool-signature"),
+    pytest.param(_body(POOLED, pool_size=4), POOLED, "panel.pooled.pool", id="pool-size"),
+    pytest.param(_body(POOLED, pool_root="00" * 32), POOLED, "panel.pooled.pool", id="pool-root"),
+    pytest.param(
+        _body(DRAWN, secret="00" * 32), DRAWN, "panel.drawn.secret", id="secret-not-committed"
+    ),
+    pytest.param(_body(DRAWN, seed="00" * 32), DRAWN, "panel.drawn.seed", id="seed"),
     pytest.param(
         _body(DRAWN, voting_closes="2025-02-20T06:00:01Z"),
         DRAWN,
-        "§6",
-        "voting_closes",
+        "panel.drawn.voting_closes",
         id="closes",
     ),
     # more of each section
     pytest.param(
         _insert(2, _rules_v2("2025-01-01T00:00:00Z", "2025-01-15T00:00:00Z")),
         2,
-        "§2",
         "rules.notice",
         id="rules-short-notice",
     ),
     pytest.param(
         _body(1, effective="2025-01-03T00:00:00Z"),
         2,
-        "§2",
-        "rules.none_in_force",
+        "rules.in_force",
         id="join-before-rules",
     ),
-    pytest.param(_body(1, juror_tenure_days=40), 12, "§4.4", "enrolled.tenure", id="tenure"),
-    pytest.param(_body(3, member=CLAIMANT_18), 3, "§4.1", "joined.new", id="joined-twice"),
-    pytest.param(_body(3, age_band="60-69"), 3, "§4.1", "joined.age_band", id="band-unknown"),
+    pytest.param(_body(1, juror_tenure_days=40), 12, "juror.enrolled.tenure", id="tenure"),
+    pytest.param(_body(3, member=CLAIMANT_18), 3, "member.joined.new", id="joined-twice"),
+    pytest.param(_body(3, age_band="60-69"), 3, "member.joined.age_band", id="band-unknown"),
     pytest.param(
         _insert(18, _leave(CLAIMANT_18, "2025-02-15T00:00:00Z")),
         19,
-        "§5.1",
-        "filed.member",
+        "claim.filed.member",
         id="filed-after-leaving",
     ),
-    pytest.param(_body(19, amount_fen=2000001), 19, "§5.2", "assessed.amount", id="over-claim"),
-    pytest.param(_body(20, days_since_joining=44), 20, "§5.3", "days_since_joining", id="days"),
+    pytest.param(_body(19, amount_fen=2000001), 19, "claim.assessed.amount", id="over-claim"),
+    pytest.param(_body(20, days_since_joining=44), 20, "claim.disclosed.fields", id="days"),
     pytest.param(
         _body(20, objections_close="2025-02-19T02:00:01Z"),
         20,
-        "§5.3",
-        "objections_close",
+        "claim.disclosed.fields",
         id="objections-close",
     ),
-    pytest.param(_body(23, category="cancer"), 23, "§5.3", "category", id="category"),
+    pytest.param(_body(23, category="cancer"), 23, "claim.disclosed.fields", id="category"),
     pytest.param(
-        _body(24, appellant=CLAIMANT_18), 24, "§5.5", "appealed.appellant", id="wrong-appellant"
+        _body(24, appellant=CLAIMANT_18), 24, "claim.appealed.appellant", id="wrong-appellant"
     ),
+    pytest.param(_envelope(VOTE, actor="operator"), VOTE, "vote.actor", id="vote-by-the-operator"),
     pytest.param(
-        _envelope(VOTE, actor="operator"), VOTE, "§7", "vote.actor", id="vote-by-the-operator"
+        _body(DECIDED_21, approve=2), DECIDED_21, "claim.decided.outcome", id="counts-vs-log"
     ),
-    pytest.param(_body(DECIDED_21, approve=2), DECIDED_21, "§5.8", "approve", id="counts-vs-log"),
     pytest.param(
         _envelope(DECIDED_18, time="2025-02-20T00:00:00Z"),
         DECIDED_18,
-        "§5.8",
-        "decided.early",
+        "claim.decided.early",
         id="too-early",
     ),
     pytest.param(
-        _body(PAID_21, period="2025-03a"), PAID_21, "§5.9", "period", id="paid-other-period"
+        _body(PAID_21, period="2025-03a"), PAID_21, "claim.paid.period", id="paid-other-period"
     ),
     pytest.param(
         _body(17, period="2025-02b", cutoff="2025-02-28T00:00:00Z"),
         17,
-        "§8.1",
-        "closed.order",
+        "period.order",
         id="period-skipped",
     ),
-    pytest.param(_body(CLOSED, carry_in_fen=1), CLOSED, "§8.2", "carry_in_fen", id="carry-in"),
+    pytest.param(_body(CLOSED, carry_in_fen=1), CLOSED, "period.carry", id="carry-in"),
     pytest.param(
-        _body(CLOSED, claims=["c-18", "c-21"]), CLOSED, "§8.3", "claims", id="claims-order"
+        _body(CLOSED, claims=["c-18", "c-21"]), CLOSED, "period.claims", id="claims-order"
     ),
     pytest.param(
         _body(CLOSED, contribution_total_fen=150401),
         CLOSED,
-        "§9",
-        "contribution_total_fen",
+        "period.contributions",
         id="total",
     ),
-    pytest.param(_body(PAID_21, note="x"), PAID_21, "§3", "body.keys", id="extra-body-key"),
+    pytest.param(_body(PAID_21, note="x"), PAID_21, "entry.keys", id="extra-body-key"),
     pytest.param(
-        _envelope(PAID_21, actor="admin:alice"), PAID_21, "§3", "actor", id="actor-not-operator"
+        _envelope(PAID_21, actor="admin:alice"), PAID_21, "entry.actor", id="actor-not-operator"
     ),
     pytest.param(
         _envelope(POOLED, actor=f"juror:{FIRST_JUROR}"),
         POOLED,
-        "§3",
-        "actor",
+        "entry.actor",
         id="pooled-by-a-juror",
     ),
     pytest.param(
-        _envelope(PAID_21, actor="operators"), PAID_21, "§3", "actor", id="actor-operators"
+        _envelope(PAID_21, actor="operators"), PAID_21, "entry.actor", id="actor-operators"
     ),
-    pytest.param(_body(22, claim="c-19"), 22, "§3", "claim.unknown", id="unknown-claim"),
+    pytest.param(_body(22, claim="c-19"), 22, "claim.known", id="unknown-claim"),
 ]
 
 
-@pytest.mark.parametrize(("edit", "seq", "section", "rule"), TAMPERS)
-def test_a_tampered_plan_fails_naming_the_rule_and_seq(
-    edit: Edit, seq: int, section: str, rule: str
-) -> None:
+@pytest.mark.parametrize(("edit", "seq", "rule"), TAMPERS)
+def test_a_tampered_plan_fails_naming_the_rule_and_seq(edit: Edit, seq: int, rule: str) -> None:
     entries = envelopes()
     edit(entries)
     raws = rechain(entries)
     with pytest.raises(PlanRuleError) as caught:
         replay(raws)
     err = caught.value
-    assert (err.seq, err.section, err.rule) == (seq, section, rule), str(err)
+    assert (err.seq, err.rule) == (seq, rule), str(err)
     assert f"seq {seq} " in str(err)
     assert "expected" in str(err)
     # nothing before the tampered entry is held against the log
@@ -558,11 +541,11 @@ def test_audit_of_a_tampered_dump_fails_at_the_seq(tmp_path: Path) -> None:
     assert doc["violation_count"] == 1
     (violation,) = doc["violations"]
     assert violation["seq"] == CLOSED
-    assert violation["rule"] == "§8.2 share_fen"
+    assert violation["rule"] == "period.share"
     assert "expected share_fen 391500, found 391501" in violation["message"]
     result = run(tmp_path / "s", "audit", "--dir", str(folder), "--key", KEY)
     assert result.exit_code == 1
-    assert f"seq {CLOSED} (period.closed): plan.md §8.2 [share_fen]" in result.stderr
+    assert f"seq {CLOSED} (period.closed): period.share (plan.md §8.2)" in result.stderr
 
 
 @pytest.fixture
@@ -624,7 +607,7 @@ def test_the_replayer_stops_the_plan_at_its_first_violation() -> None:
     for raw in rechain(entries):
         replayer.add(raw)
     assert [v.seq for v in replayer.violations] == [PAID_21 + 1]
-    assert replayer.violations[0].rule == "§5.9 paid.twice"
+    assert replayer.violations[0].rule == "claim.paid.twice"
     assert replayer.plan_stopped_at == PAID_21 + 1
 
 
@@ -865,9 +848,9 @@ def _filing(member: str, diagnosed: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("edit", "position", "section", "rule"),
+    ("edit", "position", "rule"),
     [
-        pytest.param(_member_left_early, 11, "§8.2", "members", id="leaver-counted"),
+        pytest.param(_member_left_early, 11, "period.members", id="leaver-counted"),
         pytest.param(
             _then(
                 (
@@ -877,22 +860,19 @@ def _filing(member: str, diagnosed: str) -> dict[str, Any]:
                 )
             ),
             -1,
-            "§4.1",
-            "joined.wound_down",
+            "member.joined.wound_down",
             id="join-after-wind-down",
         ),
         pytest.param(
             _then(("2026-01-15T00:00:00Z", "claim.filed", _filing(M1, "2026-01-06T00:00:00Z"))),
             -1,
-            "§3",
-            "wound_down.diagnosed",
+            "claim.filed.wound_down",
             id="diagnosed-after-wind-down",
         ),
         pytest.param(
             _then(("2026-02-02T00:00:00Z", "claim.filed", _filing(M1, "2026-01-04T00:00:00Z"))),
             -1,
-            "§3",
-            "wound_down.claims_until",
+            "claim.filed.wound_down",
             id="filed-after-claims-until",
         ),
         pytest.param(
@@ -904,28 +884,26 @@ def _filing(member: str, diagnosed: str) -> dict[str, Any]:
                 )
             ),
             -1,
-            "§5.10",
-            "reversed.twice",
+            "claim.reversed.twice",
             id="reversed-twice",
         ),
         pytest.param(
             _then(("2026-01-15T00:00:00Z", "member.left", {"member": M3})),
             -1,
-            "§4.2",
-            "left.active",
+            "member.left.active",
             id="left-twice",
         ),
     ],
 )
 def test_a_tampered_hand_made_plan(
-    edit: Callable[[PlanLog], None], position: int, section: str, rule: str
+    edit: Callable[[PlanLog], None], position: int, rule: str
 ) -> None:
     plan, _ = money_plan()
     edit(plan)
     seq = position % len(plan.entries)
     with pytest.raises(PlanRuleError) as caught:
         replay(rechain(plan.entries))
-    assert (caught.value.seq, caught.value.section, caught.value.rule) == (seq, section, rule)
+    assert (caught.value.seq, caught.value.rule) == (seq, rule)
 
 
 def juror_seed(member: str) -> bytes:
@@ -1033,7 +1011,7 @@ def test_an_approval_appealed_by_an_objector_and_denied_by_the_panel() -> None:
     )
     with pytest.raises(PlanRuleError) as caught:
         replay(rechain(plan.entries))
-    assert (caught.value.section, caught.value.rule) == ("§5.9", "paid.approved")
+    assert caught.value.rule == "claim.paid.approved"
 
 
 def _seq_of(plan: PlanLog, type_: str) -> int:
@@ -1045,10 +1023,9 @@ def test_a_pool_with_the_objector_in_it_is_refused() -> None:
     pooled = _seq_of(plan, "panel.pooled")
     with pytest.raises(PlanRuleError) as caught:
         replay(rechain(plan.entries))
-    assert (caught.value.seq, caught.value.section, caught.value.rule) == (
+    assert (caught.value.seq, caught.value.rule) == (
         pooled,
-        "§6",
-        "pool_root",
+        "panel.pooled.pool",
     )
 
 
@@ -1087,7 +1064,7 @@ def test_an_appeal_never_drawn_stands_on_the_assessment_after_the_reveal_window(
     seq = _undrawn(plan, pooled=pooled, decided="2025-12-03T03:59:59Z")
     with pytest.raises(PlanRuleError) as caught:
         replay(rechain(plan.entries))
-    assert (caught.value.seq, caught.value.rule) == (seq, "decided.early")
+    assert (caught.value.seq, caught.value.rule) == (seq, "claim.decided.early")
     assert ("pooled but never drawn" if pooled else "never pooled") in caught.value.detail
 
 
@@ -1143,11 +1120,7 @@ def test_no_pool_or_draw_once_the_claim_is_decided() -> None:
     seq = plan.add("2025-12-03T04:00:00Z", "panel.pooled", pooled["body"])
     with pytest.raises(PlanRuleError) as caught:
         replay(rechain(plan.entries))
-    assert (caught.value.seq, caught.value.section, caught.value.rule) == (
-        seq,
-        "§5.6",
-        "claim.decided",
-    )
+    assert (caught.value.seq, caught.value.rule) == (seq, "panel.pooled.order")
 
 
 def test_the_draw_needs_the_panel_size_in_force_at_the_draw() -> None:
@@ -1161,10 +1134,9 @@ def test_the_draw_needs_the_panel_size_in_force_at_the_draw() -> None:
     plan.entries[drawn + 1]["body"]["rules_version"] = 2
     with pytest.raises(PlanRuleError) as caught:
         replay(rechain(plan.entries))
-    assert (caught.value.seq, caught.value.section, caught.value.rule) == (
+    assert (caught.value.seq, caught.value.rule) == (
         drawn + 1,
-        "§6",
-        "pool.too_small",
+        "panel.drawn.size",
     )
 
 
@@ -1175,7 +1147,7 @@ def test_a_pool_smaller_than_the_panel_is_refused_at_the_pool() -> None:
         replay(rechain(plan.entries))
     assert (caught.value.seq, caught.value.rule) == (
         _seq_of(plan, "panel.pooled"),
-        "pool.too_small",
+        "panel.pooled.size",
     )
 
 
@@ -1185,4 +1157,4 @@ def test_an_appeal_of_an_approval_by_a_non_objector_is_refused() -> None:
     plan.entries[appeal]["body"]["appellant"] = M3
     with pytest.raises(PlanRuleError) as caught:
         replay(rechain(plan.entries))
-    assert (caught.value.seq, caught.value.rule) == (appeal, "appealed.appellant")
+    assert (caught.value.seq, caught.value.rule) == (appeal, "claim.appealed.appellant")

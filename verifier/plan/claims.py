@@ -1,29 +1,22 @@
-"""Claims and their lifecycle, replayed (specs/plan.md §5; the panel's §6-§7 via
-:mod:`verifier.plan.panel`).
+"""Claims from filing to appeal, replayed (specs/plan.md §5.1-§5.5).
 
 :class:`ClaimBook` holds every claim and checks each claim entry at time t against
-R, the rules in force at t, and the state the earlier entries imply. It re-derives
-every field an entry states and compares: the disclosure's coarse fields, the pool
-(fixed at the appeal) and its signature (:func:`~verifier.plan.panel.check_pooled`),
-the whole draw (:func:`~verifier.plan.panel.check_draw`), each vote
-(:func:`~verifier.plan.panel.check_vote`), the decision's outcome, amount, basis and
-counts, and the payment's period and amount.
+R, the rules in force at t, and the state the earlier entries imply. Decisions,
+payments and reversals (§5.8-§5.10) are :mod:`verifier.plan.decisions`; the pool,
+draw and votes (§6-§7) :mod:`verifier.plan.panel`. Every failure names its rule by
+the id of specs/plan.md §10.
 
-Readings where specs/plan.md leaves a choice (each is reported as an ambiguity):
+Readings where specs/plan.md leaves a choice:
 
 - "active" is read in log order: a member is active from their ``member.joined``
   entry until their ``member.left`` entry;
 - a claim keeps the ``kind`` and ``category`` its condition had in the rules in
-  force when it was filed; the benefit caps come from the rules in force at the
-  assessment (§5.2) and at the decision (§5.8, a panel overturning a denial);
+  force when it was filed (§2 fixes a code's kind across versions); the benefit caps
+  come from the rules in force at the assessment (§5.2) and at the decision (§5.8,
+  a panel overturning a denial);
 - the pool is fixed at the appeal (§6: "the pool is therefore fixed before any
   randomness exists"), so an objection filed after the appeal does not change it;
-- a wound-down plan accepts a claim at t <= ``claims_until`` whose ``diagnosed``
-  is before the ``plan.wound_down`` entry's time;
-- no appeal, pool signature, draw or vote is accepted once the claim is decided;
-- an appeal that was never pooled, or pooled but never drawn, is decided on the
-  assessment once t >= appeal time + ``reveal_days`` (§5.8's "appealed but not
-  drawn"), with ``reveal_days`` of the rules in force at the decision.
+- no appeal, pool signature, draw or vote is accepted once the claim is decided.
 """
 
 from __future__ import annotations
@@ -41,7 +34,6 @@ from verifier.plan.panel import (
     check_pooled,
     check_vote,
 )
-from verifier.plan.periods import period_open_at
 from verifier.plan.records import (
     DAY,
     Body,
@@ -64,11 +56,6 @@ DISCLOSED_KEYS = (
 )
 OBJECTED_KEYS = ("claim", "objector", "reason_hash")
 APPEALED_KEYS = ("claim", "appellant", "secret_commitment")
-DECIDED_KEYS = ("claim", "outcome", "amount_fen", "basis", "approve", "deny", "rules_version")
-PAID_KEYS = ("claim", "amount_fen", "period")
-REVERSED_KEYS = ("claim", "recovered_fen", "reason")
-
-BP = 10_000
 
 
 @dataclass(frozen=True)
@@ -106,34 +93,35 @@ class ClaimBook:
         """Period id -> (claim, amount) of its payments, in log order (§8.2)."""
         self.recovered_in: dict[str, int] = {}
         """Period id -> Σ recovered_fen of the reversals credited to it (§5.10)."""
+        self.reversals_in: dict[str, list[tuple[str, int]]] = {}
+        """Period id -> (claim, recovered_fen) of the reversals credited to it, in log order."""
+        self.diagnoses: dict[tuple[str, str, str], list[str]] = {}
+        """(member, condition, diagnosed) -> the claims filed for it, in log order (§5.1)."""
 
     # -- helpers -------------------------------------------------------------------
 
-    def _claim(self, body: Body) -> ClaimRecord:
+    def claim_of(self, body: Body) -> ClaimRecord:
+        """The claim the body names (``claim.known``), with this entry added to its history."""
         claim_id = body.claim("claim")
         claim = self.claims.get(claim_id)
         if claim is None:
             body.fail(
-                "§3",
-                "claim.unknown",
+                "claim.known",
                 f"expected a claim filed earlier on the log (c-<seq of its claim.filed>), "
                 f"found {claim_id}",
             )
         claim.history.append((body.entry.seq, body.entry.type))
         return claim
 
-    def _active(self, body: Body, key: str, section: str, rule: str) -> MemberRecord:
-        member_id = body.member(key)
+    def active(self, body: Body, member_id: str, key: str, rule: str) -> MemberRecord:
+        """The member ``member_id`` named as ``key``, who must be active (else ``rule``)."""
         record = self.members.get(member_id)
         if record is None:
             body.fail(
-                section,
-                rule,
-                f"expected an active member as {key}, found {member_id}, who never joined",
+                rule, f"expected an active member as {key}, found {member_id}, who never joined"
             )
         if not record.active:
             body.fail(
-                section,
                 rule,
                 f"expected an active member as {key}, found {member_id}, who left at seq "
                 f"{record.left_seq} ({record.left_at})",
@@ -141,81 +129,54 @@ class ClaimBook:
         return record
 
     @staticmethod
-    def _when(body: Body, secs: int, what: str) -> str:
-        text = format_time(secs)
-        if text is None:
-            body.fail("§3", "time.range", f"{what} falls outside years 0001-9999")
-        return text
-
-    def _disclosed(self, body: Body, claim: ClaimRecord, section: str) -> int:
+    def disclosed_close(body: Body, claim: ClaimRecord, rule: str) -> int:
+        """The claim's ``objections_close`` in seconds; ``rule`` if it is not disclosed."""
         if claim.objections_close_s is None:
             body.fail(
-                section,
-                "claim.order",
-                f"expected {claim.claim} to be disclosed first, found it {claim.status}",
+                rule, f"expected {claim.claim} to be disclosed first, found it {claim.status}"
             )
         return claim.objections_close_s
-
-    @staticmethod
-    def _undecided(body: Body, claim: ClaimRecord, section: str) -> None:
-        if claim.outcome is not None:
-            body.fail(
-                section,
-                "claim.decided",
-                f"expected {claim.claim} undecided, found it decided {claim.outcome}",
-            )
 
     # -- §5.1 filed ----------------------------------------------------------------
 
     def filed(self, entry: Entry, t: int, rules: Rules) -> ClaimRecord:
-        """§5.1: an active member, a covered condition, diagnosed after the waiting period."""
+        """§5.1: an active member, a covered condition, in cover, once per diagnosis."""
         body = Body(entry, FILED_KEYS)
-        member = self._active(body, "member", "§5.1", "filed.member")
-        code = body.text("condition")
+        member_id, code = body.member("member"), body.text("condition")
+        amount = body.integer("amount_fen")
+        diagnosed, diagnosed_s = body.time("diagnosed")
+        body.hex64("evidence_commitment")
+        member = self.active(body, member_id, "member", "claim.filed.member")
         condition = rules.conditions.get(code)
         if condition is None:
             body.fail(
-                "§5.1",
-                "filed.condition",
+                "claim.filed.condition",
                 f"expected a condition on the list of rules version {rules.version} "
                 f"({', '.join(sorted(rules.conditions))}), found {code!r}",
             )
-        amount = body.integer("amount_fen")
         if amount <= 0:
-            body.fail("§5.1", "filed.amount", f"expected amount_fen > 0, found {amount}")
-        diagnosed, diagnosed_s = body.time("diagnosed")
+            body.fail("claim.filed.amount", f"expected amount_fen > 0, found {amount}")
         if diagnosed_s > t:
             body.fail(
-                "§5.1",
-                "filed.diagnosed",
+                "claim.filed.diagnosed",
                 f"expected diagnosed <= the filing time {entry.time}, found {diagnosed}",
+            )
+        if diagnosed_s < member.joined_s:
+            body.fail(
+                "claim.filed.joined",
+                f"expected a diagnosis (or accident) at or after the member joined "
+                f"({member.joined_at}), found {diagnosed}",
             )
         cover_s = member.joined_s + rules.waiting_days * DAY
         if condition.kind != "accident" and diagnosed_s < cover_s:
             body.fail(
-                "§5.1",
-                "filed.waiting",
+                "claim.filed.waiting",
                 f"expected diagnosed >= join time {member.joined_at} + waiting_days "
                 f"{rules.waiting_days} = {show_time(cover_s)} for a {condition.kind} "
                 f"condition ({code}), found {diagnosed}",
             )
-        body.hex64("evidence_commitment")
-        wind = self.wind_down
-        if wind is not None:
-            if t > wind.claims_until_s:
-                body.fail(
-                    "§3",
-                    "wound_down.claims_until",
-                    f"expected a claim filed by claims_until {wind.claims_until} of the "
-                    f"wind-down at seq {wind.seq}, found one at {entry.time}",
-                )
-            if diagnosed_s >= wind.at_s:
-                body.fail(
-                    "§3",
-                    "wound_down.diagnosed",
-                    f"expected diagnosed before the wind-down at {wind.at} (seq {wind.seq}), "
-                    f"found {diagnosed}",
-                )
+        self._once_per_diagnosis(body, member.member, code, diagnosed)
+        self._before_wind_down(body, t, diagnosed_s, diagnosed)
         claim = ClaimRecord(
             claim=f"c-{entry.seq}",
             seq=entry.seq,
@@ -230,7 +191,36 @@ class ClaimBook:
             history=[(entry.seq, entry.type)],
         )
         self.claims[claim.claim] = claim
+        self.diagnoses.setdefault((claim.member, code, diagnosed), []).append(claim.claim)
         return claim
+
+    def _once_per_diagnosis(self, body: Body, member: str, code: str, diagnosed: str) -> None:
+        for earlier_id in self.diagnoses.get((member, code, diagnosed), []):
+            earlier = self.claims[earlier_id]
+            if earlier.outcome != "denied":
+                body.fail(
+                    "claim.filed.duplicate",
+                    f"expected one claim per diagnosis unless denied; {earlier_id} (seq "
+                    f"{earlier.seq}) for {member}, {code}, diagnosed {diagnosed} is "
+                    f"{earlier.status}",
+                )
+
+    def _before_wind_down(self, body: Body, t: int, diagnosed_s: int, diagnosed: str) -> None:
+        wind = self.wind_down
+        if wind is None:
+            return
+        if t > wind.claims_until_s:
+            body.fail(
+                "claim.filed.wound_down",
+                f"expected a claim filed by claims_until {wind.claims_until} of the "
+                f"wind-down at seq {wind.seq}, found one at {body.entry.time}",
+            )
+        if diagnosed_s >= wind.at_s:
+            body.fail(
+                "claim.filed.wound_down",
+                f"expected diagnosed before the wind-down at {wind.at} (seq {wind.seq}), "
+                f"found {diagnosed}",
+            )
 
     # -- §5.2 assessed -------------------------------------------------------------
 
@@ -238,46 +228,33 @@ class ClaimBook:
         """§5.2: once; approve up to the claimed amount and the benefit, or deny with a reason."""
         del t
         body = Body(entry, ASSESSED_KEYS)
-        claim = self._claim(body)
+        claim = self.claim_of(body)
+        decision = body.choice("decision", ("approve", "deny"))
+        amount, reason = body.integer("amount_fen"), body.text("reason")
+        body.hex64("report_commitment")
         check_rules_version(body, rules)
         if claim.decision is not None:
             body.fail(
-                "§5.2",
-                "assessed.twice",
-                f"expected {claim.claim} not yet assessed, found it "
-                f"assessed {claim.decision} already",
+                "claim.assessed.twice",
+                f"expected {claim.claim} not yet assessed, found it assessed {claim.decision}",
             )
-        decision = body.choice("decision", ("approve", "deny"), "§5.2")
-        amount = body.integer("amount_fen")
-        reason = body.text("reason")
-        body.hex64("report_commitment")
         if decision == "approve":
             band = self.members[claim.member].age_band
             benefit = rules.benefit(claim.kind, band)
-            if benefit is None:
-                body.fail(
-                    "§5.2",
-                    "assessed.benefit",
-                    f"expected rules version {rules.version} to have a benefit for the "
-                    f"member's age band {band}, found none",
-                )
             cap = min(claim.claimed_fen, benefit)
             if not 0 < amount <= cap:
                 body.fail(
-                    "§5.2",
-                    "assessed.amount",
+                    "claim.assessed.amount",
                     f"expected 0 < amount_fen <= {cap} (claimed {claim.claimed_fen}, benefit "
                     f"{benefit} for a {claim.kind} condition, band {band}), found {amount}",
                 )
         else:
             if amount != 0:
                 body.fail(
-                    "§5.2", "assessed.amount", f"expected amount_fen 0 for a denial, found {amount}"
+                    "claim.assessed.amount", f"expected amount_fen 0 for a denial, found {amount}"
                 )
             if not reason:
-                body.fail(
-                    "§5.2", "assessed.reason", "expected a non-empty reason for a denial, found ''"
-                )
+                body.fail("claim.assessed.reason", "expected a reason for a denial, found ''")
         claim.decision = decision
         claim.assessed_fen = amount
         return claim
@@ -287,27 +264,29 @@ class ClaimBook:
     def disclosed(self, entry: Entry, t: int, rules: Rules) -> ClaimRecord:
         """§5.3: the coarse fields are what the log says; objections close in objection_days."""
         body = Body(entry, DISCLOSED_KEYS)
-        claim = self._claim(body)
+        claim = self.claim_of(body)
         if claim.decision is None:
             body.fail(
-                "§5.3", "claim.order", f"expected {claim.claim} assessed first, found it only filed"
+                "claim.disclosed.order", f"expected {claim.claim} assessed first, found it filed"
             )
         if claim.disclosed_at is not None:
             body.fail(
-                "§5.3",
-                "disclosed.twice",
-                f"expected {claim.claim} not yet disclosed, "
-                f"found it disclosed at {claim.disclosed_at}",
+                "claim.disclosed.twice",
+                f"expected {claim.claim} not yet disclosed, found it disclosed at "
+                f"{claim.disclosed_at}",
             )
         member = self.members[claim.member]
-        body.same("§5.3", "age_band", member.age_band)
-        body.same("§5.3", "category", claim.category)
-        body.same("§5.3", "amount_fen", claim.assessed_fen)
-        days = (claim.filed_s - member.joined_s) // DAY
-        body.same("§5.3", "days_since_joining", days)
         close_s = t + rules.objection_days * DAY
-        close = self._when(body, close_s, "objections_close")
-        body.same("§5.3", "objections_close", close)
+        close = format_time(close_s)
+        for key, expected in (
+            ("age_band", member.age_band),
+            ("category", claim.category),
+            ("amount_fen", claim.assessed_fen),
+            ("days_since_joining", (claim.filed_s - member.joined_s) // DAY),
+            ("objections_close", close),
+        ):
+            body.same("claim.disclosed.fields", key, expected)
+        assert close is not None  # body.same refused a close past year 9999
         claim.disclosed_at = entry.time
         claim.objections_close = close
         claim.objections_close_s = close_s
@@ -319,29 +298,27 @@ class ClaimBook:
         """§5.4: before objections close, by an active member other than the claimant, once."""
         del rules
         body = Body(entry, OBJECTED_KEYS)
-        claim = self._claim(body)
-        close_s = self._disclosed(body, claim, "§5.4")
+        claim = self.claim_of(body)
+        objector_id = body.member("objector")
+        body.hex64("reason_hash")
+        close_s = self.disclosed_close(body, claim, "claim.objected.order")
         if t >= close_s:
             body.fail(
-                "§5.4",
-                "objected.closed",
-                f"expected a time before objections_close "
-                f"{claim.objections_close}, found {entry.time}",
+                "claim.objected.window",
+                f"expected a time before objections_close {claim.objections_close}, "
+                f"found {entry.time}",
             )
-        objector = self._active(body, "objector", "§5.4", "objected.objector")
+        objector = self.active(body, objector_id, "objector", "claim.objected.objector")
         if objector.member == claim.member:
             body.fail(
-                "§5.4",
-                "objected.claimant",
+                "claim.objected.objector",
                 f"expected an objector other than the claimant, found the claimant {claim.member}",
             )
         if objector.member in claim.objectors:
             body.fail(
-                "§5.4",
-                "objected.twice",
+                "claim.objected.twice",
                 f"expected one objection per member, found a second one by {objector.member}",
             )
-        body.hex64("reason_hash")
         claim.objectors.append(objector.member)
         return claim
 
@@ -350,39 +327,37 @@ class ClaimBook:
     def appealed(self, entry: Entry, t: int, rules: Rules) -> ClaimRecord:
         """§5.5: once, in time, by the right member; fixes the pool of the draw (§6)."""
         body = Body(entry, APPEALED_KEYS)
-        claim = self._claim(body)
-        close_s = self._disclosed(body, claim, "§5.5")
-        self._undecided(body, claim, "§5.5")
+        claim = self.claim_of(body)
+        appellant_id = body.member("appellant")
+        commitment = body.hex64("secret_commitment")
+        close_s = self.disclosed_close(body, claim, "claim.appealed.order")
+        if claim.outcome is not None:
+            body.fail(
+                "claim.appealed.order",
+                f"expected {claim.claim} undecided, found it decided {claim.outcome}",
+            )
         if claim.appellant is not None:
             body.fail(
-                "§5.5",
-                "appealed.twice",
+                "claim.appealed.twice",
                 f"expected {claim.claim} not appealed before, found an appeal by {claim.appellant}",
             )
         until_s = close_s + rules.appeal_days * DAY
         if t >= until_s:
             body.fail(
-                "§5.5",
-                "appealed.closed",
+                "claim.appealed.window",
                 f"expected a time before objections_close {claim.objections_close} + "
                 f"appeal_days {rules.appeal_days} = {show_time(until_s)}, found {entry.time}",
             )
-        appellant = self._active(body, "appellant", "§5.5", "appealed.appellant")
-        if claim.decision == "deny" and appellant.member != claim.member:
+        appellant = self.active(body, appellant_id, "appellant", "claim.appealed.appellant")
+        allowed = [claim.member] if claim.decision == "deny" else claim.objectors
+        if appellant.member not in allowed:
+            who = "the claimant" if claim.decision == "deny" else "an objector"
             body.fail(
-                "§5.5",
-                "appealed.appellant",
-                f"expected the claimant {claim.member} to "
-                f"appeal a denial, found {appellant.member}",
+                "claim.appealed.appellant",
+                f"expected {who} ({', '.join(allowed) or 'none'}) to appeal this "
+                f"{claim.decision}, found {appellant.member}",
             )
-        if claim.decision == "approve" and appellant.member not in claim.objectors:
-            body.fail(
-                "§5.5",
-                "appealed.appellant",
-                f"expected an objector of {claim.claim} ({', '.join(claim.objectors) or 'none'}) "
-                f"to appeal an approval, found {appellant.member}",
-            )
-        claim.secret_commitment = body.hex64("secret_commitment")
+        claim.secret_commitment = commitment
         claim.appellant = appellant.member
         claim.appealed_s = t
         claim.appeal_due_s = t + rules.reveal_days * DAY
@@ -396,18 +371,14 @@ class ClaimBook:
     def pooled(self, entry: Entry, t: int, rules: Rules) -> ClaimRecord:
         """§5.6 and §6: the pool fixed at the appeal, signed with the log's key, in time."""
         body = Body(entry, POOLED_KEYS)
-        claim = self._claim(body)
-        check_rules_version(body, rules)
-        self._undecided(body, claim, "§5.6")
+        claim = self.claim_of(body)
         check_pooled(body, claim, t, rules, self.origin, self.key)
         return claim
 
     def drawn(self, entry: Entry, t: int, rules: Rules) -> ClaimRecord:
         """§5.6 and §6: re-run the whole draw from the pooled entry and the secret."""
         body = Body(entry, DRAWN_KEYS)
-        claim = self._claim(body)
-        check_rules_version(body, rules)
-        self._undecided(body, claim, "§5.6")
+        claim = self.claim_of(body)
         check_draw(body, claim, t, rules)
         return claim
 
@@ -415,144 +386,6 @@ class ClaimBook:
         """§7: a drawn juror, as themself, once, before voting closes, signed with their key."""
         del rules
         body = Body(entry, VOTE_KEYS)
-        claim = self._claim(body)
-        self._undecided(body, claim, "§7")
+        claim = self.claim_of(body)
         check_vote(body, claim, t, self.members, self.origin)
-        return claim
-
-    # -- §5.8 decided --------------------------------------------------------------
-
-    def decided(self, entry: Entry, t: int, rules: Rules) -> ClaimRecord:
-        """§5.8: the outcome, amount, basis and counts the log implies, once, when due."""
-        body = Body(entry, DECIDED_KEYS)
-        claim = self._claim(body)
-        check_rules_version(body, rules)
-        close_s = self._disclosed(body, claim, "§5.8")
-        if claim.outcome is not None:
-            body.fail(
-                "§5.8",
-                "decided.twice",
-                f"expected {claim.claim} not decided before, found it decided {claim.outcome}",
-            )
-        approve = sum(1 for c in claim.votes.values() if c == "approve")
-        deny = len(claim.votes) - approve
-        assessed = "approved" if claim.decision == "approve" else "denied"
-        if claim.appealed_s is None:
-            due_s = close_s + rules.appeal_days * DAY
-            why = f"objections_close {claim.objections_close} + appeal_days {rules.appeal_days}"
-            outcome, basis = assessed, "assessment"
-        elif claim.jurors is None or claim.voting_closes_s is None:
-            due_s = claim.appealed_s + rules.reveal_days * DAY
-            why = (
-                f"the appeal time + reveal_days {rules.reveal_days} (the claim "
-                f"{'pooled' if claim.pool_signature is not None else 'never pooled'} but "
-                f"never drawn)"
-            )
-            outcome, basis = assessed, "assessment"
-        else:
-            all_voted = len(claim.votes) == len(claim.jurors)
-            due_s = t if all_voted else claim.voting_closes_s
-            why = f"voting_closes {claim.voting_closes}, or every drawn juror voted"
-            cast = approve + deny
-            claim.quorum = rules.quorum
-            if cast < rules.quorum:
-                outcome, basis = assessed, "assessment"
-            else:
-                basis = "panel"
-                outcome = "approved" if approve * BP > rules.threshold_bp * cast else "denied"
-        if t < due_s:
-            body.fail(
-                "§5.8",
-                "decided.early",
-                f"expected a decision at or after {why} ({show_time(due_s)}), found {entry.time}",
-            )
-        if outcome == "denied":
-            amount = 0
-        elif claim.decision == "approve" and claim.assessed_fen is not None:
-            amount = claim.assessed_fen
-        else:
-            band = self.members[claim.member].age_band
-            benefit = rules.benefit(claim.kind, band)
-            if benefit is None:
-                body.fail(
-                    "§5.8",
-                    "decided.benefit",
-                    f"expected rules version {rules.version} "
-                    f"to have a benefit for the age band {band}, found none",
-                )
-            amount = min(claim.claimed_fen, benefit)
-        body.same("§5.8", "approve", approve)
-        body.same("§5.8", "deny", deny)
-        body.same("§5.8", "basis", basis)
-        body.same("§5.8", "outcome", outcome)
-        body.same("§5.8", "amount_fen", amount)
-        claim.outcome = outcome
-        claim.basis = basis
-        claim.decided_fen = amount
-        return claim
-
-    # -- §5.9 paid, §5.10 reversed ---------------------------------------------------
-
-    def paid(self, entry: Entry, t: int, rules: Rules) -> ClaimRecord:
-        """§5.9: approved, once, the decided amount, after objections close, in the open period."""
-        del rules
-        body = Body(entry, PAID_KEYS)
-        claim = self._claim(body)
-        if claim.outcome != "approved" or claim.decided_fen is None:
-            body.fail(
-                "§5.9",
-                "paid.approved",
-                f"expected {claim.claim} decided approved, found it {claim.status}",
-            )
-        if claim.paid_fen is not None:
-            body.fail(
-                "§5.9",
-                "paid.twice",
-                f"expected {claim.claim} not paid before, found it "
-                f"paid {claim.paid_fen} in {claim.paid_period}",
-            )
-        close_s = self._disclosed(body, claim, "§5.9")
-        if t < close_s:
-            body.fail(
-                "§5.9",
-                "paid.early",
-                f"expected a payment at or after objections_close "
-                f"{claim.objections_close}, found {entry.time}",
-            )
-        body.same("§5.9", "amount_fen", claim.decided_fen)
-        period = period_open_at(entry.time)
-        body.same("§5.9", "period", period)
-        claim.paid_fen = claim.decided_fen
-        claim.paid_period = period
-        self.paid_in.setdefault(period, []).append((claim.claim, claim.decided_fen))
-        return claim
-
-    def reversed(self, entry: Entry, t: int, rules: Rules) -> ClaimRecord:
-        """§5.10: paid, once, 0 < recovered <= paid, credited to the period open at t."""
-        del t, rules
-        body = Body(entry, REVERSED_KEYS)
-        claim = self._claim(body)
-        if claim.paid_fen is None:
-            body.fail(
-                "§5.10", "reversed.paid", f"expected {claim.claim} paid, found it {claim.status}"
-            )
-        if claim.recovered_fen is not None:
-            body.fail(
-                "§5.10",
-                "reversed.twice",
-                f"expected {claim.claim} not reversed before, "
-                f"found {claim.recovered_fen} recovered",
-            )
-        recovered = body.integer("recovered_fen")
-        if not 0 < recovered <= claim.paid_fen:
-            body.fail(
-                "§5.10",
-                "reversed.amount",
-                f"expected 0 < recovered_fen <= the paid {claim.paid_fen}, found {recovered}",
-            )
-        body.text("reason", nonempty=True, section="§5.10")
-        period = period_open_at(entry.time)
-        claim.recovered_fen = recovered
-        claim.recovered_period = period
-        self.recovered_in[period] = self.recovered_in.get(period, 0) + recovered
         return claim

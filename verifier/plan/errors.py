@@ -29,6 +29,14 @@ class PlanError(VerificationError):
     """A value of the mutual-aid plan breaks a rule of specs/plan.md."""
 
 
+class ReplayOrderError(PlanError):
+    """The replay was fed an entry out of seq order, or an entry 0 that is no genesis.
+
+    The log's own checks (specs/log.md §2-§3) catch both before a replay sees them;
+    reaching the replay with either is a caller's mistake.
+    """
+
+
 class IdError(PlanError):
     """A member id, claim id or log origin does not match its pattern (§1)."""
 

@@ -39,16 +39,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from verifier.note import Verifier
-from verifier.plan.draw import check_secret, draw, pool_root, seed, verify_pool_signature
-from verifier.plan.errors import (
-    DrawError,
-    PoolSignatureError,
-    SecretMismatchError,
-    VoteError,
-    VoteSignatureError,
-)
+from verifier.plan.draw import check_secret, draw, pool_root, pool_signature_message, seed
+from verifier.plan.errors import SecretMismatchError, VoteError, VoteSignatureError
 from verifier.plan.records import DAY, Body, ClaimRecord, MemberRecord, format_time, show_time
-from verifier.plan.rules import Rules
+from verifier.plan.rules import Rules, check_rules_version
 from verifier.plan.vote import CHOICES, verify_vote
 
 POOLED_KEYS = ("claim", "pool_root", "pool_size", "pool_signature", "rules_version")
@@ -61,18 +55,16 @@ def _within_reveal(body: Body, appealed_s: int, t: int, rules: Rules, rule: str)
     reveal_s = appealed_s + rules.reveal_days * DAY
     if t >= reveal_s:
         body.fail(
-            "§5.6",
             rule,
             f"expected a time before the appeal time {show_time(appealed_s)} + reveal_days "
             f"{rules.reveal_days} ({show_time(reveal_s)}), found {body.entry.time}",
         )
 
 
-def _pool_fits(body: Body, pool: list[str], rules: Rules) -> None:
+def _pool_fits(body: Body, pool: list[str], rules: Rules, rule: str) -> None:
     if len(pool) < rules.panel_size:
         body.fail(
-            "§6",
-            "pool.too_small",
+            rule,
             f"expected a pool of at least panel_size {rules.panel_size} (rules version "
             f"{rules.version}), found {len(pool)}",
         )
@@ -82,33 +74,36 @@ def check_pooled(
     body: Body, claim: ClaimRecord, t: int, rules: Rules, origin: str, key: Verifier
 ) -> None:
     """Check a ``panel.pooled`` at t for ``claim`` (§5.6, §6) and record the signature."""
+    stated_root, stated_size = body.hex64("pool_root"), body.integer("pool_size")
+    signature = body.b64("pool_signature", 64)
+    check_rules_version(body, rules)
     pool, appealed_s = claim.pool, claim.appealed_s
-    if pool is None or appealed_s is None:
+    if pool is None or appealed_s is None or claim.outcome is not None:
         body.fail(
-            "§5.6", "claim.order", f"expected {claim.claim} appealed first, found it {claim.status}"
+            "panel.pooled.order",
+            f"expected {claim.claim} appealed and undecided, found it {claim.status}",
         )
     if claim.pool_signature is not None:
         body.fail(
-            "§5.6",
-            "pooled.twice",
+            "panel.pooled.twice",
             f"expected {claim.claim} not pooled before, found its pool signed at seq "
             f"{claim.pooled_seq}",
         )
-    _within_reveal(body, appealed_s, t, rules, "pooled.reveal")
+    _within_reveal(body, appealed_s, t, rules, "panel.pooled.window")
     root = pool_root(claim.claim, pool)
-    body.same("§6", "pool_root", root.hex())
-    body.same("§6", "pool_size", len(pool))
-    _pool_fits(body, pool, rules)
-    try:
-        signature = verify_pool_signature(
-            key, origin, claim.claim, root, body.text("pool_signature")
-        )
-    except PoolSignatureError as exc:
+    if stated_root != root.hex() or stated_size != len(pool):
         body.fail(
-            "§6", "pool_signature", f"expected the log key's signature over the pool root: {exc}"
+            "panel.pooled.pool",
+            f"expected the pool fixed at the appeal (root {root.hex()}, size {len(pool)}), "
+            f"found root {stated_root}, size {stated_size}",
         )
-    except DrawError as exc:
-        body.fail("§6", "pool_signature", f"expected a well-formed pool_signature: {exc}")
+    _pool_fits(body, pool, rules, "panel.pooled.size")
+    if not key.verify(pool_signature_message(origin, claim.claim, root), signature):
+        body.fail(
+            "panel.pooled.signature",
+            f"expected the log key's signature over the pool root {root.hex()}, found one "
+            "that does not verify",
+        )
     claim.pool_root = root
     claim.pool_signature = signature
     claim.pooled_seq = body.entry.seq
@@ -116,12 +111,9 @@ def check_pooled(
 
 def check_draw(body: Body, claim: ClaimRecord, t: int, rules: Rules) -> None:
     """Check a ``panel.drawn`` at t for ``claim`` (§5.6, §6) and record the panel."""
-    if claim.jurors is not None:
-        body.fail(
-            "§5.6",
-            "drawn.twice",
-            f"expected {claim.claim} not drawn before, found a panel already drawn",
-        )
+    secret_hex, stated_seed = body.hex64("secret"), body.hex64("seed")
+    body.time("voting_closes")
+    check_rules_version(body, rules)
     pool, appealed_s, commitment = claim.pool, claim.appealed_s, claim.secret_commitment
     root, signature = claim.pool_root, claim.pool_signature
     if (
@@ -130,28 +122,38 @@ def check_draw(body: Body, claim: ClaimRecord, t: int, rules: Rules) -> None:
         or commitment is None
         or root is None
         or signature is None
+        or claim.outcome is not None
     ):
         body.fail(
-            "§5.6",
-            "claim.order",
+            "panel.drawn.order",
             f"expected {claim.claim} pooled first (a panel.pooled puts the pool's signature "
-            f"on the log before the secret is revealed, §6), found it {claim.status}",
+            f"on the log before the secret is revealed, §6) and undecided, found it "
+            f"{claim.status}",
         )
-    _within_reveal(body, appealed_s, t, rules, "drawn.reveal")
-    _pool_fits(body, pool, rules)
+    if claim.jurors is not None:
+        body.fail(
+            "panel.drawn.twice",
+            f"expected {claim.claim} not drawn before, found a panel already drawn",
+        )
+    _within_reveal(body, appealed_s, t, rules, "panel.drawn.window")
+    _pool_fits(body, pool, rules, "panel.drawn.size")
     try:
-        secret = check_secret(body.hex64("secret"), commitment)
+        secret = check_secret(secret_hex, commitment)
     except SecretMismatchError as exc:
-        body.fail("§6", "secret", f"expected the secret to open the appeal's commitment: {exc}")
+        body.fail("panel.drawn.secret", f"expected the secret to open the commitment: {exc}")
     expected_seed = seed(root, signature, secret)
-    body.same("§6", "seed", expected_seed.hex())
+    if stated_seed != expected_seed.hex():
+        body.fail(
+            "panel.drawn.seed",
+            f"expected seed H(pool root, pool signature, secret) = {expected_seed.hex()}, "
+            f"found {stated_seed}",
+        )
     jurors = draw(pool, expected_seed, rules.panel_size)
-    body.same("§6", "jurors", jurors)
+    body.same("panel.drawn.jurors", "jurors", jurors)
     closes_s = t + rules.voting_days * DAY
     closes = format_time(closes_s)
-    if closes is None:
-        body.fail("§6", "voting_closes", "expected voting_closes within years 0001-9999")
-    body.same("§6", "voting_closes", closes)
+    body.same("panel.drawn.voting_closes", "voting_closes", closes)
+    assert closes is not None  # body.same refused a close past year 9999
     claim.jurors = jurors
     claim.voting_closes = closes
     claim.voting_closes_s = closes_s
@@ -162,54 +164,47 @@ def check_vote(
 ) -> None:
     """Check a ``vote.cast`` at t on ``claim`` (§7) and count it."""
     entry = body.entry
+    juror = body.member("juror")
+    choice, rationale = body.choice("choice", CHOICES), body.hex64("rationale_hash")
+    signature = body.text("signature")
     jurors, closes_s = claim.jurors, claim.voting_closes_s
     if jurors is None or closes_s is None:
         body.fail(
-            "§7",
-            "vote.not_drawn",
-            f"expected {claim.claim} to have a drawn panel, found it {claim.status}",
+            "vote.panel", f"expected {claim.claim} to have a drawn panel, found it {claim.status}"
         )
-    juror = body.member("juror")
     if juror not in jurors:
         body.fail(
-            "§7",
-            "vote.juror",
-            f"expected one of the drawn jurors ({', '.join(jurors)}), found {juror}",
+            "vote.panel", f"expected one of the drawn jurors ({', '.join(jurors)}), found {juror}"
         )
     if entry.actor != f"juror:{juror}":
-        body.fail("§7", "vote.actor", f"expected actor 'juror:{juror}', found {entry.actor!r}")
+        body.fail("vote.actor", f"expected actor 'juror:{juror}', found {entry.actor!r}")
     if juror in claim.votes:
         body.fail(
-            "§7",
             "vote.twice",
             f"expected one vote per juror, found a second vote by {juror} on {claim.claim}",
         )
-    if t >= closes_s:
+    if t >= closes_s or claim.outcome is not None:
         body.fail(
-            "§7",
-            "vote.closed",
-            f"expected a vote before voting_closes {claim.voting_closes}, found {entry.time}",
+            "vote.window",
+            f"expected a vote before voting_closes {claim.voting_closes} and before the "
+            f"decision, found one at {entry.time} on a claim {claim.status}",
         )
     record = members[juror]
     key = record.juror_key
     if not record.active or key is None:
         body.fail(
-            "§7",
-            "vote.left",
+            "vote.juror_active",
             f"expected the juror {juror} still an active member (§4.2), found them gone: "
             f"member.left at seq {record.left_seq} ({record.left_at})",
         )
-    choice = body.choice("choice", CHOICES, "§7")
-    rationale = body.hex64("rationale_hash")
     try:
-        verify_vote(key, origin, claim.claim, choice, rationale, body.text("signature"))
+        verify_vote(key, origin, claim.claim, choice, rationale, signature)
     except VoteSignatureError as exc:
         body.fail(
-            "§7",
             "vote.signature",
             f"expected a valid signature by the juror's key enrolled at seq "
             f"{record.juror_seq}: {exc}",
         )
     except VoteError as exc:
-        body.fail("§7", "vote.signature", f"expected a well-formed signed vote: {exc}")
+        body.fail("vote.signature", f"expected a well-formed signed vote: {exc}")
     claim.votes[juror] = choice

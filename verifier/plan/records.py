@@ -22,8 +22,10 @@ from typing import NoReturn
 
 from verifier.entry import Entry, is_valid_time
 from verifier.jcs import JSONValue
+from verifier.note import decode_base64
 from verifier.plan.errors import PlanError
 from verifier.plan.ids import CLAIM_PATTERN, HEX64_PATTERN, MEMBER_PATTERN, show
+from verifier.plan.rule_ids import SECTIONS
 
 DAY = 86_400
 """Seconds in a day (specs/plan.md, conventions)."""
@@ -33,13 +35,16 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 class PlanRuleError(PlanError):
     """An entry breaks a rule of specs/plan.md, given the state the entries before it imply.
 
-    ``seq`` and ``entry_type`` locate the entry; ``section`` is the section of
-    specs/plan.md (``"§5.9"``); ``rule`` is a short stable name of the rule broken
-    (``"paid.amount"``); ``detail`` says what was expected and what was found.
+    ``seq`` and ``entry_type`` locate the entry; ``rule`` is the rule's id in the
+    table of specs/plan.md §10 (``"claim.paid.twice"``) and ``section`` the section
+    that states it; ``detail`` says what was expected and what was found.
     """
 
-    def __init__(self, seq: int, entry_type: str, section: str, rule: str, detail: str) -> None:
-        super().__init__(f"seq {seq} ({entry_type}): plan.md {section} [{rule}]: {detail}")
+    def __init__(self, seq: int, entry_type: str, rule: str, detail: str) -> None:
+        section = SECTIONS.get(rule)
+        if section is None:
+            raise ValueError(f"{rule!r} is not a rule id of specs/plan.md §10")
+        super().__init__(f"seq {seq} ({entry_type}): {rule} (plan.md {section}): {detail}")
         self.seq = seq
         self.entry_type = entry_type
         self.section = section
@@ -65,9 +70,9 @@ def format_time(secs: int) -> str | None:
     return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{hour:02d}:{minute:02d}:{second:02d}Z"
 
 
-def fail(entry: Entry, section: str, rule: str, detail: str) -> NoReturn:
-    """Raise :class:`PlanRuleError` for ``entry``."""
-    raise PlanRuleError(entry.seq, entry.type, section, rule, detail)
+def fail(entry: Entry, rule: str, detail: str) -> NoReturn:
+    """Raise :class:`PlanRuleError` for ``entry``, naming ``rule`` by its id (§10)."""
+    raise PlanRuleError(entry.seq, entry.type, rule, detail)
 
 
 def show_time(secs: int) -> str:
@@ -87,51 +92,47 @@ class Body:
             missing = ", ".join(sorted(want - found)) or "none"
             extra = ", ".join(sorted(found - want)) or "none"
             self.fail(
-                "§3",
-                "body.keys",
+                "entry.keys",
                 f"expected exactly the keys {', '.join(keys)}; missing {missing}, "
                 f"unexpected {extra}",
             )
 
-    def fail(self, section: str, rule: str, detail: str) -> NoReturn:
+    def fail(self, rule: str, detail: str) -> NoReturn:
         """Raise :class:`PlanRuleError` for this entry."""
-        fail(self.entry, section, rule, detail)
+        fail(self.entry, rule, detail)
 
     def value(self, key: str) -> JSONValue:
         """The raw value of ``key``."""
         return self.values[key]
 
-    def same(self, section: str, key: str, expected: object) -> None:
-        """Refuse unless the body states ``expected`` for ``key`` (same JSON type and value)."""
+    def same(self, rule: str, key: str, expected: object) -> None:
+        """Refuse by ``rule`` unless the body states ``expected`` for ``key`` (same JSON type)."""
         found = self.values[key]
         if found != expected or type(found) is not type(expected):
-            self.fail(section, key, f"expected {key} {expected!r}, found {found!r}")
+            self.fail(rule, f"expected {key} {expected!r}, found {found!r}")
 
-    def integer(self, key: str, minimum: int | None = None, section: str = "§3") -> int:
-        """An integer (never ``true``/``false``), at least ``minimum`` if given."""
+    def integer(self, key: str, minimum: int | None = 0) -> int:
+        """An integer (never ``true``/``false``), at least ``minimum`` unless that is None."""
         v = self.values[key]
         if isinstance(v, bool) or not isinstance(v, int):
-            self.fail(section, f"{key}.type", f"expected {key} to be an integer, found {show(v)}")
+            self.fail("entry.value", f"expected {key} to be an integer, found {show(v)}")
         if minimum is not None and v < minimum:
-            self.fail(section, f"{key}.range", f"expected {key} >= {minimum}, found {v}")
+            self.fail("entry.value", f"expected {key} >= {minimum}, found {v}")
         return v
 
-    def text(self, key: str, *, nonempty: bool = False, section: str = "§3") -> str:
-        """A string; non-empty if asked."""
+    def text(self, key: str) -> str:
+        """A string, possibly empty."""
         v = self.values[key]
         if not isinstance(v, str):
-            self.fail(section, f"{key}.type", f"expected {key} to be a string, found {show(v)}")
-        if nonempty and not v:
-            self.fail(section, f"{key}.empty", f"expected a non-empty {key}, found ''")
+            self.fail("entry.value", f"expected {key} to be a string, found {show(v)}")
         return v
 
-    def choice(self, key: str, allowed: tuple[str, ...], section: str = "§3") -> str:
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
         """A string among ``allowed``."""
         v = self.values[key]
         if not isinstance(v, str) or v not in allowed:
             self.fail(
-                section,
-                f"{key}.value",
+                "entry.value",
                 f"expected {key} to be one of {', '.join(allowed)}, found {show(v)}",
             )
         return v
@@ -140,7 +141,7 @@ class Body:
         """64 lower-case hex digits (commitments and hashes, §3)."""
         v = self.values[key]
         if not isinstance(v, str) or not HEX64_PATTERN.fullmatch(v):
-            self.fail("§3", f"{key}.format", f"expected 64 lower-case hex digits, found {show(v)}")
+            self.fail("entry.value", f"expected {key}: 64 lower-case hex digits, found {show(v)}")
         return v
 
     def time(self, key: str) -> tuple[str, int]:
@@ -148,16 +149,29 @@ class Body:
         v = self.values[key]
         if not isinstance(v, str) or not is_valid_time(v):
             self.fail(
-                "§3", f"{key}.format", f"expected a time YYYY-MM-DDTHH:MM:SSZ, found {show(v)}"
+                "entry.value", f"expected {key}: a time YYYY-MM-DDTHH:MM:SSZ, found {show(v)}"
             )
         return v, seconds(v)
+
+    def b64(self, key: str, size: int) -> bytes:
+        """Canonical standard base64 of exactly ``size`` bytes (keys, signatures, §3)."""
+        v = self.values[key]
+        raw: bytes | None = None
+        if isinstance(v, str):
+            try:
+                raw = decode_base64(v)
+            except ValueError:
+                raw = None
+        if raw is None or len(raw) != size:
+            self.fail("entry.value", f"expected {key}: base64 of {size} bytes, found {show(v)}")
+        return raw
 
     def member(self, key: str) -> str:
         """A member id, ``m-`` + 20 lower-case hex digits (§1)."""
         v = self.values[key]
         if not isinstance(v, str) or not MEMBER_PATTERN.fullmatch(v):
             self.fail(
-                "§1", f"{key}.format", f"expected 'm-' + 20 lower-case hex digits, found {show(v)}"
+                "entry.value", f"expected {key}: 'm-' + 20 lower-case hex digits, found {show(v)}"
             )
         return v
 
@@ -165,7 +179,7 @@ class Body:
         """A claim id, ``c-`` + decimal seq (§1)."""
         v = self.values[key]
         if not isinstance(v, str) or not CLAIM_PATTERN.fullmatch(v):
-            self.fail("§1", f"{key}.format", f"expected 'c-' + a decimal seq, found {show(v)}")
+            self.fail("entry.value", f"expected {key}: 'c-' + a decimal seq, found {show(v)}")
         return v
 
 

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NoReturn
 
 from verifier.entry import Entry
 from verifier.plan.ids import show
-from verifier.plan.records import DAY, Body, PlanRuleError
+from verifier.plan.records import DAY, Body, fail
 
 RULES_KEYS = (
     "version",
@@ -81,76 +80,81 @@ class Rules:
     voting_days: int
     juror_tenure_days: int
 
-    def benefit(self, kind: str, age_band: str) -> int | None:
-        """The most a claim may be paid (§5.2): the light benefit, else the band's; ``None``
-        if these rules have no benefit for the band."""
+    def benefit(self, kind: str, age_band: str) -> int:
+        """The most a claim may be paid (§5.2): the light benefit, else the age band's.
+
+        Every version has a benefit for both bands of §2 (``rules.benefits``), and a
+        member's band is one of them (``member.joined.age_band``).
+        """
         if kind == "light":
             return self.light_benefit_fen
-        return self.benefits.get(age_band)
+        return self.benefits[age_band]
+
+
+AGE_BANDS = ("0-39", "40-59")
+"""The age bands of §2, fixed by the spec: members over 59 cannot join."""
+MAX_DAYS = 36_500
+"""The longest any ``*_days`` may be (a century, §2)."""
+WINDOWS = ("objection_days", "appeal_days", "reveal_days", "voting_days")
+INTEGER_KEYS = tuple(k for k in RULES_KEYS if k not in ("effective", "benefits", "conditions"))
 
 
 def parse_rules(entry: Entry) -> Rules:
-    """Read a ``plan.rules`` body strictly (§2); raise :class:`PlanRuleError` if malformed."""
+    """Read a ``plan.rules`` body strictly and check its bounds (§2)."""
     body = Body(entry, RULES_KEYS)
+    ints = {key: body.integer(key, 1 if key == "version" else 0) for key in INTEGER_KEYS}
     effective, effective_s = body.time("effective")
-    ints = {
-        key: body.integer(key, minimum, section="§2")
-        for key, minimum in (
-            ("version", 1),
-            ("notice_days", 0),
-            ("waiting_days", 0),
-            ("light_benefit_fen", 0),
-            ("fee_bp", 0),
-            ("annual_cap_fen", 0),
-            ("objection_days", 1),
-            ("appeal_days", 1),
-            ("reveal_days", 1),
-            ("panel_size", 0),
-            ("quorum", 0),
-            ("threshold_bp", 0),
-            ("voting_days", 1),
-            ("juror_tenure_days", 0),
-        )
-    }
+    benefits = _benefits(body)
+    conditions = _conditions(body)
+    _check_bounds(body, ints)
     return Rules(
-        version=ints["version"],
         effective=effective,
         effective_s=effective_s,
         seq=entry.seq,
-        notice_days=ints["notice_days"],
-        waiting_days=ints["waiting_days"],
-        benefits=_benefits(body),
-        light_benefit_fen=ints["light_benefit_fen"],
-        conditions=_conditions(body),
-        fee_bp=ints["fee_bp"],
-        annual_cap_fen=ints["annual_cap_fen"],
-        objection_days=ints["objection_days"],
-        appeal_days=ints["appeal_days"],
-        reveal_days=ints["reveal_days"],
-        panel_size=ints["panel_size"],
-        quorum=ints["quorum"],
-        threshold_bp=ints["threshold_bp"],
-        voting_days=ints["voting_days"],
-        juror_tenure_days=ints["juror_tenure_days"],
+        benefits=benefits,
+        conditions=conditions,
+        **ints,
     )
+
+
+def _check_bounds(body: Body, ints: Mapping[str, int]) -> None:
+    """The bounds a single version keeps (§2): days, fee, quorum, threshold."""
+    for key, value in ints.items():
+        if key.endswith("_days") and value > MAX_DAYS:
+            body.fail("rules.days", f"expected {key} at most {MAX_DAYS}, found {value}")
+    for key in WINDOWS:
+        if ints[key] < 1:
+            body.fail("rules.days", f"expected {key} of at least 1 day, found {ints[key]}")
+    if ints["fee_bp"] > 10_000:
+        body.fail("rules.fee", f"expected fee_bp at most 10000, found {ints['fee_bp']}")
+    if not 1 <= ints["quorum"] <= ints["panel_size"]:
+        body.fail(
+            "rules.quorum",
+            f"expected 1 <= quorum <= panel_size, found quorum {ints['quorum']} and "
+            f"panel_size {ints['panel_size']}",
+        )
+    if ints["threshold_bp"] > 9_999:
+        body.fail(
+            "rules.threshold", f"expected threshold_bp at most 9999, found {ints['threshold_bp']}"
+        )
+    if ints["light_benefit_fen"] < 1:
+        body.fail("rules.benefits", "expected light_benefit_fen of at least 1 fen, found 0")
 
 
 def _benefits(body: Body) -> dict[str, int]:
     value = body.value("benefits")
-    if not isinstance(value, dict) or not value:
+    if not isinstance(value, dict) or sorted(value) != sorted(AGE_BANDS):
         body.fail(
-            "§2",
-            "benefits.type",
-            f"expected benefits to be a non-empty object of age band -> fen, found {show(value)}",
+            "rules.benefits",
+            f"expected benefits for exactly the age bands {', '.join(AGE_BANDS)}, "
+            f"found {show(value)}",
         )
     out: dict[str, int] = {}
     for band, fen in value.items():
-        if isinstance(fen, bool) or not isinstance(fen, int) or fen < 0 or not band:
+        if isinstance(fen, bool) or not isinstance(fen, int) or fen < 1:
             body.fail(
-                "§2",
-                "benefits.value",
-                f"expected each benefit to be a non-empty band and an integer >= 0 (fen), "
-                f"found {band!r}: {show(fen)}",
+                "rules.benefits",
+                f"expected each benefit to be an integer >= 1 (fen), found {band!r}: {show(fen)}",
             )
         out[band] = fen
     return out
@@ -158,8 +162,10 @@ def _benefits(body: Body) -> dict[str, int]:
 
 def _conditions(body: Body) -> dict[str, Condition]:
     value = body.value("conditions")
-    if not isinstance(value, list):
-        body.fail("§2", "conditions.type", f"expected conditions to be a list, found {show(value)}")
+    if not isinstance(value, list) or not value:
+        body.fail(
+            "rules.conditions", f"expected conditions to be a non-empty list, found {show(value)}"
+        )
     out: dict[str, Condition] = {}
     for i, item in enumerate(value):
         if (
@@ -169,14 +175,13 @@ def _conditions(body: Body) -> dict[str, Condition]:
             or item["kind"] not in KINDS
         ):
             body.fail(
-                "§2",
-                "conditions.item",
+                "rules.conditions",
                 f'expected conditions[{i}] to be {{"code", "category", "kind"}} with non-empty '
                 f"strings and kind major, light or accident, found {show(item)}",
             )
         code, category, kind = str(item["code"]), str(item["category"]), str(item["kind"])
         if code in out:
-            body.fail("§2", "conditions.unique", f"expected each code once, found {code!r} twice")
+            body.fail("rules.conditions", f"expected each code once, found {code!r} twice")
         out[code] = Condition(code, category, kind)
     return out
 
@@ -186,6 +191,8 @@ class RulesBook:
 
     def __init__(self) -> None:
         self.versions: list[Rules] = []
+        self.kinds: dict[str, tuple[str, int]] = {}
+        """Code -> (kind, version) from the first version that listed it."""
 
     @property
     def latest(self) -> Rules | None:
@@ -209,48 +216,54 @@ class RulesBook:
         rules = parse_rules(entry)
         expected = len(self.versions) + 1
         if rules.version != expected:
-            _fail(entry, "rules.version", f"expected version {expected}, found {rules.version}")
+            fail(entry, "rules.version", f"expected version {expected}, found {rules.version}")
         if not self.versions:
             if rules.effective_s < t:
-                _fail(
+                fail(
                     entry,
                     "rules.effective",
                     f"expected the first version's effective >= its entry's time {entry.time}, "
                     f"found {rules.effective}",
                 )
         else:
-            previous = self.versions[-1]
-            if rules.effective_s <= previous.effective_s:
-                _fail(
+            self._check_later(entry, rules, t)
+        for code, condition in rules.conditions.items():
+            kind, version = self.kinds.setdefault(code, (condition.kind, rules.version))
+            if kind != condition.kind:
+                fail(
                     entry,
-                    "rules.effective",
-                    f"expected effective later than version {previous.version}'s "
-                    f"{previous.effective}, found {rules.effective}",
-                )
-            current = self.in_force(t)
-            if current is not None and rules.effective_s < t + current.notice_days * DAY:
-                _fail(
-                    entry,
-                    "rules.notice",
-                    f"expected effective >= {entry.time} + {current.notice_days} days "
-                    f"(notice_days of version {current.version}, in force), "
-                    f"found {rules.effective}",
+                    "rules.condition_kind",
+                    f"expected {code} to keep the kind {kind} that version {version} gave it, "
+                    f"found {condition.kind}",
                 )
         self.versions.append(rules)
         return rules
 
+    def _check_later(self, entry: Entry, rules: Rules, t: int) -> None:
+        previous = self.versions[-1]
+        if rules.effective_s <= previous.effective_s:
+            fail(
+                entry,
+                "rules.effective",
+                f"expected effective later than version {previous.version}'s "
+                f"{previous.effective}, found {rules.effective}",
+            )
+        current = self.in_force(t)
+        if current is not None and rules.effective_s < t + current.notice_days * DAY:
+            fail(
+                entry,
+                "rules.notice",
+                f"expected effective >= {entry.time} + {current.notice_days} days "
+                f"(notice_days of version {current.version}, in force), found {rules.effective}",
+            )
+
 
 def check_rules_version(body: Body, rules: Rules) -> None:
     """The body's ``rules_version`` MUST be the version in force at its entry's time (§2)."""
-    named = body.integer("rules_version")
+    named = body.integer("rules_version", 1)
     if named != rules.version:
         body.fail(
-            "§2",
-            "rules_version",
+            "rules.applied",
             f"expected rules_version {rules.version} (in force at {body.entry.time}: nothing is "
             f"judged by a rule not yet in force), found {named}",
         )
-
-
-def _fail(entry: Entry, rule: str, detail: str) -> NoReturn:
-    raise PlanRuleError(entry.seq, entry.type, "§2", rule, detail)
