@@ -32,6 +32,9 @@ def test_regenerating_changes_nothing(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, str(SPEC_VECTORS / "receipts_generate.py"), str(tmp_path)], check=True
     )
+    subprocess.run(
+        [sys.executable, str(SPEC_VECTORS / "invalid_generate.py"), str(tmp_path)], check=True
+    )
     made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.json"))
     kept = sorted(p.relative_to(SPEC_VECTORS) for p in SPEC_VECTORS.rglob("*.json"))
     assert made == kept
