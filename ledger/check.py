@@ -9,11 +9,13 @@ its size. The report names the first mismatch by seq.
 
 from __future__ import annotations
 
+import bisect
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -23,12 +25,15 @@ from ledger.log.entry import (
     GENESIS_TYPE,
     ZERO_HASH,
     entry_hash,
+    format_time,
     parse_entry,
+    parse_time,
     read_envelope_tail,
 )
+from ledger.log.log import MAX_AHEAD
 from ledger.log.store import LogMeta, Store, checkpoint_table, entry_table, hash_table
 from ledger.publish.checkpoint import open_checkpoint
-from ledger.publish.note import parse_verifier_key
+from ledger.publish.note import Verifier, parse_verifier_key
 
 CHUNK = 20_000
 # Entries per unit of work; a log of more than two is checked by several processes.
@@ -75,8 +80,41 @@ class RangeResult:
     roots: dict[int, bytes] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SigningTimes:
+    """When each stored checkpoint was signed, by size: how late each entry may be dated.
+
+    An entry's time is at most :data:`~ledger.log.log.MAX_AHEAD` after the signing
+    of the first checkpoint that covers it (specs/log.md §3, ``log.time.ahead``);
+    an entry no checkpoint covers yet has no such bound.
+    """
+
+    sizes: tuple[int, ...] = ()
+    latest: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, str]]) -> SigningTimes:
+        """From (tree_size, signed_at) rows, in increasing size."""
+        pairs = sorted(rows)
+        return cls(
+            tuple(size for size, _ in pairs),
+            tuple(format_time(parse_time(at) + MAX_AHEAD) for _, at in pairs),
+        )
+
+    def bound(self, seq: int) -> str | None:
+        """The latest time entry ``seq`` may carry, or None if no checkpoint covers it."""
+        i = bisect.bisect_right(self.sizes, seq)
+        return self.latest[i] if i < len(self.sizes) else None
+
+
 def check_range(
-    store: Store, start: int, end: int, meta: LogMeta, full: bool, wanted_roots: frozenset[int]
+    store: Store,
+    start: int,
+    end: int,
+    meta: LogMeta,
+    full: bool,
+    wanted_roots: frozenset[int],
+    signing: SigningTimes = SigningTimes(),
 ) -> RangeResult:
     """Check entries ``start <= seq < end`` and the hashes they create.
 
@@ -115,6 +153,12 @@ def check_range(
         expected_seq = chunk
         for seq, raw in rows:
             problem, entry_time = _check_entry(seq, expected_seq, raw, prev, last_time, meta, full)
+            bound = signing.bound(seq)
+            if problem is None and bound is not None and entry_time > bound:
+                problem = (
+                    f"log.time.ahead: dated {entry_time}, after {bound}, the signing of the "
+                    f"first checkpoint covering it and {MAX_AHEAD.seconds} s"
+                )
             if problem is not None:
                 result.mismatch = Mismatch(expected_seq, problem)
                 return result
@@ -141,12 +185,18 @@ def check_range(
 
 
 def _check_range_apart(
-    url: str, start: int, end: int, meta: LogMeta, full: bool, wanted: frozenset[int]
+    url: str,
+    start: int,
+    end: int,
+    meta: LogMeta,
+    full: bool,
+    wanted: frozenset[int],
+    signing: SigningTimes,
 ) -> RangeResult:
     """:func:`check_range` in a worker process, on a connection of its own."""
     store = Store(url, pool=False)
     try:
-        return check_range(store, start, end, meta, full, wanted)
+        return check_range(store, start, end, meta, full, wanted, signing)
     finally:
         store.dispose()
 
@@ -172,7 +222,6 @@ def check_log(
     """
     report = CheckReport()
     meta = store.require_meta()
-    verifier = parse_verifier_key(meta.verifier_key)
     with store.reader() as conn:
         size = store.size(conn)
         entry_count = conn.execute(select(func.count()).select_from(entry_table)).scalar_one()
@@ -188,29 +237,10 @@ def check_log(
                 None, f"expected {size} entry rows for seqs 0..{size - 1}, found {entry_count}"
             )
         )
-    wanted = frozenset(int(row["tree_size"]) for row in checkpoints)
+    signing = SigningTimes.of((int(r["tree_size"]), str(r["signed_at"])) for r in checkpoints)
     roots: dict[int, bytes] = {0: tree.EMPTY_ROOT}
-    ranges = [(start, min(start + range_size, size)) for start in range(0, size, range_size)]
-    count = workers if workers is not None else min(os.cpu_count() or 1, MAX_WORKERS)
-    if count > 1 and len(ranges) > 2:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-            futures = [
-                pool.submit(_check_range_apart, store.url, a, b, meta, full, wanted)
-                for a, b in ranges
-            ]
-            results = _collect(report, roots, (f.result() for f in futures), size, progress)
-            for future in futures:
-                future.cancel()
-    else:
-        results = _collect(
-            report,
-            roots,
-            (check_range(store, a, b, meta, full, wanted) for a, b in ranges),
-            size,
-            progress,
-        )
-    broken = results is not None
+    plan = _RangePlan(store, meta, full, frozenset(signing.sizes), signing, size, range_size)
+    broken = plan.run(report, roots, workers, progress) is not None
     if not broken and hash_count != tree.stored_hash_count(size):
         report.mismatches.append(
             Mismatch(
@@ -219,35 +249,82 @@ def check_log(
                 f"{size} entries, found {hash_count}",
             )
         )
+    verifier = parse_verifier_key(meta.verifier_key)
     for row in checkpoints:
-        cp_size = int(row["tree_size"])
-        try:
-            checkpoint = open_checkpoint(row["note"], verifier)
-        except LedgerError as exc:
-            report.mismatches.append(Mismatch(None, f"checkpoint of size {cp_size}: {exc}"))
-            continue
-        report.checkpoints += 1
-        if checkpoint.size != cp_size or bytes(row["root"]) != checkpoint.root:
-            report.mismatches.append(
-                Mismatch(None, f"checkpoint row of size {cp_size} disagrees with its signed note")
-            )
-        elif cp_size not in roots:
-            if not broken:
-                report.mismatches.append(
-                    Mismatch(
-                        None, f"checkpoint of size {cp_size} is beyond the log's {size} entries"
-                    )
-                )
-        elif roots[cp_size] != checkpoint.root:
-            report.mismatches.append(
-                Mismatch(
-                    cp_size - 1,
-                    f"the signed checkpoint of size {cp_size} has root "
-                    f"{checkpoint.root.hex()}, the entries give {roots[cp_size].hex()}",
-                )
-            )
+        opened, problem = _check_checkpoint(row, verifier, roots, size, broken)
+        report.checkpoints += opened
+        if problem is not None:
+            report.mismatches.append(problem)
     report.mismatches.sort(key=lambda m: (m.seq is None, m.seq or 0))
     return report
+
+
+@dataclass(frozen=True)
+class _RangePlan:
+    """How a check splits the log into ranges, and runs them here or in worker processes."""
+
+    store: Store
+    meta: LogMeta
+    full: bool
+    wanted: frozenset[int]
+    signing: SigningTimes
+    size: int
+    range_size: int
+
+    def run(
+        self,
+        report: CheckReport,
+        roots: dict[int, bytes],
+        workers: int | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> RangeResult | None:
+        """Check every range in order; fold the results into ``report``; the first broken."""
+        ranges = [
+            (start, min(start + self.range_size, self.size))
+            for start in range(0, self.size, self.range_size)
+        ]
+        count = workers if workers is not None else min(os.cpu_count() or 1, MAX_WORKERS)
+        args = (self.meta, self.full, self.wanted, self.signing)
+        if count > 1 and len(ranges) > 2:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+                futures = [
+                    pool.submit(_check_range_apart, self.store.url, a, b, *args) for a, b in ranges
+                ]
+                found = _collect(report, roots, (f.result() for f in futures), self.size, progress)
+                for future in futures:
+                    future.cancel()
+                return found
+        results = (check_range(self.store, a, b, *args) for a, b in ranges)
+        return _collect(report, roots, results, self.size, progress)
+
+
+def _check_checkpoint(
+    row: Mapping[Any, Any], verifier: Verifier, roots: dict[int, bytes], size: int, broken: bool
+) -> tuple[bool, Mismatch | None]:
+    """Whether a stored checkpoint's note opens with the log's key, and how it disagrees."""
+    cp_size = int(row["tree_size"])
+    try:
+        checkpoint = open_checkpoint(row["note"], verifier)
+    except LedgerError as exc:
+        return False, Mismatch(None, f"checkpoint of size {cp_size}: {exc}")
+    if checkpoint.size != cp_size or bytes(row["root"]) != checkpoint.root:
+        return True, Mismatch(
+            None, f"checkpoint row of size {cp_size} disagrees with its signed note"
+        )
+    if cp_size not in roots:
+        if broken:
+            return True, None
+        return True, Mismatch(
+            None, f"checkpoint of size {cp_size} is beyond the log's {size} entries"
+        )
+    if roots[cp_size] != checkpoint.root:
+        return True, Mismatch(
+            cp_size - 1,
+            f"the signed checkpoint of size {cp_size} has root "
+            f"{checkpoint.root.hex()}, the entries give {roots[cp_size].hex()}",
+        )
+    return True, None
 
 
 def _collect(
@@ -281,26 +358,32 @@ def _check_entry(
 ) -> tuple[str | None, str]:
     """Return (the problem or None, the entry's time)."""
     if seq != expected_seq:
-        return f"expected the entry with seq {expected_seq}, found seq {seq} (a gap)", last_time
+        return f"log.seq: expected the entry with seq {expected_seq}, found seq {seq}", last_time
     tail = None if full or seq == 0 else read_envelope_tail(raw)
     if tail is None:
         try:
             entry = parse_entry(raw)
         except EntryError as exc:
-            return f"entry bytes are invalid ({exc.kind}): {exc}", last_time
+            return f"entry bytes are invalid ({exc.kind}, entries.md §3): {exc}", last_time
         tail = (entry.prev, entry.seq, entry.time, entry.type)
         if seq == 0 and dict(entry.body) != {
             "origin": meta.origin,
             "verifier_key": meta.verifier_key,
         }:
-            return "the genesis entry names another origin or key than the log's", entry.time
+            return "log.genesis: the genesis entry names another origin or key", entry.time
     entry_prev, entry_seq, entry_time, entry_type = tail
     if entry_seq != seq:
-        return f"entry row {seq} holds bytes for seq {entry_seq}", entry_time
+        return f"log.seq: entry row {seq} holds bytes for seq {entry_seq}", entry_time
     if entry_prev != prev:
-        return f"expected prev {prev}, found {entry_prev}", entry_time
+        return f"log.prev: expected prev {prev}, found {entry_prev}", entry_time
     if entry_time < last_time:
-        return f"time {entry_time} is earlier than the entry before ({last_time})", entry_time
+        return (
+            f"log.time.order: time {entry_time} is before the entry before's ({last_time})",
+            entry_time,
+        )
     if (seq == 0) != (entry_type == GENESIS_TYPE):
-        return f"expected {GENESIS_TYPE} exactly at seq 0, found type {entry_type}", entry_time
+        return (
+            f"log.genesis: expected {GENESIS_TYPE} exactly at seq 0, found {entry_type}",
+            entry_time,
+        )
     return None, entry_time

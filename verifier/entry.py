@@ -29,7 +29,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from verifier.errors import ChainError, EntryError
 from verifier.jcs import JSONValue, canonicalize, parse_canonical_fast, parse_strict
@@ -175,15 +175,54 @@ def _kind(value: JSONValue) -> str:
     return "null" if value is None else f"{type(value).__name__} {_show(value)}"
 
 
+MAX_AHEAD_SECONDS = 600
+"""How far an entry's time may run ahead of a checkpoint covering it (log.md §3)."""
+
+
+@dataclass(frozen=True)
+class TimeBounds:
+    """When this verifier received checkpoints of the log: how late each entry may be dated.
+
+    ``received`` holds (tree size, time received) pairs in increasing size. An
+    entry's time is at most :data:`MAX_AHEAD_SECONDS` after the time the verifier
+    received the first checkpoint covering it (specs/log.md §3, ``log.time.ahead``);
+    checkpoints carry no time of their own, so the verifier's clock is the measure.
+    """
+
+    received: tuple[tuple[int, str], ...] = ()
+
+    def latest(self, seq: int) -> str | None:
+        """The latest time entry ``seq`` may carry, or None if no checkpoint here covers it."""
+        for size, at in self.received:
+            if seq < size:
+                moment = datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+                later = moment + timedelta(seconds=MAX_AHEAD_SECONDS)
+                return later.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return None
+
+    def window(self, seq: int) -> tuple[int, bytes | None]:
+        """(the first seq past the bound of ``seq``, that bound as ASCII bytes or None)."""
+        for size, _ in self.received:
+            if seq < size:
+                latest = self.latest(seq)
+                return size, None if latest is None else latest.encode("ascii")
+        return 2**63, None
+
+
 class ChainVerifier:
     """Check entries one by one against the entry rules and the chain rules.
 
     Start at seq 0 (the genesis entry), or resume at ``start_seq`` given the hash
-    of entry ``start_seq - 1`` and, optionally, its time.
+    of entry ``start_seq - 1`` and, optionally, its time. ``bounds`` says when
+    checkpoints covering the entries were received, for ``log.time.ahead``.
     """
 
     def __init__(
-        self, start_seq: int = 0, start_prev: str | None = None, start_time: str | None = None
+        self,
+        start_seq: int = 0,
+        start_prev: str | None = None,
+        start_time: str | None = None,
+        bounds: TimeBounds | None = None,
     ) -> None:
         if start_seq < 0:
             raise ValueError(f"start_seq must be >= 0, found {start_seq}")
@@ -198,6 +237,7 @@ class ChainVerifier:
         self.next_seq = start_seq
         self.prev = start_prev if start_prev is not None else ZERO_PREV
         self.last_time = start_time
+        self.bounds = bounds or TimeBounds()
 
     def add(self, raw: bytes) -> Entry:
         """Check the entry at position ``next_seq``; return it parsed.
@@ -225,6 +265,14 @@ class ChainVerifier:
         if (n == 0) != (entry.type == GENESIS_TYPE):
             want = f"type {GENESIS_TYPE}" if n == 0 else f"any type but {GENESIS_TYPE}"
             raise ChainError(n, f"expected {want}, found {entry.type}", "log.genesis")
+        latest = self.bounds.latest(n)
+        if latest is not None and entry.time > latest:
+            raise ChainError(
+                n,
+                f"expected a time no later than {latest} ({MAX_AHEAD_SECONDS} s after this "
+                f"verifier received a checkpoint covering it), found {entry.time}",
+                "log.time.ahead",
+            )
         self.next_seq = n + 1
         self.prev = entry.hash_hex
         self.last_time = entry.time
@@ -232,14 +280,17 @@ class ChainVerifier:
 
 
 def verify_chain(
-    entries: Iterable[bytes], start_prev: str | None = None, start_seq: int = 0
+    entries: Iterable[bytes],
+    start_prev: str | None = None,
+    start_seq: int = 0,
+    bounds: TimeBounds | None = None,
 ) -> str:
     """Check a run of entry bytes from ``start_seq``; return the hex hash of the last.
 
     With no entries, returns ``start_prev`` (64 zeros from seq 0). Raises
     :class:`EntryError` or :class:`ChainError` as :meth:`ChainVerifier.add` does.
     """
-    chain = ChainVerifier(start_seq, start_prev)
+    chain = ChainVerifier(start_seq, start_prev, bounds=bounds)
     for raw in entries:
         chain.add(raw)
     return chain.prev

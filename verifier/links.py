@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from verifier.compact import CompactTree
-from verifier.entry import GENESIS_TYPE, ZERO_PREV
+from verifier.entry import GENESIS_TYPE, ZERO_PREV, TimeBounds
 from verifier.merkle import node_hash
 
 MAX_BREAKS = 100
@@ -82,8 +82,14 @@ class Segment:
     break_count: int = 0
 
 
-def scan(raws: Iterable[bytes], start: int) -> Segment:
-    """Scan entries at positions ``start``, ``start + 1``, ... (see the module doc)."""
+def scan(raws: Iterable[bytes], start: int, bounds: TimeBounds | None = None) -> Segment:
+    """Scan entries at positions ``start``, ``start + 1``, ... (see the module doc).
+
+    With ``bounds``, the first entry of the run dated later than its bound (when this
+    verifier received a checkpoint covering it, plus the skew of specs/log.md §3) is
+    noted as a ``log.time.ahead`` break; times never decrease along an unbroken
+    chain, so the entries after it are no news.
+    """
     raws = list(raws)
     segment = Segment(start, len(raws))
     sha256, hexlify = hashlib.sha256, binascii.b2a_hex
@@ -91,6 +97,7 @@ def scan(raws: Iterable[bytes], start: int) -> Segment:
     position = start
     prev = b""  # hex of the previous entry in this run
     last_time = b""
+    ahead, limit_end, limit = False, -1, None
     for raw in raws:
         # The whole expected tail, from prev on, at fixed offsets; anything else (and
         # the run's first entry, whose prev is checked at the seam) is read by the
@@ -109,6 +116,17 @@ def scan(raws: Iterable[bytes], start: int) -> Segment:
             last_time = raw[t : t + 20]
         else:
             last_time = _scan_slowly(segment, raw, position, prev, last_time)
+        if bounds is not None and not ahead:
+            if position >= limit_end:
+                limit_end, limit = bounds.window(position)
+            if limit is not None and last_time > limit:
+                ahead = True
+                _note(
+                    segment,
+                    position,
+                    f"log.time.ahead: expected a time no later than {_text(limit)}, found "
+                    f"{_text(last_time)}",
+                )
         prev = hexlify(sha256(raw).digest())
         position += 1
     segment.last_hash = prev
@@ -162,13 +180,13 @@ def _scan_slowly(segment: Segment, raw: bytes, position: int, prev: bytes, last:
         _note(
             segment,
             position,
-            f"prev must be {_text(prev)} (SHA-256 of entry "
+            f"log.prev: prev must be {_text(prev)} (SHA-256 of entry "
             f"{position - 1}), found {_text(stated_prev)}",
         )
     if int(seq) != position:
-        _note(segment, position, f"expected seq {position} here, found seq {int(seq)}")
+        _note(segment, position, f"log.seq: expected seq {position} here, found {int(seq)}")
     if time < last:
-        _note(segment, position, f"time {_text(time)} is before the previous {_text(last)}")
+        _note(segment, position, f"log.time.order: {_text(time)} is before {_text(last)}")
     if (position == 0) != (entry_type == _GENESIS):
         _type_break(segment, position, entry_type)
     return time
@@ -176,7 +194,7 @@ def _scan_slowly(segment: Segment, raw: bytes, position: int, prev: bytes, last:
 
 def _type_break(segment: Segment, position: int, entry_type: bytes) -> None:
     want = f"type {GENESIS_TYPE}" if position == 0 else f"any type but {GENESIS_TYPE}"
-    _note(segment, position, f"expected {want}, found {_text(entry_type)}")
+    _note(segment, position, f"log.genesis: expected {want}, found {_text(entry_type)}")
 
 
 def _note(segment: Segment, seq: int, message: str) -> None:
@@ -226,7 +244,7 @@ class LinkReplay:
             self._add(
                 Break(
                     first,
-                    f"seq {first}: prev must be {_text(self.prev)} ({what}), "
+                    f"seq {first}: log.prev: prev must be {_text(self.prev)} ({what}), "
                     f"found {_text(segment.first_prev)}",
                 )
             )
@@ -238,8 +256,8 @@ class LinkReplay:
             self._add(
                 Break(
                     first,
-                    f"seq {first}: time {_text(segment.first_time)} is before "
-                    f"the previous {_text(self.last_time)}",
+                    f"seq {first}: log.time.order: {_text(segment.first_time)} is before "
+                    f"{_text(self.last_time)}",
                 )
             )
         for item in segment.breaks:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -31,6 +31,8 @@ from ledger.log.entry import (
 from ledger.log.store import MissingHashError, Store, StoreHashReader, entry_table, hash_table
 
 MAX_BATCH = 10_000
+MAX_AHEAD = timedelta(seconds=600)
+"""How far ahead of the sequencer's clock an entry may be dated (specs/log.md §3)."""
 _T = TypeVar("_T")
 
 
@@ -106,6 +108,7 @@ class Log:
             frontier = tree.Frontier(size, roots)
             hash_start = tree.stored_hash_count(size)
             now = format_time(self._clock())
+            latest = format_time(self._clock() + MAX_AHEAD)
             entry_rows: list[dict[str, Any]] = []
             hash_rows: list[dict[str, Any]] = []
             out: list[Appended] = []
@@ -114,7 +117,15 @@ class Log:
                 when = new.time if new.time is not None else max(now, last_time)
                 if when < last_time:
                     raise ChainError(
-                        seq, f"expected a time no earlier than {last_time}, found {when}"
+                        seq,
+                        f"log.time.order (log.md §3): expected a time no earlier than "
+                        f"{last_time}, found {when}",
+                    )
+                if when > latest:
+                    raise ChainError(
+                        seq,
+                        f"log.time.ahead (log.md §3): expected a time no later than {latest} "
+                        f"(now and {MAX_AHEAD.seconds} s of clock skew), found {when}",
                     )
                 raw = encode_entry(
                     seq=seq, time=when, type=new.type, prev=prev, actor=new.actor, body=new.body
@@ -123,9 +134,11 @@ class Log:
                     # Genesis is written by ledger.log.genesis; checked here so no
                     # other path can start a log with anything else.
                     if new.type != "log.genesis":
-                        raise ChainError(0, f"expected log.genesis first, found {new.type}")
+                        raise ChainError(
+                            0, f"log.genesis (log.md §3): expected it first, found {new.type}"
+                        )
                 elif new.type == "log.genesis":
-                    raise ChainError(seq, "log.genesis may only be entry 0")
+                    raise ChainError(seq, "log.genesis (log.md §3): it may only be entry 0")
                 for stored in frontier.append(tree.leaf_hash(raw)):
                     hash_rows.append({"idx": hash_start + len(hash_rows), "hash": stored})
                 entry_rows.append({"seq": seq, "data": raw})

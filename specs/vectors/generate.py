@@ -431,33 +431,56 @@ def broken_chains(raws: list[bytes]) -> None:
         return entry(seq, prev, type_, {"member": "m-0000000009", "amount_fen": 1}, time)
 
     second = remade(1, "00" * 32, "2026-01-01T00:00:07Z")
-    cases = {
-        "wrong-prev": ("entry 1's prev is not the hash of entry 0", [raws[0], second], 1, "prev"),
-        "gap": ("seq jumps from 1 to 3", [raws[0], raws[1], raws[3]], 2, "seq"),
+    late = remade(2, entry_hash(raws[1]), "2026-01-01T01:20:00Z")
+    cases: dict[str, tuple[str, list[bytes], int, str]] = {
+        "wrong-prev": (
+            "entry 1's prev is not the hash of entry 0",
+            [raws[0], second],
+            1,
+            "log.prev",
+        ),
+        "gap": (
+            "seq jumps from 1 to 3 (entry 3 chained to entry 1)",
+            [raws[0], raws[1], remade(3, entry_hash(raws[1]), "2026-01-01T00:00:21Z")],
+            2,
+            "log.seq",
+        ),
         "time-backwards": (
             "entry 1 is dated before entry 0",
             [raws[0], remade(1, entry_hash(raws[0]), "2025-12-31T23:59:59Z")],
             1,
-            "time",
+            "log.time.order",
         ),
-        "no-genesis": ("the first entry is not log.genesis", [raws[1]], 0, "genesis"),
+        "no-genesis": (
+            "the first entry is not log.genesis",
+            [remade(0, "00" * 32, "2026-01-01T00:00:00Z")],
+            0,
+            "log.genesis",
+        ),
         "second-genesis": (
             "log.genesis again at seq 1",
             [raws[0], remade(1, entry_hash(raws[0]), "2026-01-01T00:00:07Z", "log.genesis")],
             1,
-            "genesis",
+            "log.genesis",
+        ),
+        "time-ahead": (
+            "entry 2 is dated an hour after checked_at, when the checkpoint covering all three "
+            "entries was received (at most 600 s ahead are allowed)",
+            [raws[0], raws[1], late],
+            2,
+            "log.time.ahead",
         ),
     }
-    for name, (description, chain, bad_seq, what) in cases.items():
-        write(
-            f"log/broken-{name}.json",
-            {
-                "description": description,
-                "entries_b64": [b64(r) for r in chain],
-                "error_seq": bad_seq,
-                "error": what,
-            },
-        )
+    for name, (description, chain, bad_seq, rule) in cases.items():
+        vector: dict[str, Any] = {
+            "description": description,
+            "entries_b64": [b64(r) for r in chain],
+            "error_seq": bad_seq,
+            "rule": rule,
+        }
+        if rule == "log.time.ahead":
+            vector["checked_at"] = "2026-01-01T00:10:00Z"
+        write(f"log/broken-{name}.json", vector)
 
 
 def checkpoints() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ledger.errors import ChainError, EntryError, TreeError
 from ledger.instance import Ledger
 from ledger.log import tree
-from ledger.log.entry import ZERO_HASH, entry_hash, parse_entry
+from ledger.log.entry import ZERO_HASH, entry_hash, format_time, parse_entry
 from ledger.log.log import MAX_BATCH, Log, NewEntry
 from ledger.log.proof import ProofError, verify_consistency, verify_inclusion
 
@@ -78,13 +78,24 @@ def test_a_bad_entry_refuses_the_whole_batch(ledger: Ledger) -> None:
 
 
 def test_time_never_goes_backwards(ledger: Ledger) -> None:
-    ledger.log.append(NewEntry("demo.one", "operator", {}, time="2100-01-01T00:00:00Z"))
-    with pytest.raises(ChainError) as caught:
-        ledger.log.append(NewEntry("demo.two", "operator", {}, time="2099-12-31T23:59:59Z"))
+    ahead = format_time(datetime.now(UTC) + timedelta(seconds=300))
+    ledger.log.append(NewEntry("demo.one", "operator", {}, time=ahead))
+    with pytest.raises(ChainError, match=r"log\.time\.order") as caught:
+        ledger.log.append(NewEntry("demo.two", "operator", {}, time="2026-01-01T00:00:00Z"))
     assert caught.value.seq == 2
     # With no time given, the sequencer never dates an entry before the last one.
     appended = ledger.log.append(NewEntry("demo.three", "operator", {}))
-    assert parse_entry(appended.raw).time == "2100-01-01T00:00:00Z"
+    assert parse_entry(appended.raw).time == ahead
+
+
+def test_time_is_never_far_ahead_of_the_clock(ledger: Ledger) -> None:
+    """specs/log.md §3: no entry dated more than 600 s after the sequencer's clock."""
+    far = format_time(datetime.now(UTC) + timedelta(seconds=3600))
+    size = ledger.log.size()
+    with pytest.raises(ChainError, match=r"log\.time\.ahead") as caught:
+        ledger.log.append(NewEntry("demo.one", "operator", {}, time=far))
+    assert caught.value.seq == size
+    assert ledger.log.size() == size
 
 
 def test_genesis_only_at_zero(ledger: Ledger) -> None:
@@ -131,11 +142,11 @@ def test_clock_is_used_for_times(db_url: str, key_path: object) -> None:
         db_url,
         Path(str(key_path)),
         "test.example/clock",
-        clock=lambda: datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC),
+        clock=lambda: datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC),
     )
     try:
         appended = made.log.append(NewEntry("demo.thing", "operator", {}))
-        assert parse_entry(appended.raw).time == "2030-05-06T07:08:09Z"
+        assert parse_entry(appended.raw).time == "2025-05-06T07:08:09Z"
     finally:
         made.close()
 

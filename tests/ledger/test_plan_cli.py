@@ -9,8 +9,9 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from ledger.cli import EXIT_REFUSED, EXIT_USAGE, main
+from ledger.instance import init_ledger
 
-T0 = "2030-01-01T00:00:00Z"
+T0 = "2025-01-01T00:00:00Z"
 
 
 def tally(db: str, key: Path, *args: str) -> Result:
@@ -24,7 +25,8 @@ def ok(result: Result) -> str:
 
 def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
     key = tmp_path / "op.key"
-    ok(tally(db_url, key, "init", "--origin", "cli.example/plan"))
+    # A plan started in the past: its history is imported with --at (never ahead of the clock).
+    init_ledger(db_url, key, "cli.example/plan", genesis_time=T0)[0].close()
     rules_file = tmp_path / "rules.json"
     rules_file.write_text(ok(tally(db_url, key, "rules", "reference", "--effective", T0)))
     ok(tally(db_url, key, "rules", "announce", str(rules_file), "--at", T0))
@@ -34,7 +36,7 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
     csv_file.write_text(
         "age_band,name,phone\n0-39,Wu,1380000\n40-59,Li,1390000\n0-39,Zhao,1370000\n"
     )
-    out = ok(tally(db_url, key, "member", "import", str(csv_file), "--at", "2030-01-02T00:00:00Z"))
+    out = ok(tally(db_url, key, "member", "import", str(csv_file), "--at", "2025-01-02T00:00:00Z"))
     people = re.findall(r"m-[0-9a-f]{20}", out)
     assert len(people) == 3
     identity = tmp_path / "id.json"
@@ -50,11 +52,11 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
             "--identity",
             str(identity),
             "--at",
-            "2030-01-02T00:00:00Z",
+            "2025-01-02T00:00:00Z",
         )
     )
     newcomer = re.findall(r"m-[0-9a-f]{20}", out)[0]
-    for day in ("2030-01-14", "2030-01-28"):
+    for day in ("2025-01-14", "2025-01-28"):
         ok(tally(db_url, key, "period", "close", "--at", f"{day}T00:00:00Z"))
 
     evidence = tmp_path / "evidence.pdf"
@@ -68,11 +70,11 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
         "C50",
         "100000",
         "--diagnosed",
-        "2030-02-01T00:00:00Z",
+        "2025-02-01T00:00:00Z",
         "--evidence",
         str(evidence),
         "--at",
-        "2030-02-02T00:00:00Z",
+        "2025-02-02T00:00:00Z",
     )
     assert refused.exit_code == EXIT_REFUSED
     assert "claim.filed.waiting" in refused.output
@@ -86,11 +88,11 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
             "ACC",
             "100000",
             "--diagnosed",
-            "2030-02-01T00:00:00Z",
+            "2025-02-01T00:00:00Z",
             "--evidence",
             str(evidence),
             "--at",
-            "2030-02-02T00:00:00Z",
+            "2025-02-02T00:00:00Z",
         )
     )
     claim = re.findall(r"c-\d+", out)[0]
@@ -108,10 +110,10 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
             "--report",
             str(evidence),
             "--at",
-            "2030-02-02T01:00:00Z",
+            "2025-02-02T01:00:00Z",
         )
     )
-    ok(tally(db_url, key, "claim", "disclose", claim, "--at", "2030-02-02T02:00:00Z"))
+    ok(tally(db_url, key, "claim", "disclose", claim, "--at", "2025-02-02T02:00:00Z"))
     ok(
         tally(
             db_url,
@@ -123,13 +125,13 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
             "--reason",
             "doubt",
             "--at",
-            "2030-02-03T00:00:00Z",
+            "2025-02-03T00:00:00Z",
         )
     )
-    early = tally(db_url, key, "claim", "pay", claim, "--at", "2030-02-03T00:00:00Z")
+    early = tally(db_url, key, "claim", "pay", claim, "--at", "2025-02-03T00:00:00Z")
     assert early.exit_code == EXIT_REFUSED
-    ok(tally(db_url, key, "claim", "decide", claim, "--at", "2030-02-09T00:00:00Z"))
-    ok(tally(db_url, key, "claim", "pay", claim, "--at", "2030-02-09T00:00:01Z"))
+    ok(tally(db_url, key, "claim", "decide", claim, "--at", "2025-02-09T00:00:00Z"))
+    ok(tally(db_url, key, "claim", "pay", claim, "--at", "2025-02-09T00:00:01Z"))
     ok(
         tally(
             db_url,
@@ -141,14 +143,14 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
             "--reason",
             "fraud",
             "--at",
-            "2030-02-10T00:00:00Z",
+            "2025-02-10T00:00:00Z",
         )
     )
 
     juror_key = tmp_path / "juror.key"
     public = ok(CliRunner().invoke(main, ["juror", "keygen", "--out", str(juror_key)])).strip()
     assert juror_key.stat().st_mode & 0o777 == 0o600
-    ok(tally(db_url, key, "juror", "enrol", people[2], public, "--at", "2030-02-10T00:00:00Z"))
+    ok(tally(db_url, key, "juror", "enrol", people[2], public, "--at", "2025-02-10T00:00:00Z"))
     rationale = tmp_path / "why.txt"
     rationale.write_text("The records are consistent.")
     vote = tmp_path / "vote.json"
@@ -175,12 +177,12 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
             )
         )
     )
-    no_panel = tally(db_url, key, "claim", "vote", str(vote), "--at", "2030-02-10T00:00:01Z")
+    no_panel = tally(db_url, key, "claim", "vote", str(vote), "--at", "2025-02-10T00:00:01Z")
     assert no_panel.exit_code == EXIT_REFUSED
     assert "vote.panel" in no_panel.output
 
-    out = ok(tally(db_url, key, "period", "close", "--at", "2030-02-14T00:00:00Z"))
-    assert "Closed 2030-02a" in out
+    out = ok(tally(db_url, key, "period", "close", "--at", "2025-02-14T00:00:00Z"))
+    assert "Closed 2025-02a" in out
     assert "aid 0 fen" in out  # paid and recovered in the same period
     status = ok(tally(db_url, key, "plan", "status"))
     assert "4 active members" in status
@@ -195,9 +197,9 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
             "plan",
             "wind-down",
             "--claims-until",
-            "2030-12-31T00:00:00Z",
+            "2025-12-31T00:00:00Z",
             "--at",
-            "2030-02-15T00:00:00Z",
+            "2025-02-15T00:00:00Z",
         )
     )
 

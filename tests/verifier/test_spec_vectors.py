@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from verifier.checkpoint import verify_checkpoint
-from verifier.entry import parse_entry, verify_chain
+from verifier.entry import TimeBounds, parse_entry, verify_chain
 from verifier.errors import ChainError, EntryError, VerificationError
 from verifier.merkle import (
     leaf_hash,
@@ -96,9 +96,13 @@ def test_log_vector() -> None:
 @pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
 def test_broken_chains(path: Path) -> None:
     case = load(path)
-    with pytest.raises((ChainError, EntryError)) as caught:
-        verify_chain([b64(r) for r in case["entries_b64"]])
-    assert getattr(caught.value, "seq", None) == case["error_seq"]
+    raws = [b64(r) for r in case["entries_b64"]]
+    bounds = None
+    if "checked_at" in case:  # a checkpoint covering every entry, received then
+        bounds = TimeBounds(((len(raws), case["checked_at"]),))
+    with pytest.raises(ChainError) as caught:
+        verify_chain(raws, bounds=bounds)
+    assert (caught.value.seq, caught.value.rule) == (case["error_seq"], case["rule"])
 
 
 @pytest.mark.parametrize("path", CHECKPOINTS, ids=lambda p: p.stem)
