@@ -114,8 +114,14 @@ class Watched:
     errors: list[str] = field(default_factory=list)
 
     def open(self, fragment: str) -> Any:
-        """Go to the page at ``fragment`` and wait until its view has rendered."""
-        self.page.goto(self.origin + fragment)
+        """Go to the page at ``fragment`` and wait until its view has rendered anew."""
+        target = self.origin + fragment
+        if self.page.url.startswith(self.origin):
+            self.page.evaluate("document.querySelector('main').dataset.ready = 'stale'")
+        if self.page.url == target:
+            self.page.reload()
+        else:
+            self.page.goto(target)
         return self.ready()
 
     def ready(self) -> Any:

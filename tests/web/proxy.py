@@ -49,13 +49,14 @@ class TamperingProxy:
         self.signer = signer
         self.other = Signer.generate(signer.name)
         self.mode: str | None = None
-        self.client = httpx.AsyncClient(base_url=upstream, timeout=60)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         path, query = scope["path"], scope["query_string"].decode()
-        upstream = await self.client.get(path + (f"?{query}" if query else ""))
+        # A client per request: nothing stays open in the loop when the server stops.
+        async with httpx.AsyncClient(base_url=self.upstream, timeout=60) as client:
+            upstream = await client.get(path + (f"?{query}" if query else ""))
         body, kind = upstream.content, upstream.headers.get("content-type", "application/json")
         if upstream.status_code == 200:
             body = self.rewrite(path, body)
@@ -121,7 +122,7 @@ class ProxyServer:
     def __init__(self, proxy: TamperingProxy) -> None:
         self.proxy = proxy
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(proxy, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"))
+        self.server = uvicorn.Server(uvicorn.Config(proxy, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", loop="asyncio", http="h11"))
         self.thread = threading.Thread(target=self.server.run, name="tampering-proxy", daemon=True)
 
     @property
