@@ -54,8 +54,10 @@ def create_app(
     meta = store.require_meta()
     if ledger is not None and ledger.store is not store:
         raise StoreError("expected the ledger to be over the store being served, found another")
-    # /docs and /redoc load their scripts and styles from this server, not a CDN.
+    # /docs loads its scripts and styles from this server, not a CDN. ReDoc is off: its
+    # page loads a logo from its vendor's site.
     app = FastAPIOffline(
+        redoc_url=None,
         title="Tally",
         summary="The public audit API of an append-only mutual-aid ledger",
         version="1",

@@ -135,7 +135,7 @@ class Watched:
 
     def check_clean(self) -> None:
         """No request off the log's origin, and no console error."""
-        off = [u for u in self.requests if not u.startswith(self.origin)]
+        off = [u for u in self.requests if not u.startswith((self.origin, f"blob:{self.origin}"))]
         assert off == [], f"requests off the log's origin: {off}"
         assert self.errors == [], f"console errors: {self.errors}"
 
