@@ -321,7 +321,7 @@ def demo(
     say(f"  curl {base}/v1/stats                       # each period: members, aid, fee, share")
     say(f"  curl '{base}/v1/claims?status=paid'")
     if sample is not None:
-        say(f"  {base}/#/statement?member={sample}   # this member's statement, checked in the browser")
+        say(f"  {base}/#/statement?member={sample}   # their statement, checked in the browser")
         say(f"  curl '{base}/v1/members/{sample}/statement'   # how this member's share was used")
         say(f"  .venv/bin/tally-verify init {base}   # then, checking every number:")
         say(f"  .venv/bin/tally-verify statement --member {sample}")

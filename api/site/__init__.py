@@ -87,7 +87,8 @@ def export_site(dest: Path) -> list[Path]:
         for rel in files:
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(WWW / rel, staging / rel)
-        os.chmod(staging, 0o755)  # mkdtemp makes it 0700; a web server must read it
+        # mkdtemp makes it 0700; a web server must be able to read the site.
+        os.chmod(staging, 0o755)  # noqa: S103
         if dest.exists():
             dest.rmdir()
         staging.rename(dest)

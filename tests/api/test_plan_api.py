@@ -180,21 +180,29 @@ def test_a_member_names_the_seqs_of_their_entries(client: TestClient) -> None:
         for c in claims
         if c["status"] in ("paid", "decided")
     )
-    filed = client.get("/v1/entries", params={"start": history[0]["seq"], "end": history[0]["seq"] + 1})
+    filed = client.get(
+        "/v1/entries", params={"start": history[0]["seq"], "end": history[0]["seq"] + 1}
+    )
     member = filed.json()["entries"][0]["entry"]["body"]["member"]
     found = client.get(f"/v1/members/{member}")
     assert found.status_code == 200, found.text
     body = found.json()
-    joined = client.get("/v1/entries", params={"start": body["joined_seq"], "end": body["joined_seq"] + 1})
+    joined = client.get(
+        "/v1/entries", params={"start": body["joined_seq"], "end": body["joined_seq"] + 1}
+    )
     assert joined.json()["entries"][0]["entry"]["body"]["member"] == member
     assert joined.json()["entries"][0]["entry"]["time"] == body["joined"]
     assert body["juror_seq"] is None
     votes = [
-        s for c in claims for s in client.get(f"/v1/claims/{c['claim']}").json()["history"]
+        s
+        for c in claims
+        for s in client.get(f"/v1/claims/{c['claim']}").json()["history"]
         if s["type"] == "vote.cast"
     ]
     if votes:
-        vote = client.get("/v1/entries", params={"start": votes[0]["seq"], "end": votes[0]["seq"] + 1})
+        vote = client.get(
+            "/v1/entries", params={"start": votes[0]["seq"], "end": votes[0]["seq"] + 1}
+        )
         juror = vote.json()["entries"][0]["entry"]["body"]["juror"]
         seq = client.get(f"/v1/members/{juror}").json()["juror_seq"]
         enrolled = client.get("/v1/entries", params={"start": seq, "end": seq + 1}).json()

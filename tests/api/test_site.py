@@ -18,7 +18,9 @@ from api.site import WWW, SiteExportError, export_site, site_files
 from ledger.cli import EXIT_REFUSED, main
 from ledger.instance import init_ledger
 
-IMPORT = re.compile(r"""(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)""")
+IMPORT = re.compile(
+    r"""(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)"""
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,9 @@ def test_the_page_is_served_at_the_root(client: TestClient) -> None:
 
 def test_docs_need_no_cdn(client: TestClient) -> None:
     docs = client.get("/docs").text
-    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", docs) + re.findall(r"""url: ['"]([^'"]+)""", docs)
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", docs) + re.findall(
+        r"""url: ['"]([^'"]+)""", docs
+    )
     assert urls
     for url in urls:
         assert url.startswith("/"), url
@@ -70,7 +74,8 @@ def test_the_page_asks_only_its_own_origin() -> None:
             spec = a or b
             assert spec.startswith(("./", "../")), f"{rel} imports {spec}"
             target = ((WWW / rel).parent / spec).resolve()
-            assert target.is_file() and (WWW / "site" / "js") in target.parents, f"{rel} imports {spec}"
+            assert target.is_file(), f"{rel} imports {spec}"
+            assert (WWW / "site" / "js") in target.parents, f"{rel} imports {spec}"
 
 
 def test_export_writes_the_site_and_refuses_a_folder_in_use(tmp_path: Path) -> None:

@@ -152,17 +152,19 @@ def watch(context: Any, origin: str) -> Watched:
 
 @pytest.fixture
 def open_page(browser: Any, server: str) -> Iterator[Any]:
-    """``open_page(viewport=..., origin=...)``: a fresh browser profile's page, checked at the end."""
+    """``open_page(viewport=..., origin=...)``: a page on a fresh profile, checked at the end."""
     opened: list[tuple[Any, Watched]] = []
 
-    def make(viewport: dict[str, int] = DESKTOP, origin: str = server, locale: str = "en-US") -> Watched:
+    def make(
+        viewport: dict[str, int] = DESKTOP, origin: str = server, locale: str = "en-US"
+    ) -> Watched:
         context = browser.new_context(viewport=viewport, locale=locale)
         watched = watch(context, origin)
         opened.append((context, watched))
         return watched
 
     yield make
-    for context, watched in opened:
+    for context, _ in opened:
         context.close()
     for _, watched in opened:
         watched.check_clean()

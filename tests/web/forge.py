@@ -47,13 +47,17 @@ def all_entries(base: str, size: int) -> list[bytes]:
     return out
 
 
-def forge_bundle(bundle: dict[str, Any], base: str, signer: Signer, seq: int, key: str, delta: int) -> dict[str, Any]:
+def forge_bundle(
+    bundle: dict[str, Any], base: str, signer: Signer, seq: int, key: str, delta: int
+) -> dict[str, Any]:
     """``bundle`` with entry ``seq``'s body ``key`` moved by ``delta``, proven and signed."""
     size = int(bundle["checkpoint"].split("\n")[1])
     raws = all_entries(base, size)
     entry = json.loads(raws[seq])
     entry["body"][key] += delta
-    raws[seq] = json.dumps(entry, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    raws[seq] = json.dumps(
+        entry, separators=(",", ":"), sort_keys=True, ensure_ascii=False
+    ).encode()
     hashes = MemoryHashes([leaf_hash(r) for r in raws])
     root = root_at(hashes, size)
     note = sign_note(Checkpoint(signer.name, size, root).to_body(), [signer])
@@ -61,5 +65,7 @@ def forge_bundle(bundle: dict[str, Any], base: str, signer: Signer, seq: int, ke
     for item in bundle["entries"]:
         s = item["seq"]
         proof = [base64.b64encode(h).decode() for h in inclusion_proof(hashes, s, size)]
-        forged["entries"].append({"seq": s, "leaf": base64.b64encode(raws[s]).decode(), "proof": proof})
+        forged["entries"].append(
+            {"seq": s, "leaf": base64.b64encode(raws[s]).decode(), "proof": proof}
+        )
     return forged

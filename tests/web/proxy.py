@@ -60,7 +60,13 @@ class TamperingProxy:
         body, kind = upstream.content, upstream.headers.get("content-type", "application/json")
         if upstream.status_code == 200:
             body = self.rewrite(path, body)
-        await send({"type": "http.response.start", "status": upstream.status_code, "headers": [(b"content-type", kind.encode()), (b"cache-control", b"no-store")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": upstream.status_code,
+                "headers": [(b"content-type", kind.encode()), (b"cache-control", b"no-store")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     def rewrite(self, path: str, body: bytes) -> bytes:
@@ -99,7 +105,9 @@ class TamperingProxy:
             assert amount is not None
             digits = amount.group(1)
             changed = digits[:-1] + str((int(digits[-1]) + 1) % 10)
-            item["leaf"] = base64.b64encode(raw.replace(amount.group(0), f'"amount_fen":{changed}').encode()).decode()
+            item["leaf"] = base64.b64encode(
+                raw.replace(amount.group(0), f'"amount_fen":{changed}').encode()
+            ).decode()
         elif self.mode == "forged":
             seq = self.paid_entry(bundle)["seq"]
             bundle = forge_bundle(bundle, self.upstream, self.signer, seq, "amount_fen", 100)
@@ -122,7 +130,17 @@ class ProxyServer:
     def __init__(self, proxy: TamperingProxy) -> None:
         self.proxy = proxy
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(proxy, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", loop="asyncio", http="h11"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                proxy,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                lifespan="off",
+                loop="asyncio",
+                http="h11",
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, name="tampering-proxy", daemon=True)
 
     @property

@@ -40,7 +40,9 @@ def failed_check(w: Any, member: str, period: str) -> tuple[str, str]:
     page.wait_for_selector("[data-testid=verified], [data-testid=failed]", timeout=60_000)
     result = page.locator("[data-testid=result]")
     assert page.locator("[data-testid=verified]").count() == 0, result.inner_text()
-    assert result.locator(".pass, .ok, .checks").count() == 0, "a failed statement shows nothing green"
+    assert result.locator(".pass, .ok, .checks").count() == 0, (
+        "a failed statement shows nothing green"
+    )
     failed = page.locator("[data-testid=failed]")
     return failed.get_attribute("data-check") or "", failed.inner_text()
 
@@ -55,7 +57,14 @@ def failed_check(w: Any, member: str, period: str) -> tuple[str, str]:
         ("forged", "plan.rules"),
     ],
 )
-def test_a_tampered_statement_fails_naming_the_check(open_page: Any, proxy: TamperingProxy, member_period: tuple[str, str], artifacts: Path, mode: str, check: str) -> None:
+def test_a_tampered_statement_fails_naming_the_check(
+    open_page: Any,
+    proxy: TamperingProxy,
+    member_period: tuple[str, str],
+    artifacts: Path,
+    mode: str,
+    check: str,
+) -> None:
     proxy.mode = None
     w = open_page(origin=proxy.base)  # type: ignore[attr-defined]
     w.open("#/key")  # pins the real key
@@ -71,7 +80,9 @@ def test_a_tampered_statement_fails_naming_the_check(open_page: Any, proxy: Tamp
     w.shot(artifacts, f"tampered-{mode}")
 
 
-def test_a_forged_history_contradicts_the_checkpoint_seen_before(open_page: Any, proxy: TamperingProxy, member_period: tuple[str, str], artifacts: Path) -> None:
+def test_a_forged_history_contradicts_the_checkpoint_seen_before(
+    open_page: Any, proxy: TamperingProxy, member_period: tuple[str, str], artifacts: Path
+) -> None:
     proxy.mode = None
     w = open_page(origin=proxy.base)  # type: ignore[attr-defined]
     w.open("#/plan")  # sees (and remembers) the real checkpoint
@@ -84,7 +95,9 @@ def test_a_forged_history_contradicts_the_checkpoint_seen_before(open_page: Any,
     w.shot(artifacts, "tampered-fork")
 
 
-def test_a_server_with_another_key_is_refused(open_page: Any, proxy: TamperingProxy, member_period: tuple[str, str], artifacts: Path) -> None:
+def test_a_server_with_another_key_is_refused(
+    open_page: Any, proxy: TamperingProxy, member_period: tuple[str, str], artifacts: Path
+) -> None:
     proxy.mode = None
     w = open_page(origin=proxy.base)  # type: ignore[attr-defined]
     w.open("#/plan")

@@ -43,17 +43,28 @@ ENTRY = """async (v) => {
   const raw = fromBase64(v.entry_b64);
   try {
     const e = parseEntry(raw);
-    return { ok: true, seq: e.seq, type: e.type, chain: await chainHash(raw), leaf: toHex(await leafHash(raw)) };
+    const leaf = toHex(await leafHash(raw));
+    return { ok: true, seq: e.seq, type: e.type, chain: await chainHash(raw), leaf };
   } catch (err) { return { ok: false, kind: err.kind ?? "crash: " + err.message }; }
 }"""
 
 
-@pytest.mark.parametrize("path", sorted((SPEC_VECTORS / "entries").glob("*/*.json")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+@pytest.mark.parametrize(
+    "path",
+    sorted((SPEC_VECTORS / "entries").glob("*/*.json")),
+    ids=lambda p: f"{p.parent.name}/{p.stem}",
+)
 def test_entries(page: Any, path: Path) -> None:
     vector = json.loads(path.read_text())
     got = run(page, ENTRY, vector)
     if path.parent.name == "valid":
-        assert got == {"ok": True, "seq": vector["seq"], "type": vector["type"], "chain": vector["entry_hash"], "leaf": base64.b64decode(vector["leaf_hash"]).hex()}
+        assert got == {
+            "ok": True,
+            "seq": vector["seq"],
+            "type": vector["type"],
+            "chain": vector["entry_hash"],
+            "leaf": base64.b64decode(vector["leaf_hash"]).hex(),
+        }
     else:
         assert got == {"ok": False, "kind": vector["error"]}
 
@@ -69,18 +80,25 @@ CHECKPOINT = """async (v) => {
 }"""
 
 
-@pytest.mark.parametrize("path", sorted((SPEC_VECTORS / "checkpoint").glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", sorted((SPEC_VECTORS / "checkpoint").glob("*.json")), ids=lambda p: p.stem
+)
 def test_checkpoints(page: Any, path: Path) -> None:
     vector = json.loads(path.read_text())
     got = run(page, CHECKPOINT, vector)
     assert got["ok"] is vector["valid"], got
     if vector["valid"]:
-        assert (got["size"], got["root"], got["origin"]) == (str(vector["tree_size"]), vector["root"], vector["origin"])
+        assert (got["size"], got["root"], got["origin"]) == (
+            str(vector["tree_size"]),
+            vector["root"],
+            vector["origin"],
+        )
 
 
 NOTE = """async (v) => {
   const { openNote, parseVerifierKey } = await import("./site/js/verify/note.js");
-  try { return { ok: true, body: await openNote(v.note, [await parseVerifierKey(v.verifier_key)]) }; }
+  const key = await parseVerifierKey(v.verifier_key);
+  try { return { ok: true, body: await openNote(v.note, [key]) }; }
   catch (err) { return { ok: false, why: err.message }; }
 }"""
 
@@ -91,7 +109,9 @@ def test_signed_notes(page: Any, shared_vectors: Path) -> None:
         assert got["ok"] is vector["valid"], (vector["name"], got)
         assert vector["note"].startswith(got["body"])
     checkpoint = load("checkpoint", "valid.json")
-    unknown = json.loads((shared_vectors / "signed-note.json").read_text())["vectors"][0]["verifier_key"]
+    unknown = json.loads((shared_vectors / "signed-note.json").read_text())["vectors"][0][
+        "verifier_key"
+    ]
     got = run(page, NOTE, {**checkpoint, "verifier_key": unknown})
     assert got["ok"] is False
     assert "no signature from a known key" in got["why"]
@@ -103,7 +123,11 @@ INCLUSION = """async (cases) => {
   const b = (x) => (x === null ? new Uint8Array(0) : fromBase64(x));
   const out = [];
   for (const c of cases) {
-    try { await verifyInclusion(BigInt(c.leafIdx), BigInt(c.treeSize), b(c.leafHash), (c.proof ?? []).map(b), b(c.root)); out.push(true); }
+    const proof = (c.proof ?? []).map(b);
+    try {
+      await verifyInclusion(BigInt(c.leafIdx), BigInt(c.treeSize), b(c.leafHash), proof, b(c.root));
+      out.push(true);
+    }
     catch { out.push(false); }
   }
   return out;
@@ -114,7 +138,11 @@ CONSISTENCY = """async (cases) => {
   const b = (x) => (x === null ? new Uint8Array(0) : fromBase64(x));
   const out = [];
   for (const c of cases) {
-    try { await verifyConsistency(BigInt(c.size1), BigInt(c.size2), b(c.root1), b(c.root2), (c.proof ?? []).map(b)); out.push(true); }
+    const proof = (c.proof ?? []).map(b);
+    try {
+      await verifyConsistency(BigInt(c.size1), BigInt(c.size2), b(c.root1), b(c.root2), proof);
+      out.push(true);
+    }
     catch { out.push(false); }
   }
   return out;
@@ -122,13 +150,19 @@ CONSISTENCY = """async (cases) => {
 
 
 def test_rfc9162_inclusion(page: Any, shared_vectors: Path) -> None:
-    cases = [json.loads(p.read_text()) for p in sorted((shared_vectors / "rfc9162" / "inclusion").rglob("*.json"))]
+    cases = [
+        json.loads(p.read_text())
+        for p in sorted((shared_vectors / "rfc9162" / "inclusion").rglob("*.json"))
+    ]
     assert len(cases) > 50
     assert run(page, INCLUSION, cases) == [not c["wantErr"] for c in cases]
 
 
 def test_rfc9162_consistency(page: Any, shared_vectors: Path) -> None:
-    cases = [json.loads(p.read_text()) for p in sorted((shared_vectors / "rfc9162" / "consistency").rglob("*.json"))]
+    cases = [
+        json.loads(p.read_text())
+        for p in sorted((shared_vectors / "rfc9162" / "consistency").rglob("*.json"))
+    ]
     assert len(cases) > 50
     assert run(page, CONSISTENCY, cases) == [not c["wantErr"] for c in cases]
 
@@ -136,11 +170,33 @@ def test_rfc9162_consistency(page: Any, shared_vectors: Path) -> None:
 def test_log7_proofs(page: Any) -> None:
     log = load("log", "log-7.json")
     leaves = log["leaf_hashes"]
-    inclusion = [{"leafIdx": p["seq"], "treeSize": p["tree_size"], "leafHash": leaves[p["seq"]], "proof": p["hashes"], "root": log["roots"][str(p["tree_size"])]} for p in log["inclusion"]]
-    consistency = [{"size1": p["first"], "size2": p["second"], "root1": log["roots"][str(p["first"])], "root2": log["roots"][str(p["second"])], "proof": p["hashes"]} for p in log["consistency"]]
+    inclusion = [
+        {
+            "leafIdx": p["seq"],
+            "treeSize": p["tree_size"],
+            "leafHash": leaves[p["seq"]],
+            "proof": p["hashes"],
+            "root": log["roots"][str(p["tree_size"])],
+        }
+        for p in log["inclusion"]
+    ]
+    consistency = [
+        {
+            "size1": p["first"],
+            "size2": p["second"],
+            "root1": log["roots"][str(p["first"])],
+            "root2": log["roots"][str(p["second"])],
+            "proof": p["hashes"],
+        }
+        for p in log["consistency"]
+    ]
     assert run(page, INCLUSION, inclusion) == [True] * len(inclusion)
     assert run(page, CONSISTENCY, consistency) == [True] * len(consistency)
-    swapped = [{**c, "root1": c["root2"], "root2": c["root1"]} for c in consistency if c["size1"] != c["size2"]]
+    swapped = [
+        {**c, "root1": c["root2"], "root2": c["root1"]}
+        for c in consistency
+        if c["size1"] != c["size2"]
+    ]
     assert run(page, CONSISTENCY, swapped) == [False] * len(swapped)
 
 
@@ -153,11 +209,16 @@ SUMTREE = """async (v) => {
     const l = v.leaves[i];
     const sibs = p.siblings.map((s) => makeNode(fromBase64(s.hash), s.count, s.total));
     const check = async (amount, sib) => {
-      try { await verifySumProof(await leaf(v.period, l.member, amount), p.index, v.root.count, sib, root); return true; }
+      const node = await leaf(v.period, l.member, amount);
+      try { await verifySumProof(node, p.index, v.root.count, sib, root); return true; }
       catch { return false; }
     };
     const bumped = sibs.map((s, k) => (k === 0 ? { ...s, total: s.total + 1n } : s));
-    out.push([await check(l.amount_fen, sibs), await check(l.amount_fen + 1, sibs), sibs.length ? await check(l.amount_fen, bumped) : false]);
+    out.push([
+      await check(l.amount_fen, sibs),
+      await check(l.amount_fen + 1, sibs),
+      sibs.length ? await check(l.amount_fen, bumped) : false,
+    ]);
   }
   return out;
 }"""
@@ -175,21 +236,34 @@ DRAW_AND_VOTES = """async ([d, votes]) => {
   const { parseVerifierKey } = await import("./site/js/verify/note.js");
   const { fromHex, toHex } = await import("./site/js/verify/bytes.js");
   const root = await draw.poolRoot(d.claim, d.pool);
-  const sig = await draw.verifyPoolSignature(await parseVerifierKey(d.verifier_key), d.origin, d.claim, root, d.pool_signature);
+  const key = await parseVerifierKey(d.verifier_key);
+  const sig = await draw.verifyPoolSignature(key, d.origin, d.claim, root, d.pool_signature);
   const secret = await draw.checkSecret(d.secret, d.secret_commitment);
   const seed = await draw.seedOf(root, sig, secret);
   const jurors = await draw.draw(d.pool, seed, d.panel_size);
   const checked = [];
-  for (const v of votes) checked.push(await verifyVote(v.juror_key, v.origin, v.claim, v.choice, v.rationale_hash, v.signature));
+  for (const v of votes) {
+    const ok = await verifyVote(
+      v.juror_key, v.origin, v.claim, v.choice, v.rationale_hash, v.signature);
+    checked.push(ok);
+  }
   return { root: toHex(root), seed: toHex(seed), jurors, checked };
 }"""
 
 
 def test_draw_and_votes(page: Any) -> None:
     d = load("plan", "draw-basic.json")
-    votes = [load("plan", n) for n in ("vote-valid.json", "vote-altered-choice.json", "vote-other-claim.json")]
+    votes = [
+        load("plan", n)
+        for n in ("vote-valid.json", "vote-altered-choice.json", "vote-other-claim.json")
+    ]
     got = run(page, DRAW_AND_VOTES, [d, votes])
-    assert got == {"root": d["pool_root"], "seed": d["seed"], "jurors": d["jurors"], "checked": [v["valid"] for v in votes]}
+    assert got == {
+        "root": d["pool_root"],
+        "seed": d["seed"],
+        "jurors": d["jurors"],
+        "checked": [v["valid"] for v in votes],
+    }
 
 
 STATEMENT = """async ([doc, keyText]) => {
@@ -206,7 +280,9 @@ def test_whole_statement(page: Any) -> None:
     vector = load("statement", "statement.json")["statement"]
     key = load("keys", "log-key.json")["verifier_key"]
     got = run(page, STATEMENT, [vector, key])
-    report, _ = verify_bundle(parse_bundle_bytes(json.dumps(vector).encode()), parse_verifier_key(key))
+    report, _ = verify_bundle(
+        parse_bundle_bytes(json.dumps(vector).encode()), parse_verifier_key(key)
+    )
     assert got["ok"] is True, got
     assert got["charge"] == report.charge_fen
     assert got["fee"] == report.fee_part_fen

@@ -12,7 +12,7 @@ from tests.web.conftest import PHONE
 
 def yuan(fen: int) -> str:
     """The page's English spelling of an amount of fen."""
-    sign = "−" if fen < 0 else ""
+    sign = "\u2212" if fen < 0 else ""  # the page writes a minus sign
     return f"{sign}¥{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
 
 
@@ -40,14 +40,18 @@ def test_claims_list_matches_the_api(open_page: Any, api: httpx.Client, artifact
     w = open_page()
     page = w.open("#/claims")
     first = api.get("v1/claims", params={"limit": 50}).json()["claims"]
-    assert page.locator("[data-claim-card]").evaluate_all("els => els.map(e => e.dataset.claimCard)") == [c["claim"] for c in first]
+    assert page.locator("[data-claim-card]").evaluate_all(
+        "els => els.map(e => e.dataset.claimCard)"
+    ) == [c["claim"] for c in first]
     w.shot(artifacts, "claims")
     page.select_option("select[data-filter=status]", "paid")
     page.wait_for_url("**status=paid**")
     w.ready()
     paid = api.get("v1/claims", params={"status": "paid", "limit": 50}).json()["claims"]
     cards = page.locator("[data-claim-card]")
-    assert cards.evaluate_all("els => els.map(e => e.dataset.claimCard)") == [c["claim"] for c in paid]
+    assert cards.evaluate_all("els => els.map(e => e.dataset.claimCard)") == [
+        c["claim"] for c in paid
+    ]
     one = paid[0]
     card = page.locator(f"[data-claim-card='{one['claim']}']")
     assert card.locator("dd[data-k=amount]").inner_text() == yuan(one["disclosure"]["amount_fen"])
@@ -57,10 +61,14 @@ def test_claims_list_matches_the_api(open_page: Any, api: httpx.Client, artifact
     page.wait_for_url(f"**period={period}**")
     w.ready()
     in_period = api.get("v1/claims", params={"status": "paid", "period": period}).json()["claims"]
-    assert page.locator("[data-claim-card]").evaluate_all("els => els.map(e => e.dataset.claimCard)") == [c["claim"] for c in in_period]
+    assert page.locator("[data-claim-card]").evaluate_all(
+        "els => els.map(e => e.dataset.claimCard)"
+    ) == [c["claim"] for c in in_period]
     page.select_option("select[data-filter=category]", "accident")
     w.ready()
-    expected = api.get("v1/claims", params={"status": "paid", "period": period, "category": "accident"}).json()["claims"]
+    expected = api.get(
+        "v1/claims", params={"status": "paid", "period": period, "category": "accident"}
+    ).json()["claims"]
     assert page.locator("[data-claim-card]").count() == len(expected)
 
 
@@ -73,12 +81,16 @@ def panel_claim(api: httpx.Client) -> dict[str, Any]:
     raise AssertionError("the demo has no claim with votes")
 
 
-def test_claim_history_matches_the_api_and_verifies(open_page: Any, api: httpx.Client, artifacts: Path) -> None:
+def test_claim_history_matches_the_api_and_verifies(
+    open_page: Any, api: httpx.Client, artifacts: Path
+) -> None:
     claim = panel_claim(api)
     w = open_page()
     page = w.open(f"#/claim/{claim['claim']}")
     steps = page.locator("ol.history > li")
-    assert steps.evaluate_all("els => els.map(e => [Number(e.dataset.seq), e.dataset.type])") == [[s["seq"], s["type"]] for s in claim["history"]]
+    assert steps.evaluate_all("els => els.map(e => [Number(e.dataset.seq), e.dataset.type])") == [
+        [s["seq"], s["type"]] for s in claim["history"]
+    ]
     assert set(steps.evaluate_all("els => els.map(e => e.dataset.proof)")) == {"ok"}
     votes = [s for s in claim["history"] if s["type"] == "vote.cast"]
     assert page.locator("li[data-type='vote.cast'][data-signature=ok]").count() == len(votes)
@@ -112,7 +124,13 @@ def test_key_page_and_languages(open_page: Any, api: httpx.Client, artifacts: Pa
 def test_every_view_fits_a_phone(open_page: Any, api: httpx.Client, artifacts: Path) -> None:
     claim = api.get("v1/claims", params={"status": "paid", "limit": 1}).json()["claims"][0]
     w = open_page(viewport=PHONE, locale="zh-CN")
-    for name, fragment in [("plan", "#/plan"), ("claims", "#/claims"), ("claim", f"#/claim/{claim['claim']}"), ("statement", f"#/statement?member={claim['member']}&period={claim['paid_period']}"), ("key", "#/key")]:
+    for name, fragment in [
+        ("plan", "#/plan"),
+        ("claims", "#/claims"),
+        ("claim", f"#/claim/{claim['claim']}"),
+        ("statement", f"#/statement?member={claim['member']}&period={claim['paid_period']}"),
+        ("key", "#/key"),
+    ]:
         page = w.open(fragment)
         if name == "statement":
             page.wait_for_selector("[data-testid=verified]", timeout=60_000)

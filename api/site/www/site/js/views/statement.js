@@ -39,8 +39,10 @@ async function check(out, member, period) {
   if (record === null) return fill(out, failure(t("key.none"), t("key.none.text")));
   const key = await parseVerifierKey(record.text);
   let text;
+  const asked = performance.now();
   try {
     text = await getText(`v1/members/${member}/statement`, { period });
+    document.body.dataset.lastFetchMs = (performance.now() - asked).toFixed(1);
   } catch (e) {
     return fill(out, failure(t("statement.unavailable"), e.message, { "data-testid": "unavailable" }));
   }
