@@ -158,6 +158,49 @@ def test_rfc9162_inclusion(page: Any, shared_vectors: Path) -> None:
     assert run(page, INCLUSION, cases) == [not c["wantErr"] for c in cases]
 
 
+BATCH = """async (groups) => {
+  const { verifyInclusions } = await import("./site/js/verify/merkle.js");
+  const { fromBase64 } = await import("./site/js/verify/bytes.js");
+  const b = (x) => (x === null ? new Uint8Array(0) : fromBase64(x));
+  const out = [];
+  for (const g of groups) {
+    const items = g.cases.map((c) => (
+      { index: c.leafIdx, leaf: b(c.leafHash), proof: (c.proof ?? []).map(b) }));
+    out.push((await verifyInclusions(items, BigInt(g.size), b(g.root))).map((e) => e === null));
+  }
+  return out;
+}"""
+
+
+def test_rfc9162_inclusion_walked_together(page: Any, shared_vectors: Path) -> None:
+    """The statement walks all its proofs at once (verifyInclusions): the same verdicts."""
+    cases = [
+        json.loads(p.read_text())
+        for p in sorted((shared_vectors / "rfc9162" / "inclusion").rglob("*.json"))
+    ]
+    alone = [{"size": c["treeSize"], "root": c["root"], "cases": [c]} for c in cases]
+    assert run(page, BATCH, alone) == [[not c["wantErr"]] for c in cases]
+    log = load("log", "log-7.json")
+    together = []
+    for size in range(1, 8):
+        proofs = [p for p in log["inclusion"] if p["tree_size"] == size]
+        good = [
+            {"leafIdx": p["seq"], "leafHash": log["leaf_hashes"][p["seq"]], "proof": p["hashes"]}
+            for p in proofs
+        ]
+        bad = (
+            [{**c, "leafHash": log["leaf_hashes"][(c["leafIdx"] + 1) % 7]} for c in good]
+            if size > 1
+            else []
+        )
+        together.append({"size": size, "root": log["roots"][str(size)], "cases": good + bad})
+    expected = []
+    for g in together:
+        half = len(g["cases"]) // 2 if g["size"] > 1 else len(g["cases"])
+        expected.append([True] * half + [False] * (len(g["cases"]) - half))
+    assert run(page, BATCH, together) == expected
+
+
 def test_rfc9162_consistency(page: Any, shared_vectors: Path) -> None:
     cases = [
         json.loads(p.read_text())

@@ -77,6 +77,8 @@ export const EN = {
   "check.bundle.complete": "Nothing it needs is missing", "check.plan.rules": "Every claim followed the rules in force",
   "check.contribution.proof": "Your charges are in each period's contribution tree", "check.apportion": "The period's share is recomputed",
   "check.charge": "Your charge is recomputed (share, annual cap)", "check.claims": "Each paid claim",
+  "check.entry.parse": "Every entry's bytes are canonical (specs/entries.md)", "check.entry.chain": "Adjacent entries are chained by hash",
+  "check.claim": "Claim {id}: every step checked",
   "check.bundle.why": "The statement is not in the form specs/statement.md gives, or is not for the log, member or period asked.",
   "check.checkpoint.why": "The checkpoint is not signed by the key this browser pinned, or it contradicts a checkpoint this browser saw before: the log's history was changed or forked.",
   "check.entry.why": "An entry is not in the log the checkpoint commits to, or its bytes were altered.",

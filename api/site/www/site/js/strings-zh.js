@@ -77,6 +77,8 @@ export const ZH = {
   "check.bundle.complete": "所需内容无缺失", "check.plan.rules": "每个案件都遵循当时生效的规则",
   "check.contribution.proof": "你的分摊额在每个周期的分摊树中", "check.apportion": "重新计算本周期分摊额",
   "check.charge": "重新计算你的分摊额（分摊额、年度上限）", "check.claims": "每个已付案件",
+  "check.entry.parse": "每个条目的字节都是规范形式（specs/entries.md）", "check.entry.chain": "相邻条目以哈希相连",
+  "check.claim": "案件 {id}：每一步均已校验",
   "check.bundle.why": "账单不符合 specs/statement.md 的格式，或不是所请求的日志、成员或周期。",
   "check.checkpoint.why": "检查点不是由本浏览器固定的公钥签名，或与本浏览器此前看到的检查点矛盾：日志历史被篡改或分叉。",
   "check.entry.why": "某个条目不在检查点承诺的日志中，或其字节被篡改。",

@@ -4,10 +4,8 @@
 
 import { fromBase64 } from "../verify/bytes.js";
 import { chainHash, leafHash, parseEntry } from "../verify/entry.js";
-import { NodeCache, verifyInclusion } from "../verify/merkle.js";
-import { CheckFailed, failCheck } from "./check.js";
-
-const WIDTH = 128;
+import { verifyInclusions } from "../verify/merkle.js";
+import { failCheck } from "./check.js";
 
 function decode(doc, cp) {
   let last = -1;
@@ -23,23 +21,13 @@ function decode(doc, cp) {
   });
 }
 
-// One node cache for all the proofs: they share their upper nodes (merkle.js).
-// Proofs run a few at a time (Web Crypto digests off the main thread); the first
+// All the proofs are walked together, a level at a time (merkle.js); the first
 // failure in seq order is the one reported.
 async function proveAll(items, cp) {
-  const cache = new NodeCache();
-  const prove = async (it) => {
-    try {
-      await verifyInclusion(it.seq, cp.size, await leafHash(it.raw), it.proof, cp.root, cache);
-      return null;
-    } catch (e) {
-      return new CheckFailed("entry.inclusion", `entry at seq ${it.seq}: its inclusion proof fails: ${e.message}`);
-    }
-  };
-  for (let i = 0; i < items.length; i += WIDTH) {
-    const failed = (await Promise.all(items.slice(i, i + WIDTH).map(prove))).find((r) => r !== null);
-    if (failed) throw failed;
-  }
+  const leaves = await Promise.all(items.map((it) => leafHash(it.raw)));
+  const errors = await verifyInclusions(items.map((it, i) => ({ index: it.seq, leaf: leaves[i], proof: it.proof })), cp.size, cp.root);
+  const at = errors.findIndex((e) => e !== null);
+  if (at >= 0) failCheck("entry.inclusion", `entry at seq ${items[at].seq}: its inclusion proof fails: ${errors[at]}`);
 }
 
 export const entriesStep = {
@@ -47,9 +35,7 @@ export const entriesStep = {
   async run(ctx) {
     const items = decode(ctx.doc, ctx.cp);
     await proveAll(items, ctx.cp);
-    let prev = null;
-    ctx.entries = [];
-    for (const it of items) {
+    ctx.entries = items.map((it) => {
       let entry;
       try {
         entry = parseEntry(it.raw);
@@ -57,12 +43,15 @@ export const entriesStep = {
         failCheck("entry.parse", `entry at seq ${it.seq}: ${e.message}`);
       }
       if (entry.seq !== it.seq) failCheck("entry.parse", `the bundle says seq ${it.seq}, the entry's bytes ${entry.seq}`);
-      if (prev !== null && prev.seq + 1 === it.seq && entry.prev !== (await chainHash(prev.raw))) {
-        failCheck("entry.chain", `entry at seq ${it.seq}: prev is not the hash of seq ${prev.seq}`);
+      return entry;
+    });
+    // log.md §3: where two seqs of the bundle are adjacent, the later names the earlier's hash.
+    const chained = await Promise.all(items.map((it, i) => (i > 0 && items[i - 1].seq + 1 === it.seq ? chainHash(items[i - 1].raw) : null)));
+    chained.forEach((hash, i) => {
+      if (hash !== null && ctx.entries[i].prev !== hash) {
+        failCheck("entry.chain", `entry at seq ${items[i].seq}: prev is not the hash of seq ${items[i - 1].seq}`);
       }
-      ctx.entries.push(entry);
-      prev = it;
-    }
+    });
     return [`entry.inclusion (${items.length})`, "entry.parse", "entry.chain"];
   },
 };

@@ -87,6 +87,58 @@ export async function verifyInclusion(index, size, leaf, proof, root, cache = NO
   if (!equal(r, root)) throw new ProofError(`the proof of entry ${index} gives another root than the checkpoint's`);
 }
 
+/**
+ * RFC 9162 §2.1.3.2 for many leaves against one root at once: each proof is walked
+ * exactly as verifyInclusion walks it, but all of them a level at a time, so that
+ * each round's node hashes go to Web Crypto together (and a node shared by several
+ * paths is hashed once). Returns one null (verified) or error message per item
+ * {index, leaf, proof}, in order.
+ */
+export async function verifyInclusions(items, size, root) {
+  size = BigInt(size);
+  const walks = items.map((it) => startWalk(it, size, root));
+  const unfinished = (w) => w.error === null && w.k < w.proof.length;
+  for (let live = walks.filter(unfinished); live.length; live = live.filter(unfinished)) {
+    const digests = new Map();
+    for (const w of live) {
+      const p = w.proof[w.k];
+      const left = (w.fn & 1n) === 1n || w.fn === w.sn;
+      const data = left ? concat(NODE, p, w.r) : concat(NODE, w.r, p);
+      const key = String.fromCharCode.apply(null, data);
+      if (!digests.has(key)) digests.set(key, sha256(data));
+      w.pending = digests.get(key);
+      w.left = left;
+    }
+    for (const w of live) {
+      w.r = await w.pending;
+      if (w.left) {
+        while ((w.fn & 1n) === 0n && w.fn !== 0n) {
+          w.fn >>= 1n;
+          w.sn >>= 1n;
+        }
+      }
+      w.fn >>= 1n;
+      w.sn >>= 1n;
+      w.k++;
+    }
+  }
+  return walks.map((w) => w.error ?? (equal(w.r, root) ? null : `the proof of entry ${w.index} gives another root than the checkpoint's`));
+}
+
+function startWalk(it, size, root) {
+  const index = BigInt(it.index);
+  const walk = { index, fn: index, sn: size - 1n, r: it.leaf, proof: it.proof, k: 0, error: null };
+  try {
+    if (index < 0n || index >= size) throw new ProofError(`index ${index} is not below the tree size ${size}`);
+    checkHashes([it.leaf, root, ...it.proof], "hash");
+    const want = inclusionLength(index, size);
+    if (it.proof.length !== want) throw new ProofError(`expected ${want} hashes for entry ${index} of ${size}, found ${it.proof.length}`);
+  } catch (e) {
+    walk.error = e.message;
+  }
+  return walk;
+}
+
 /** RFC 9162 §2.1.4.2: is the tree of `m` leaves with `rootM` a prefix of the one of `n` with `rootN`? */
 export async function verifyConsistency(m, n, rootM, rootN, proof) {
   m = BigInt(m);

@@ -71,7 +71,7 @@ function passed(result, ms) {
     reportView(result.report, result.notes),
     h("p", { class: "pass", "data-testid": "passed" }, `✓ ${t("statement.passed", { n: num(result.checks.length) })}`),
     h("p", { class: "muted", "data-testid": "timing" }, t("statement.timing", { ms: ms.toFixed(0) })),
-    section(t("statement.checks"), h("ul", { class: "checks" }, result.checks.map((c) => h("li", { class: "ok" }, `✓ ${c}`)))),
+    section(t("statement.checks"), h("ul", { class: "checks" }, result.checks.map((c) => h("li", { class: "ok" }, `✓ ${label(c)} `, h("code", {}, c))))),
     section(t("statement.not_checked"), h("p", {}, t("statement.not_checked.text"))));
 }
 
@@ -84,3 +84,9 @@ function failed(result) {
 }
 
 export { KeyMismatch };
+
+/** A check's name in words: "claim c-12 (panel …)" -> "Claim c-12 followed every rule". */
+function label(name) {
+  const [base, second] = name.split(" ");
+  return base === "claim" ? t("check.claim", { id: second }) : t(`check.${base}`);
+}
