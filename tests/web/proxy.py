@@ -49,14 +49,15 @@ class TamperingProxy:
         self.signer = signer
         self.other = Signer.generate(signer.name)
         self.mode: str | None = None
+        self.client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
             return
         path, query = scope["path"], scope["query_string"].decode()
-        # A client per request: nothing stays open in the loop when the server stops.
-        async with httpx.AsyncClient(base_url=self.upstream, timeout=60) as client:
-            upstream = await client.get(path + (f"?{query}" if query else ""))
+        assert self.client is not None
+        upstream = await self.client.get(path + (f"?{query}" if query else ""))
         body, kind = upstream.content, upstream.headers.get("content-type", "application/json")
         if upstream.status_code == 200:
             body = self.rewrite(path, body)
@@ -68,6 +69,19 @@ class TamperingProxy:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        """One upstream client for the server's life, closed before its loop is."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.client = httpx.AsyncClient(base_url=self.upstream, timeout=60)
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.client is not None:
+                    await self.client.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     def rewrite(self, path: str, body: bytes) -> bytes:
         """The answer to ``path`` as this mode's server gives it."""
@@ -136,7 +150,7 @@ class ProxyServer:
                 host="127.0.0.1",
                 port=self.port,
                 log_level="warning",
-                lifespan="off",
+                lifespan="on",
                 loop="asyncio",
                 http="h11",
             )

@@ -9,30 +9,9 @@ const NODE = new Uint8Array([1]);
 /** A proof refused; the message says which rule. */
 export class ProofError extends Error {}
 
-/**
- * Interior node hashes, memoised: many proofs against one root share their upper
- * nodes, and H(0x01 ‖ l ‖ r) of the same l and r is the same hash. A cache only
- * serves a digest already computed from the very same bytes; every proof is still
- * walked exactly as RFC 9162 §2.1.3.2 says.
- */
-export class NodeCache {
-  constructor() {
-    this.map = new Map();
-  }
-
-  node(left, right) {
-    const data = concat(NODE, left, right);
-    const key = String.fromCharCode.apply(null, data);
-    let hash = this.map.get(key);
-    if (hash === undefined) {
-      hash = sha256(data);
-      this.map.set(key, hash);
-    }
-    return hash;
-  }
+function node(left, right) {
+  return sha256(concat(NODE, left, right));
 }
-
-const NO_CACHE = { node: (left, right) => sha256(concat(NODE, left, right)) };
 
 function checkHashes(hashes, what) {
   hashes.forEach((h, i) => {
@@ -59,7 +38,7 @@ export function inclusionLength(index, size) {
 }
 
 /** RFC 9162 §2.1.3.2: is `leaf` (its leaf hash) at `index` in the tree of `size` with `root`? */
-export async function verifyInclusion(index, size, leaf, proof, root, cache = NO_CACHE) {
+export async function verifyInclusion(index, size, leaf, proof, root) {
   index = BigInt(index);
   size = BigInt(size);
   if (index < 0n || index >= size) throw new ProofError(`index ${index} is not below the tree size ${size}`);
@@ -73,13 +52,13 @@ export async function verifyInclusion(index, size, leaf, proof, root, cache = NO
   let r = leaf;
   for (const p of proof) {
     if ((fn & 1n) === 1n || fn === sn) {
-      r = await cache.node(p, r);
+      r = await node(p, r);
       while ((fn & 1n) === 0n && fn !== 0n) {
         fn >>= 1n;
         sn >>= 1n;
       }
     } else {
-      r = await cache.node(r, p);
+      r = await node(r, p);
     }
     fn >>= 1n;
     sn >>= 1n;
@@ -164,14 +143,14 @@ export async function verifyConsistency(m, n, rootM, rootN, proof) {
   for (const c of path.slice(1)) {
     if (sn === 0n) throw new ProofError("the consistency proof is too long");
     if ((fn & 1n) === 1n || fn === sn) {
-      fr = await NO_CACHE.node(c, fr);
-      sr = await NO_CACHE.node(c, sr);
+      fr = await node(c, fr);
+      sr = await node(c, sr);
       while ((fn & 1n) === 0n && fn !== 0n) {
         fn >>= 1n;
         sn >>= 1n;
       }
     } else {
-      sr = await NO_CACHE.node(sr, c);
+      sr = await node(sr, c);
     }
     fn >>= 1n;
     sn >>= 1n;

@@ -5,7 +5,7 @@
 import { getJSON } from "../api.js";
 import { h, fill } from "../dom.js";
 import { duration, num, t, yuan } from "../i18n.js";
-import { claimLink, section, statusWord, when } from "./common.js";
+import { claimLink, statusWord, when } from "./common.js";
 
 const STATUSES = ["filed", "assessed", "disclosed", "appealed", "voting", "decided", "paid", "reversed"];
 const PAGE = 50;

@@ -6,7 +6,7 @@
 import { getJSON, getText } from "../api.js";
 import { h, fill } from "../dom.js";
 import { num, t, yuan } from "../i18n.js";
-import { KeyMismatch, fetchConsistency, lastSeen, pinRecord, saveSeen } from "../trust.js";
+import { fetchConsistency, lastSeen, pinRecord, saveSeen } from "../trust.js";
 import { parseVerifierKey } from "../verify/note.js";
 import { JSONError, parseStrict } from "../verify/json.js";
 import { verifyStatement } from "../statement/run.js";
@@ -83,7 +83,6 @@ function failed(result) {
     h("p", {}, t("statement.failed.after", { n: result.checks.length })));
 }
 
-export { KeyMismatch };
 
 /** A check's name in words: "claim c-12 (panel …)" -> "Claim c-12 followed every rule". */
 function label(name) {
