@@ -349,3 +349,40 @@ def test_statement_vector_altered(page: Any, mutate: Any, check: str) -> None:
     got = run(page, STATEMENT, [vector, load("keys", "log-key.json")["verifier_key"]])
     assert got["ok"] is False
     assert got["check"] == check, got
+
+
+BASE64 = """async (cases) => {
+  const { fromBase64, toHex } = await import("./site/js/verify/bytes.js");
+  return cases.map((c) => { try { return toHex(fromBase64(c)); } catch { return null; } });
+}"""
+
+
+def test_base64_is_strict_and_canonical(page: Any) -> None:
+    cases = [
+        "",
+        "AA==",
+        "AB==",
+        "AAA=",
+        "AAB=",
+        "AAAA",
+        "AA=",
+        "AA",
+        "A===",
+        "AA==\n",
+        " AAAA",
+        "-_==",
+    ]
+    assert run(page, BASE64, cases) == [
+        "",
+        "00",
+        None,
+        "0000",
+        None,
+        "000000",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
