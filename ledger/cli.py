@@ -310,8 +310,7 @@ def demo(
     base = f"http://{host}:{port}"
     sample = _sample_member(ledger)
     say(f"\nServing the demo log {meta.origin} ({size} entries) at {base}")
-    say(f"The members' page: {base}/  (the plan, 公示, and a member's statement checked")
-    say("in the browser; open it in Chromium, Firefox or Safari)")
+    say(f"The members' page: {base}/  (the plan, 公示, a statement checked in the browser)")
     say("Try:")
     say(f"  curl {base}/v1/log")
     say(f"  curl {base}/v1/checkpoint")
