@@ -10,6 +10,7 @@ Modes (``TamperingProxy.mode``):
 - ``"claim"``: one byte of a ``claim.paid`` entry's amount, in the entry's bytes;
 - ``"forged"``: a claim's paid amount changed by an operator who holds the key,
   with a whole forged tree and a checkpoint of it signed with the real key;
+- ``"periods"``: the last period's share in ``/v1/periods`` (not in its entry);
 - ``"other-key"``: everything signed with another key of the same name, which the
   server also names as its own in ``/v1/log`` and in bundles.
 """
@@ -90,7 +91,11 @@ class TamperingProxy:
                 return self.resign(body.decode()).encode()
             if path == "/v1/log":
                 return json.dumps(dict(json.loads(body), verifier_key=self.other_key())).encode()
-        if self.mode is not None and STATEMENT.match(path):
+        if self.mode == "periods" and path == "/v1/periods":
+            doc = json.loads(body)
+            doc["periods"][-1]["body"]["share_fen"] += 100
+            return json.dumps(doc).encode()
+        if self.mode not in (None, "periods") and STATEMENT.match(path):
             return json.dumps(self.tamper(json.loads(body))).encode()
         return body
 

@@ -17,6 +17,7 @@ import pytest
 from ledger.publish.keyfile import load_key_file
 from tests.web.live import Demo
 from tests.web.proxy import ProxyServer, TamperingProxy
+from tests.web.test_views import yuan
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +114,18 @@ def test_a_server_with_another_key_is_refused(
         proxy.mode = None
     assert got == "bundle.key", text
     w.shot(artifacts, "other-key-statement")
+
+
+def test_a_summary_that_differs_from_its_entry_is_flagged(
+    open_page: Any, proxy: TamperingProxy, api: httpx.Client
+) -> None:
+    last = api.get("v1/periods").json()["periods"][-1]
+    proxy.mode = "periods"
+    try:
+        w = open_page(origin=proxy.base)  # type: ignore[attr-defined]
+        page = w.open("#/plan")
+        row = page.locator(f"tr[data-period='{last['period']}']")
+        assert row.get_attribute("data-proof") == "differs"
+        assert row.locator("td[data-k=share_fen]").inner_text() == yuan(last["body"]["share_fen"])
+    finally:
+        proxy.mode = None

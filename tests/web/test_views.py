@@ -27,7 +27,13 @@ def test_plan(open_page: Any, api: httpx.Client, artifacts: Path) -> None:
         for key in ("share_fen", "aid_fen", "fee_fen", "subsidy_fen"):
             assert row.locator(f"td[data-k={key}]").inner_text() == yuan(p["body"][key])
         assert row.locator("td[data-k=members]").inner_text() == f"{p['body']['members']:,}"
+    assert set(
+        page.locator("tr[data-period]").evaluate_all("els => els.map(e => e.dataset.proof)")
+    ) == {"ok"}
     rules = api.get("v1/rules").json()["rules"]
+    assert set(
+        page.locator("tr[data-version]").evaluate_all("els => els.map(e => e.dataset.proof)")
+    ) == {"ok"}
     assert page.locator("[data-testid=rules] tbody tr").count() == len(rules)
     assert page.locator("[data-testid=rules] tr.current").count() == 1
     checkpoint = api.get("v1/checkpoint").text.split("\n")

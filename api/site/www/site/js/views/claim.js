@@ -17,7 +17,7 @@ export async function render(root, { arg }) {
   const claim = await getJSON(`v1/claims/${encodeURIComponent(arg ?? "")}`);
   const { key } = await pinnedKey();
   const checked = await latestCheckpoint(key);
-  const steps = await Promise.all(claim.history.map((s) => fetchProven(s.seq, checked.cp)));
+  const steps = await Promise.all(claim.history.map(async (s) => belongs(claim.claim, s, await fetchProven(s.seq, checked.cp))));
   const items = [];
   for (const [i, step] of steps.entries()) items.push(await stepItem(claim.history[i], step, key, checked.cp));
   const verified = steps.filter((s) => s.proof === "ok").length;
@@ -32,8 +32,16 @@ export async function render(root, { arg }) {
       [t("claim.recovered_label"), claim.recovered_fen === null ? "—" : yuan(claim.recovered_fen)],
     ]),
     section(t("claim.history"), checkpointLine(checked),
-      h("p", { "data-testid": "proven" }, t("claim.proven", { n: verified, total: steps.length })),
+      h("p", { "data-testid": "proven" }, t("claim.proven", { n: verified, total: steps.length }), " ", t("claim.summary_note")),
       h("ol", { class: "history", "data-testid": "history" }, items)));
+}
+
+// The server's history names the seqs; each entry itself must be of this claim and type.
+function belongs(id, step, got) {
+  if (!got.entry) return got;
+  const e = got.entry;
+  const ours = e.type === step.type && (e.type === "claim.filed" ? `c-${e.seq}` === id : e.body.claim === id);
+  return ours ? got : { proof: "fail", error: t("claim.not_this", { seq: step.seq, id }) };
 }
 
 async function stepItem(step, got, key, cp) {
