@@ -30,7 +30,7 @@ export const EN = {
   "money.aid": "claims paid (aid)", "money.fee": "management fee", "money.members": "members' charges", "money.subsidy": "operator's subsidy (annual cap)", "money.carry": "carried in",
   "money.none": "No claim was paid and nothing was charged.",
   "money.sentence": "Claims {aid} and fee {fee}; paid by {n} members' charges {members} and the operator's subsidy {subsidy}; carried in {carry_in}, carried out {carry_out}.",
-  "claims.title": "Claims (公示)", "claims.lead": "Every claim with the coarse fields its disclosure made public. While a claim's objection window is open, any member may object.",
+  "claims.title": "Claims (公示)", "claims.lead": "Every claim with the coarse fields its disclosure made public. While a claim's objection window is open, any member may object. Open a claim to check each of its entries in your browser.",
   "claims.any": "any", "claims.status": "Status", "claims.period": "Paid in", "claims.category": "Category",
   "claims.none": "No claim matches.", "claims.more": "More", "claims.not_disclosed": "Not disclosed yet.",
   "claim.title": "Claim {id}", "claim.category": "Category", "claim.condition": "Condition", "claim.claimed": "Claimed", "claim.amount": "Amount assessed",

@@ -30,7 +30,7 @@ export const ZH = {
   "money.aid": "已付互助金", "money.fee": "管理费", "money.members": "成员分摊", "money.subsidy": "运营方补贴（年度上限）", "money.carry": "结转入",
   "money.none": "本周期没有支付案件，也没有分摊。",
   "money.sentence": "互助金 {aid}，管理费 {fee}；由 {n} 位成员分摊 {members}，运营方补贴 {subsidy}；结转入 {carry_in}，结转出 {carry_out}。",
-  "claims.title": "公示", "claims.lead": "每个案件及其公示的粗略信息。异议期内，任何成员都可以提出异议。",
+  "claims.title": "公示", "claims.lead": "每个案件及其公示的粗略信息。异议期内，任何成员都可以提出异议。打开一个案件，即可在你的浏览器中校验它的每个条目。",
   "claims.any": "全部", "claims.status": "状态", "claims.period": "支付周期", "claims.category": "类别",
   "claims.none": "没有符合条件的案件。", "claims.more": "更多", "claims.not_disclosed": "尚未公示。",
   "claim.title": "案件 {id}", "claim.category": "类别", "claim.condition": "病种", "claim.claimed": "申请金额", "claim.amount": "核定金额",

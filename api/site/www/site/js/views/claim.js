@@ -103,6 +103,7 @@ function show(k, v) {
   if (Array.isArray(v)) return v.length > 4 ? `${v.slice(0, 4).join(", ")} … (${v.length})` : v.join(", ");
   if (k === "choice" || k === "decision") return t(`choice.${v}`);
   if (k === "outcome") return t(`outcome.${v}`);
+  if (k === "basis") return t(`basis.${v}`);
   if (k === "category") return t(`category.${v}`);
   if (typeof v === "string" && /T\d\d:\d\d:\d\dZ$/.test(v)) return when(v);
   return String(v);
