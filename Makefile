@@ -9,6 +9,9 @@ DEMO_DIR := var
 DEMO_DB := sqlite:///$(DEMO_DIR)/demo.db
 DEMO_KEY := $(DEMO_DIR)/demo.key
 
+# The browser tests drive Debian's chromium; Playwright must never download one.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
 .PHONY: demo test lint pytest bench vectors install clean
 
 $(STAMP): pyproject.toml
@@ -45,4 +48,4 @@ vectors: $(STAMP)
 	$(BIN)/python specs/vectors/invalid_generate.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts

@@ -2,7 +2,7 @@
 
 Given a :class:`ledger.instance.Ledger` (which holds the signing key), the app also
 serves the authenticated admin API under ``/admin/v1`` and signs checkpoints itself
-(api.admin); without one it is read-only.
+(api.admin); without one it is read-only. The members' page (api.site) is at ``/``.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
-from api import admin, problems
+from api import admin, problems, site
 from api.middleware import AccessLog, RateLimit
 from api.plan_view import PlanView
 from api.routes import health as health_routes
 from api.routes import log as log_routes
+from api.routes import members as member_routes
 from api.routes import plan as plan_routes
 from api.routes import tiles as tile_routes
 from api.routes.health import Metrics
@@ -28,6 +30,8 @@ from ledger.publish.loop import DEFAULT_INTERVAL
 
 DEFAULT_RATE = 50.0
 DEFAULT_BURST = 200
+DOCS_ASSETS = "/docs-assets"
+"""Where the API documentation's own scripts, styles and icon are served."""
 
 
 def create_app(
@@ -50,11 +54,16 @@ def create_app(
     meta = store.require_meta()
     if ledger is not None and ledger.store is not store:
         raise StoreError("expected the ledger to be over the store being served, found another")
-    app = FastAPI(
+    # /docs loads its scripts and styles from this server, not a CDN. ReDoc is off: its
+    # page loads a logo from its vendor's site.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="Tally",
         summary="The public audit API of an append-only mutual-aid ledger",
         version="1",
         lifespan=admin.lifespan,
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.log = Log(store)
     app.state.plan_view = PlanView(app.state.log)
@@ -69,4 +78,6 @@ def create_app(
     app.include_router(plan_routes.router)
     app.include_router(health_routes.router)
     app.include_router(tile_routes.router)
+    app.include_router(member_routes.router)
+    site.install(app)
     return app

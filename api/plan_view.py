@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.domain.claims import disclosure_body
 from ledger.domain.model import Claim
 from ledger.domain.periods import period_open_at
 from ledger.domain.state import PlanState
@@ -38,6 +39,8 @@ class ClaimSummary:
     paid_period: str | None
     recovered_fen: int | None
     filed_seq: int
+    disclosure: dict[str, Any] | None
+    """The ``claim.disclosed`` entry's body (the coarse public fields) and its seq."""
 
 
 class PlanView:
@@ -109,7 +112,18 @@ def summary(state: PlanState, claim: Claim) -> ClaimSummary:
         paid_period=claim.paid_period,
         recovered_fen=claim.recovered_fen,
         filed_seq=claim.history[0][0] if claim.history else -1,
+        disclosure=_disclosure(state, claim),
     )
+
+
+def _disclosure(state: PlanState, claim: Claim) -> dict[str, Any] | None:
+    """What the claim's ``claim.disclosed`` entry states, with its seq; None before it."""
+    if claim.disclosed is None:
+        return None
+    seq = next(s for s, type_, _ in claim.history if type_ == "claim.disclosed")
+    body = disclosure_body(state, claim, claim.disclosed)
+    del body["claim"]
+    return {"seq": seq, **body}
 
 
 def stats(state: PlanState) -> list[dict[str, Any]]:

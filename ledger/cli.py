@@ -310,6 +310,7 @@ def demo(
     base = f"http://{host}:{port}"
     sample = _sample_member(ledger)
     say(f"\nServing the demo log {meta.origin} ({size} entries) at {base}")
+    say(f"The members' page: {base}/  (the plan, 公示, a statement checked in the browser)")
     say("Try:")
     say(f"  curl {base}/v1/log")
     say(f"  curl {base}/v1/checkpoint")
@@ -319,6 +320,7 @@ def demo(
     say(f"  curl {base}/v1/stats                       # each period: members, aid, fee, share")
     say(f"  curl '{base}/v1/claims?status=paid'")
     if sample is not None:
+        say(f"  {base}/#/statement?member={sample}   # their statement, checked in the browser")
         say(f"  curl '{base}/v1/members/{sample}/statement'   # how this member's share was used")
         say(f"  .venv/bin/tally-verify init {base}   # then, checking every number:")
         say(f"  .venv/bin/tally-verify statement --member {sample}")
@@ -394,7 +396,7 @@ def _serve(
 
 
 # The plan's commands and the admin API's token commands register themselves on `main`.
-from ledger import plan_cli, token_cli  # noqa: E402, F401
+from ledger import plan_cli, site_cli, token_cli  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

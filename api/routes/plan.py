@@ -63,6 +63,17 @@ class PeriodList(BaseModel):
     periods: list[PeriodOut]
 
 
+class Disclosure(BaseModel):
+    """The coarse public fields of a claim, as its ``claim.disclosed`` entry states them."""
+
+    seq: int = Field(description="The claim.disclosed entry")
+    age_band: str
+    category: str
+    amount_fen: int = Field(description="The assessed amount")
+    days_since_joining: int
+    objections_close: str
+
+
 class ClaimOut(BaseModel):
     """A claim's public summary."""
 
@@ -77,6 +88,10 @@ class ClaimOut(BaseModel):
     paid_period: str | None
     recovered_fen: int | None
     filed_seq: int
+    disclosure: Disclosure | None = Field(
+        description="The claim.disclosed entry: the coarse fields made public, and when "
+        "objections close"
+    )
 
 
 class ClaimPage(BaseModel):

@@ -160,6 +160,57 @@ def test_a_members_statement_verifies(client: TestClient) -> None:
     assert client.get("/v1/members/nobody/statement").status_code == 400
 
 
+def test_claims_state_their_disclosure(client: TestClient) -> None:
+    claims = client.get("/v1/claims", params={"limit": 500}).json()["claims"]
+    disclosed = [c for c in claims if c["disclosure"] is not None]
+    assert disclosed
+    for c in disclosed[:5]:
+        d = c["disclosure"]
+        entry = client.get("/v1/entries", params={"start": d["seq"], "end": d["seq"] + 1})
+        stated = entry.json()["entries"][0]["entry"]
+        assert stated["type"] == "claim.disclosed"
+        assert stated["body"] == {"claim": c["claim"], **{k: v for k, v in d.items() if k != "seq"}}
+    assert all(c["disclosure"] is None for c in claims if c["status"] in ("filed", "assessed"))
+
+
+def test_a_member_names_the_seqs_of_their_entries(client: TestClient) -> None:
+    claims = client.get("/v1/claims", params={"limit": 500}).json()["claims"]
+    history = next(
+        client.get(f"/v1/claims/{c['claim']}").json()["history"]
+        for c in claims
+        if c["status"] in ("paid", "decided")
+    )
+    filed = client.get(
+        "/v1/entries", params={"start": history[0]["seq"], "end": history[0]["seq"] + 1}
+    )
+    member = filed.json()["entries"][0]["entry"]["body"]["member"]
+    found = client.get(f"/v1/members/{member}")
+    assert found.status_code == 200, found.text
+    body = found.json()
+    joined = client.get(
+        "/v1/entries", params={"start": body["joined_seq"], "end": body["joined_seq"] + 1}
+    )
+    assert joined.json()["entries"][0]["entry"]["body"]["member"] == member
+    assert joined.json()["entries"][0]["entry"]["time"] == body["joined"]
+    assert body["juror_seq"] is None
+    votes = [
+        s
+        for c in claims
+        for s in client.get(f"/v1/claims/{c['claim']}").json()["history"]
+        if s["type"] == "vote.cast"
+    ]
+    if votes:
+        vote = client.get(
+            "/v1/entries", params={"start": votes[0]["seq"], "end": votes[0]["seq"] + 1}
+        )
+        juror = vote.json()["entries"][0]["entry"]["body"]["juror"]
+        seq = client.get(f"/v1/members/{juror}").json()["juror_seq"]
+        enrolled = client.get("/v1/entries", params={"start": seq, "end": seq + 1}).json()
+        assert enrolled["entries"][0]["entry"]["type"] == "juror.enrolled"
+    assert client.get(f"/v1/members/m-{'0' * 20}").status_code == 404
+    assert client.get("/v1/members/nobody").status_code == 400
+
+
 def test_the_plan_view_can_be_replayed_ahead_of_requests(ledger: Ledger) -> None:
     view = PlanView(ledger.log)
     view.warm_in_background().join(timeout=60)

@@ -1,0 +1,120 @@
+// A replay of the plan's rules over some entries of the log, in seq order (specs/
+// plan.md §2-§7). It takes what a statement bundle holds: gaps between seqs are
+// allowed, and period.closed entries are recorded (their numbers are checked by
+// the statement's apportionment step, not here).
+
+import { isObject } from "../verify/json.js";
+import { parseVerifierKey } from "../verify/note.js";
+import { Body, fail } from "./body.js";
+import * as claims from "./claims.js";
+import * as members from "./members.js";
+import * as panel from "./panel.js";
+import { parsePeriod } from "./periods.js";
+import { RulesBook, checkRulesVersion } from "./rules.js";
+import { seconds } from "./time.js";
+
+const OPERATOR = /^operator(:[A-Za-z0-9._@-]{1,128})?$/;
+const CLOSED_KEYS = [
+  "period", "cutoff", "rules_version", "claims", "aid_fen", "fee_fen", "carry_in_fen", "members",
+  "share_fen", "carry_out_fen", "subsidy_fen", "capped_members", "contribution_root", "contribution_total_fen",
+];
+const HANDLERS = {
+  "member.joined": members.joined,
+  "member.left": members.left,
+  "juror.enrolled": members.enrolled,
+  "claim.filed": claims.filed,
+  "claim.assessed": claims.assessed,
+  "claim.disclosed": claims.disclosed,
+  "claim.objected": claims.objected,
+  "claim.appealed": claims.appealed,
+  "panel.pooled": panel.pooled,
+  "panel.drawn": panel.drawn,
+  "vote.cast": panel.vote,
+  "claim.decided": claims.decided,
+  "claim.paid": claims.paid,
+  "claim.reversed": claims.reversed,
+  "period.closed": recordClosed,
+  "plan.wound_down": woundDown,
+};
+
+/** The replay's state: what the entries so far imply. */
+export class SparseReplay {
+  constructor() {
+    this.origin = null;
+    this.key = null;
+    this.rules = new RulesBook();
+    this.members = new Map();
+    this.jurors = new Set();
+    this.claims = new Map();
+    this.paidIn = new Map();
+    this.recoveredIn = new Map();
+    this.closed = new Map();
+    this.placeholders = [];
+    this.woundDown = null;
+    this.last = -1;
+  }
+
+  /** Check `entry` (parsed, its seq above the last) and fold it in. */
+  async apply(entry) {
+    if (entry.seq <= this.last) fail(entry, "log.md §3", "replay.order", `expected a seq after ${this.last}`);
+    this.last = entry.seq;
+    if (entry.seq === 0) return this.genesis(entry);
+    const handler = HANDLERS[entry.type];
+    if (entry.type !== "plan.rules" && handler === undefined) return undefined; // not a plan entry
+    const t = seconds(entry.time);
+    if (entry.type !== "vote.cast" && !OPERATOR.test(entry.actor)) fail(entry, "§3", "actor", `expected an operator actor, found ${entry.actor}`);
+    if (entry.type === "plan.rules") return this.rules.add(entry, t);
+    const rules = this.rules.inForce(t);
+    if (rules === null) fail(entry, "§2", "rules.none_in_force", "expected a rules version in force");
+    if (entry.type === "claim.objected") this.placeholder(entry, t);
+    return handler(this, entry, t, rules);
+  }
+
+  async genesis(entry) {
+    const b = entry.body;
+    if (entry.type !== "log.genesis" || Object.keys(b).sort().join() !== "origin,verifier_key") {
+      fail(entry, "log.md §2", "genesis", "expected log.genesis with {origin, verifier_key}");
+    }
+    this.key = await parseVerifierKey(b.verifier_key);
+    if (this.key.name !== b.origin) fail(entry, "log.md §2", "genesis.origin", "expected the origin to be the key's name");
+    this.origin = b.origin;
+  }
+
+  // specs/statement.md §2 does not include objectors' joins: an objector not in the
+  // bundle is taken as a member whose membership is not checked (and said so).
+  placeholder(entry, t) {
+    const id = isObject(entry.body) ? entry.body.objector : undefined;
+    if (typeof id !== "string" || this.members.has(id)) return;
+    this.members.set(id, { id, joined_seq: null, joined_s: 0, age_band: "", left_s: null, juror_key: null, placeholder: true });
+    this.placeholders.push(id);
+    void t;
+  }
+}
+
+function recordClosed(state, entry, t, rules) {
+  const body = new Body(entry, CLOSED_KEYS);
+  checkRulesVersion(body, rules);
+  for (const key of CLOSED_KEYS) {
+    if (key.endsWith("_fen") || key === "members" || key === "capped_members") body.int(key, key === "carry_out_fen" ? null : 0);
+  }
+  let period;
+  try {
+    period = parsePeriod(body.v.period);
+  } catch (e) {
+    body.fail("§8.1", "closed.period", e.message);
+  }
+  body.same("§8.3", "cutoff", period.cutoff);
+  if (t < seconds(period.cutoff)) body.fail("§8.1", "closed.early", `expected a close at or after ${period.cutoff}`);
+  if (state.closed.has(period.id)) body.fail("§8.1", "closed.twice", `period ${period.id} closed twice`);
+  if (!Array.isArray(body.v.claims)) body.fail("§8.3", "claims", "expected a list of claims");
+  state.closed.set(period.id, entry);
+}
+
+function woundDown(state, entry, t, rules) {
+  const body = new Body(entry, ["claims_until", "rules_version"]);
+  checkRulesVersion(body, rules);
+  const [, untilS] = body.time("claims_until");
+  if (state.woundDown !== null) body.fail("§3", "wound_down.twice", "a second wind-down");
+  if (untilS < t) body.fail("§3", "wound_down.claims_until", "expected claims_until at or after the entry's time");
+  state.woundDown = { at_s: t, until_s: untilS };
+}
