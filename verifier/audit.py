@@ -46,6 +46,7 @@ from verifier.note import Verifier
 from verifier.plan.records import PlanRuleError
 from verifier.plan.state import PlanReplay, PlanSummary
 from verifier.state import AuditProgress
+from verifier.strict_json import loads
 from verifier.tiles import WIDTH as BUNDLE
 
 T = TypeVar("T")
@@ -262,7 +263,7 @@ def _same_json(shown: dict[str, Any], raw: bytes) -> bool:
             return True
     except (TypeError, ValueError, RecursionError):
         pass
-    return _strict_equal(shown, json.loads(raw))
+    return _strict_equal(shown, loads(raw))
 
 
 def _strict_equal(a: object, b: object) -> bool:

@@ -126,6 +126,7 @@ from verifier.state import (
     write_atomic,
 )
 from verifier.statement import StatementError, parse_bundle_bytes, verify_bundle
+from verifier.strict_json import StrictJSONError, loads
 from verifier.tiles import root_from_tiles
 
 EXIT_OK = 0
@@ -1217,8 +1218,8 @@ def evidence_command(app: App, file: Path) -> None:
     file's key with the pinned one if a state is set up.
     """
     try:
-        doc: object = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8 or JSON
+        doc: object = loads(file.read_bytes())
+    except (OSError, StrictJSONError) as exc:
         doc = None
         reason = f"cannot read {file} as JSON: {exc}"
     else:

@@ -34,6 +34,14 @@ import httpx
 from verifier.errors import ResponseTooLargeError, ServerError
 from verifier.merkle import HASH_SIZE
 from verifier.note import decode_base64
+from verifier.strict_json import (
+    ANSWER_INTEGER,
+    StrictJSONError,
+    kind_of,
+    loads,
+    loads_object,
+    type_name,
+)
 from verifier.tiles import split_bundle, split_tile, tile_path
 
 DEFAULT_TIMEOUT = 10.0
@@ -48,8 +56,6 @@ MAX_PROOF_HASHES = 2 * 64 + 1
 """More hashes than any proof in a tree of up to 2**64 leaves has."""
 MAX_INDEX = 2**62
 """The largest seq or size the server accepts as a parameter (specs/http.md)."""
-_MAX_DIGITS = 19
-"""Digits of the longest integer read (2**62 has 19)."""
 _DETAIL_BYTES = 4096
 """How much of an error answer is read to show its problem ``detail``."""
 
@@ -196,7 +202,7 @@ class LogClient:
         for i, item in enumerate(items):
             want = start + i
             if not isinstance(item, dict):
-                raise ServerError(f"{where}: entry [{i}] must be an object, found {_kind(item)}")
+                raise ServerError(f"{where}: entry [{i}] must be an object, found {kind_of(item)}")
             seq = _count(item, "seq", f"{where} entry [{i}]")
             if seq != want:
                 order = "a repeat" if seq < want else "a gap"
@@ -240,29 +246,9 @@ class LogClient:
 
     def _parse_json(self, body: bytes, where: str) -> dict[str, Any]:
         try:
-            doc = json.loads(
-                body.decode("utf-8"),
-                object_pairs_hook=_no_duplicates,
-                parse_int=_bounded_int,
-                parse_float=_no_float,
-                parse_constant=_no_constant,
-            )
-        except UnicodeDecodeError as exc:
-            raise ServerError(
-                f"{where}: expected UTF-8 JSON, found an invalid byte at {exc.start}"
-            ) from None
-        except json.JSONDecodeError as exc:
-            raise ServerError(
-                f"{where}: expected JSON, found a syntax error: {exc.msg} at character {exc.pos} "
-                f"of {len(body)} bytes"
-            ) from None
-        except _StrictJSONError as exc:
-            raise ServerError(f"{where}: expected strict JSON, found {exc}") from None
-        except RecursionError:
-            raise ServerError(f"{where}: expected JSON, found nesting too deep to read") from None
-        if not isinstance(doc, dict):
-            raise ServerError(f"{where}: expected a JSON object, found {_kind(doc)}")
-        return doc
+            return loads_object(body, limit=ANSWER_INTEGER)
+        except StrictJSONError as exc:
+            raise ServerError(f"{where}: {exc}") from None
 
     def _get(self, path: str, params: dict[str, int | str], media_type: str) -> bytes:
         where = _where(path, params)
@@ -323,16 +309,12 @@ class LogClient:
         except httpx.HTTPError:
             return text
         try:
-            problem = json.loads(body.decode("utf-8"), parse_int=_bounded_int)
-        except (ValueError, RecursionError):
+            problem = loads(body, limit=ANSWER_INTEGER)
+        except StrictJSONError:
             return text
         if isinstance(problem, dict) and isinstance(problem.get("detail"), str):
             return f"{text}: {problem['detail'][:300]!r}"
         return text
-
-
-class _StrictJSONError(ValueError):
-    pass
 
 
 def _verbatim_page(body: bytes, start: int, end: int) -> list[ServedEntry] | None:
@@ -371,48 +353,8 @@ def _verbatim_page(body: bytes, start: int, end: int) -> list[ServedEntry] | Non
     return page
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _StrictJSONError(f"the key {key[:60]!r} twice in one object")
-        obj[key] = value
-    return obj
-
-
-def _bounded_int(text: str) -> int:
-    # Every number in the contract is below 2**62 (entries' numbers below 2**53);
-    # refusing long digit strings first also avoids int()'s cost and digit limit.
-    if len(text.lstrip("-")) > _MAX_DIGITS:
-        raise _StrictJSONError(f"the number {text[:40]}..., longer than any the contract has")
-    return int(text)
-
-
-def _no_float(text: str) -> None:
-    raise _StrictJSONError(f"the number {text[:40]}, which is not an integer")
-
-
-def _no_constant(text: str) -> None:
-    raise _StrictJSONError(f"{text}, which is not JSON")
-
-
 def _where(path: str, params: dict[str, int | str]) -> str:
     return path + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
-
-
-_TYPE_NAMES: dict[type[Any], str] = {
-    dict: "an object",
-    list: "an array",
-    str: "a string",
-    int: "an integer",
-    bool: "a boolean",
-}
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 def _member(doc: dict[str, Any], name: str, kind: type[Any], where: str) -> Any:
@@ -422,7 +364,7 @@ def _member(doc: dict[str, Any], name: str, kind: type[Any], where: str) -> Any:
     # bool is a subclass of int, and JSON true is not a number.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ServerError(
-            f"{where}: expected {name!r} to be {_TYPE_NAMES[kind]}, found {_kind(value)}"
+            f"{where}: expected {name!r} to be {type_name(kind)}, found {kind_of(value)}"
         )
     return value
 
@@ -444,7 +386,7 @@ def _proof_hashes(doc: dict[str, Any], where: str) -> list[bytes]:
     hashes: list[bytes] = []
     for i, item in enumerate(items):
         if not isinstance(item, str):
-            raise ServerError(f"{where}: hash [{i}] must be a string, found {_kind(item)}")
+            raise ServerError(f"{where}: hash [{i}] must be a string, found {kind_of(item)}")
         try:
             h = decode_base64(item)
         except ValueError as exc:

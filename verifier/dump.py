@@ -29,6 +29,7 @@ from typing import IO
 from verifier.errors import VerificationError
 from verifier.links import Segment, scan
 from verifier.note import decode_base64
+from verifier.strict_json import StrictJSONError, loads_object
 
 DUMP_CHECKPOINT = "checkpoint"
 DUMP_ENTRIES = "entries.jsonl"
@@ -89,10 +90,10 @@ def _dump_line(path: Path, seq: int, line: bytes) -> bytes:
             return raw
     where = f"{path} line {seq + 1}"
     try:
-        doc = json.loads(line.decode("utf-8"))
-    except (ValueError, RecursionError):  # also bad UTF-8, and int()'s digit limit
-        raise DumpError(f"{where}: expected a JSON object, found {line[:80]!r}") from None
-    if not isinstance(doc, dict) or set(doc) != {"seq", "leaf"}:
+        doc = loads_object(line)
+    except StrictJSONError as exc:
+        raise DumpError(f"{where}: expected a JSON object, found {line[:80]!r} ({exc})") from None
+    if set(doc) != {"seq", "leaf"}:
         raise DumpError(f'{where}: expected exactly {{"seq", "leaf"}}, found {line[:80]!r}')
     if type(doc["seq"]) is not int or doc["seq"] != seq:
         raise DumpError(f"{where}: expected seq {seq}, found {doc['seq']!r:.40}")
@@ -230,10 +231,9 @@ def _first_seq(path: Path, begin: int, line: bytes) -> int:
     if match is not None:
         return int(match[1])
     try:
-        doc = json.loads(line.decode("utf-8"))
-    except (ValueError, RecursionError):
-        doc = None
-    seq = doc.get("seq") if isinstance(doc, dict) else None
+        seq = loads_object(line).get("seq")
+    except StrictJSONError:
+        seq = None
     if type(seq) is not int or seq < 0:
         raise DumpError(
             f'{path} at byte {begin}: expected a {{"seq", "leaf"}} line, found {line[:80]!r}'

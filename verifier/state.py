@@ -49,6 +49,7 @@ from verifier.entry import ZERO_PREV, is_valid_time
 from verifier.errors import StateError, VerificationError
 from verifier.merkle import EMPTY_ROOT, HASH_SIZE
 from verifier.note import Verifier, decode_base64, parse_verifier_key
+from verifier.strict_json import StrictJSONError, loads
 
 STATE_FORMAT = "tally-verify-state/1"
 STATE_FILE = "state.json"
@@ -228,8 +229,8 @@ class StateDir:
         except (OSError, UnicodeDecodeError) as exc:
             raise StateError(f"cannot read the state {self.file}: {exc}") from None
         try:
-            doc = json.loads(text)
-        except (ValueError, RecursionError) as exc:
+            doc = loads(text)
+        except StrictJSONError as exc:
             raise StateError(f"the state {self.file} is not JSON: {exc}") from None
         try:
             return State.from_json(doc)

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from verifier.checkpoint import Checkpoint, verify_checkpoint
-from verifier.client import _bounded_int, _no_constant, _no_duplicates, _no_float
-from verifier.client import _StrictJSONError as _StrictError
 from verifier.entry import GENESIS_TYPE, Entry, entry_hash_hex, parse_entry
 from verifier.errors import VerificationError
 from verifier.merkle import leaf_hash, verify_inclusion
@@ -36,6 +33,7 @@ from verifier.plan.records import Body, MemberRecord, seconds
 from verifier.plan.rules import check_rules_version
 from verifier.plan.state import CLOSED_KEYS, PlanReplay
 from verifier.plan.sumtree import Node, leaf, verify_proof
+from verifier.strict_json import StrictJSONError, loads_object
 
 FORMAT = "tally-statement/v1"
 BUNDLE_KEYS = frozenset(
@@ -173,28 +171,11 @@ def split_proportionally(total: int, weights: list[int]) -> list[int]:
 
 
 def parse_bundle_bytes(data: bytes) -> dict[str, Any]:
-    """Strict JSON (no duplicate keys, floats or constants) holding one object."""
+    """Strict JSON (:mod:`verifier.strict_json`) holding one object."""
     try:
-        doc = json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_no_duplicates,
-            parse_int=_bounded_int,
-            parse_float=_no_float,
-            parse_constant=_no_constant,
-        )
-    except UnicodeDecodeError as exc:
-        raise StatementError(
-            "bundle.json", f"expected UTF-8, found a bad byte at {exc.start}"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise StatementError(
-            "bundle.json", f"expected JSON: {exc.msg} at character {exc.pos}"
-        ) from None
-    except (_StrictError, RecursionError) as exc:
-        raise StatementError("bundle.json", f"expected strict JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise StatementError("bundle.json", f"expected a JSON object, found {type(doc).__name__}")
-    return doc
+        return loads_object(data)
+    except StrictJSONError as exc:
+        raise StatementError("bundle.json", str(exc)) from None
 
 
 def _b64(text: object, what: str, check: str) -> bytes:
