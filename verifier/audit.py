@@ -28,7 +28,6 @@ it checked; the log part's resume is unchanged.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 from queue import Full, Queue
 from typing import Any, TypeVar
 
+from verifier.b64 import encode
 from verifier.client import MAX_PAGE, LogClient, ServedEntry
 from verifier.compact import CompactTree
 from verifier.entry import ZERO_PREV, ChainVerifier, Entry, entry_hash_hex, parse_entry
@@ -238,8 +238,8 @@ class Replayer:
             self._report(
                 None,
                 f"the {self.tree.size:,} entries received hash to the root "
-                f"{base64.b64encode(mine).decode()}, but the signed checkpoint of that size "
-                f"has {base64.b64encode(root).decode()}: some entry is not the one the log signed",
+                f"{encode(mine)}, but the signed checkpoint of that size "
+                f"has {encode(root)}: some entry is not the one the log signed",
             )
 
     def progress(self) -> AuditProgress:

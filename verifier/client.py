@@ -31,9 +31,9 @@ from typing import Any
 
 import httpx
 
+from verifier.b64 import Base64Error, decode, decode_sized
 from verifier.errors import ResponseTooLargeError, ServerError
 from verifier.merkle import HASH_SIZE
-from verifier.note import decode_base64
 from verifier.strict_json import (
     ANSWER_INTEGER,
     StrictJSONError,
@@ -211,9 +211,9 @@ class LogClient:
                 )
             leaf = _member(item, "leaf", str, f"{where} seq {seq}")
             try:
-                raw = decode_base64(leaf)
-            except ValueError as exc:
-                raise ServerError(f"{where}: leaf of seq {seq}: {exc}") from None
+                raw = decode(leaf, f"leaf of seq {seq}")
+            except Base64Error as exc:
+                raise ServerError(f"{where}: {exc}") from None
             shown = _member(item, "entry", dict, f"{where} seq {seq}")
             page.append(ServedEntry(seq, raw, shown))
         return page
@@ -383,17 +383,7 @@ def _proof_hashes(doc: dict[str, Any], where: str) -> list[bytes]:
         raise ServerError(
             f"{where}: expected at most {MAX_PROOF_HASHES} hashes, found {len(items)}"
         )
-    hashes: list[bytes] = []
-    for i, item in enumerate(items):
-        if not isinstance(item, str):
-            raise ServerError(f"{where}: hash [{i}] must be a string, found {kind_of(item)}")
-        try:
-            h = decode_base64(item)
-        except ValueError as exc:
-            raise ServerError(f"{where}: hash [{i}]: {exc}") from None
-        if len(h) != HASH_SIZE:
-            raise ServerError(
-                f"{where}: hash [{i}] must be {HASH_SIZE} bytes, found {len(h)} bytes"
-            )
-        hashes.append(h)
-    return hashes
+    try:
+        return [decode_sized(item, HASH_SIZE, f"hash [{i}]") for i, item in enumerate(items)]
+    except Base64Error as exc:
+        raise ServerError(f"{where}: {exc}") from None

@@ -13,7 +13,6 @@ core; the runs come back in order for :class:`verifier.links.LinkReplay` to join
 
 from __future__ import annotations
 
-import base64
 import binascii
 import itertools
 import json
@@ -26,9 +25,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import IO
 
+from verifier.b64 import Base64Error, decode, encode
 from verifier.errors import VerificationError
 from verifier.links import Segment, scan
-from verifier.note import decode_base64
 from verifier.strict_json import StrictJSONError, loads_object
 
 DUMP_CHECKPOINT = "checkpoint"
@@ -98,14 +97,14 @@ def _dump_line(path: Path, seq: int, line: bytes) -> bytes:
     if type(doc["seq"]) is not int or doc["seq"] != seq:
         raise DumpError(f"{where}: expected seq {seq}, found {doc['seq']!r:.40}")
     try:
-        return decode_base64(doc["leaf"] if isinstance(doc["leaf"], str) else "")
-    except ValueError as exc:
-        raise DumpError(f"{where}: leaf: {exc}") from None
+        return decode(doc["leaf"], "leaf")
+    except Base64Error as exc:
+        raise DumpError(f"{where}: {exc}") from None
 
 
 def write_dump_line(out: IO[bytes], seq: int, raw: bytes) -> None:
     """Write one ``entries.jsonl`` line."""
-    line = {"seq": seq, "leaf": base64.b64encode(raw).decode("ascii")}
+    line = {"seq": seq, "leaf": encode(raw)}
     out.write(json.dumps(line, separators=(",", ":")).encode("ascii") + b"\n")
 
 

@@ -13,8 +13,6 @@ This module only verifies; the verifier never signs.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Iterable
@@ -23,6 +21,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from verifier.b64 import Base64Error, decode, encode
 from verifier.errors import KeyFormatError, NoteError, SignatureError, UnverifiedNoteError
 
 ALG_ED25519 = 0x01
@@ -34,6 +33,9 @@ MAX_SIGNATURES = 100
 
 SIG_PREFIX = "\u2014 "  # EM DASH, then a space
 _HEX8 = re.compile(r"[0-9a-f]{8}")
+
+decode_base64 = decode
+"""Canonical standard base64 (:func:`verifier.b64.decode`), by the name the plan's modules use."""
 
 
 def key_id(name: str, public_key: bytes) -> bytes:
@@ -75,7 +77,7 @@ class Verifier:
 
     def to_string(self) -> str:
         """Return the verifier-key string ``<name>+<hex8>+<base64(0x01 || pubkey)>``."""
-        encoded = base64.b64encode(bytes([ALG_ED25519]) + self.public_key).decode("ascii")
+        encoded = encode(bytes([ALG_ED25519]) + self.public_key)
         return f"{self.name}+{self.key_id.hex()}+{encoded}"
 
     def verify(self, message: bytes, signature: bytes) -> bool:
@@ -105,8 +107,8 @@ def parse_verifier_key(text: str) -> Verifier:
     if not _HEX8.fullmatch(hex_id):
         raise KeyFormatError(f"key ID must be 8 lowercase hex digits, found {hex_id!r}")
     try:
-        raw = decode_base64(b64)
-    except ValueError as exc:
+        raw = decode(b64)
+    except Base64Error as exc:
         raise KeyFormatError(f"verifier key for {name}: {exc}") from None
     if not raw or raw[0] != ALG_ED25519:
         found = f"0x{raw[0]:02x}" if raw else "nothing"
@@ -118,22 +120,6 @@ def parse_verifier_key(text: str) -> Verifier:
             f"verifier key for {name} must be 1 + {ED25519_KEY_SIZE} bytes, found {len(raw)}"
         )
     return Verifier(name, bytes.fromhex(hex_id), raw[1:])
-
-
-def decode_base64(text: str) -> bytes:
-    """Decode strict standard base64 (RFC 4648 section 4): padded, canonical, no whitespace.
-
-    Raises ``ValueError`` with a message naming the problem.
-    """
-    try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (UnicodeEncodeError, binascii.Error):
-        raise ValueError(f"not standard base64: {text!r}") from None
-    # b64decode ignores non-zero padding bits; requiring the round trip makes the
-    # encoding of given bytes unique.
-    if base64.b64encode(raw).decode("ascii") != text:
-        raise ValueError(f"not canonical base64: {text!r}")
-    return raw
 
 
 def open_note(text: str | bytes, verifiers: Iterable[Verifier]) -> tuple[str, list[str]]:
@@ -203,8 +189,8 @@ def _parse_signature_line(n: int, line: str) -> tuple[str, bytes, bytes]:
     if not is_valid_name(name):
         raise NoteError(f"signature line {n} has an invalid key name {name!r}")
     try:
-        raw = decode_base64(b64)
-    except ValueError as exc:
+        raw = decode(b64)
+    except Base64Error as exc:
         raise NoteError(f"signature line {n}: {exc}") from None
     if len(raw) <= KEY_ID_SIZE:
         raise NoteError(

@@ -19,14 +19,14 @@ here, and the verdict is worked out again:
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 
+from verifier.b64 import Base64Error, decode, decode_sized
 from verifier.checkpoint import verify_checkpoint
 from verifier.errors import VerificationError
 from verifier.fork import EvidenceVerdict
 from verifier.merkle import HASH_SIZE, leaf_hash, verify_inclusion
-from verifier.note import Verifier, decode_base64, parse_verifier_key
+from verifier.note import Verifier, parse_verifier_key
 from verifier.receipt import verify_receipt
 
 EQUIVOCATION = "receipt_equivocation"
@@ -120,8 +120,8 @@ def _text(doc: dict[str, object], name: str) -> str:
 def _entry(doc: dict[str, object]) -> bytes:
     value = doc.get("entry_b64")
     try:
-        return decode_base64(value if isinstance(value, str) else "")
-    except ValueError:
+        return decode(value)
+    except Base64Error:
         raise _NotEvidenceError(
             "The checkpoint covers the receipt's seq, so the file must hold the entry found "
             "there (entry_b64, base64), and it does not."
@@ -132,15 +132,9 @@ def _proof(doc: dict[str, object]) -> list[bytes]:
     hashes = doc.get("inclusion_proof")
     if not isinstance(hashes, list):
         raise _NotEvidenceError("The file has no inclusion proof (a list of base64 hashes).")
-    proof = []
-    for item in hashes:
-        try:
-            h = decode_base64(item if isinstance(item, str) else "")
-        except (ValueError, binascii.Error):
-            h = b""
-        if len(h) != HASH_SIZE:
-            raise _NotEvidenceError(
-                "A hash of the file's inclusion proof is not base64 of 32 bytes."
-            )
-        proof.append(h)
-    return proof
+    try:
+        return [decode_sized(item, HASH_SIZE) for item in hashes]
+    except Base64Error:
+        raise _NotEvidenceError(
+            "A hash of the file's inclusion proof is not base64 of 32 bytes."
+        ) from None

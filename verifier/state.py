@@ -31,7 +31,6 @@ one; and a lock file keeps two runs from overwriting each other's progress.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -44,11 +43,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from verifier.b64 import Base64Error, decode_sized, encode
 from verifier.checkpoint import Checkpoint, verify_checkpoint
 from verifier.entry import ZERO_PREV, is_valid_time
 from verifier.errors import StateError, VerificationError
 from verifier.merkle import EMPTY_ROOT, HASH_SIZE
-from verifier.note import Verifier, decode_base64, parse_verifier_key
+from verifier.note import Verifier, parse_verifier_key
 from verifier.strict_json import StrictJSONError, loads
 
 STATE_FORMAT = "tally-verify-state/1"
@@ -113,7 +113,7 @@ class State:
                 "next_seq": self.audit.next_seq,
                 "last_hash": self.audit.last_hash,
                 "last_time": self.audit.last_time,
-                "frontier": [_b64(h) for h in self.audit.frontier],
+                "frontier": [encode(h) for h in self.audit.frontier],
             }
         return {
             "format": STATE_FORMAT,
@@ -189,12 +189,9 @@ def _audit_from_json(doc: object, checkpoint_size: int) -> AuditProgress:
     frontier = []
     for i, item in enumerate(raw_frontier):
         try:
-            h = decode_base64(item) if isinstance(item, str) else b""
-        except ValueError:
-            h = b""
-        if len(h) != HASH_SIZE:
-            raise StateError(f"expected audit frontier [{i}] to be a base64 32-byte hash")
-        frontier.append(h)
+            frontier.append(decode_sized(item, HASH_SIZE))
+        except Base64Error:
+            raise StateError(f"expected audit frontier [{i}] to be a base64 32-byte hash") from None
     return AuditProgress(next_seq, last_hash, last_time, frontier)
 
 
@@ -203,10 +200,6 @@ def _text(doc: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise StateError(f"expected {name!r} to be a non-empty string, found {value!r:.100}")
     return value
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 class StateDir:

@@ -51,7 +51,10 @@ def test_the_vector_log_as_a_dump(tmp_path: Path) -> None:
             'expected exactly {"seq", "leaf"}',
         ),
         (lambda ls: ls.__setitem__(2, ls[3]), "line 3: expected seq 2, found 3"),
-        (lambda ls: ls.__setitem__(2, '{"seq": 2, "leaf": "%%%"}'), "not standard base64"),
+        (
+            lambda ls: ls.__setitem__(2, '{"seq": 2, "leaf": "%%%"}'),
+            "leaf: expected standard base64",
+        ),
         (lambda ls: ls.pop(), "holds 6 entries, but its checkpoint signs 7"),
         (lambda ls: ls.append(ls[-1]), "holds more than the 7 entries"),
     ],
