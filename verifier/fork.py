@@ -105,11 +105,16 @@ class Fork:
 
 
 class ForkError(VerificationError):
-    """The log's key signed two checkpoints that conflict; ``fork`` says how."""
+    """The log's key signed two checkpoints that conflict; ``fork`` says how.
 
-    def __init__(self, fork: Fork) -> None:
+    ``verifier_key`` is the key that signed both, once the raiser knows it (the
+    evidence file names it).
+    """
+
+    def __init__(self, fork: Fork, verifier_key: str | None = None) -> None:
         super().__init__(fork.explain())
         self.fork = fork
+        self.verifier_key = verifier_key
 
 
 def check_extends(

@@ -105,6 +105,12 @@ class State:
         """The saved checkpoint, verified again with the pinned key."""
         return verify_checkpoint(self.checkpoint, self.verifier)
 
+    def adopt(self, note: str, source: str, fetched_at: str) -> None:
+        """Save ``note`` as the latest checkpoint, once checked to extend the saved one."""
+        self.checkpoint = note
+        self.checkpoint_url = source
+        self.checkpoint_fetched_at = fetched_at
+
     def to_json(self) -> dict[str, Any]:
         """The JSON document saved in ``state.json``."""
         audit = None
