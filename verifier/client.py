@@ -12,7 +12,11 @@ check, and accepts only answers exactly in the contract's shape:
   keys, NaN, floats), a missing member or one of the wrong type, base64 that is not
   canonical, a hash that is not 32 bytes, entries out of order, duplicated, with a
   gap, outside the requested range, or an empty page: each is a
-  :class:`~verifier.errors.ServerError`, and the caller concludes nothing from it.
+  :class:`~verifier.errors.ServerError` (:class:`~verifier.errors.StatusError` for an
+  error status, with its problem document), and the caller concludes nothing from it;
+- except that a statement's 404 whose problem type says the log has no such member
+  or closed period (:mod:`verifier.problem`) is a
+  :class:`~verifier.errors.NotOnLogError`: a question about nothing, not a failure.
 
 What the client returns is still only what the server *said*: checkpoints are
 returned as note text for the caller to verify with the pinned key, entries as
@@ -32,8 +36,9 @@ from typing import Any
 import httpx
 
 from verifier.b64 import Base64Error, decode, decode_sized
-from verifier.errors import ResponseTooLargeError, ServerError
+from verifier.errors import NotOnLogError, ResponseTooLargeError, ServerError, StatusError
 from verifier.merkle import HASH_SIZE
+from verifier.problem import UNKNOWN_MEMBER, UNKNOWN_PERIOD, as_problem
 from verifier.strict_json import (
     ANSWER_INTEGER,
     StrictJSONError,
@@ -167,10 +172,15 @@ class LogClient:
     def statement(self, member: str, period: str | None) -> dict[str, Any]:
         """``GET /v1/members/{member}/statement[?period=P]``: a bundle (unverified).
 
-        ``member`` must already be a checked member id (it is put in the path).
+        ``member`` must already be a checked member id (it is put in the path). If
+        the server answers that the log has no such member, or no such closed
+        period (a 404 of the type that says so), raises :class:`NotOnLogError`.
         """
         params: dict[str, int | str] = {} if period is None else {"period": period}
-        return self._get_json(f"/v1/members/{member}/statement", params)
+        try:
+            return self._get_json(f"/v1/members/{member}/statement", params)
+        except StatusError as exc:
+            raise _not_on_log(exc, member, period) or exc from None
 
     def entries(self, start: int, end: int) -> list[ServedEntry]:
         """``GET /v1/entries?start=S&end=E``: a non-empty page from entry ``start`` on.
@@ -257,7 +267,7 @@ class LogClient:
         try:
             with self._http.stream("GET", url, params=params) as response:
                 if response.status_code != 200:
-                    raise ServerError(f"{where}: {self._status_text(response)}")
+                    raise self._error_answer(response, where)
                 found_type = response.headers.get("content-type", "")
                 if found_type.split(";")[0].strip().lower() != media_type:
                     raise ServerError(
@@ -297,24 +307,45 @@ class LogClient:
             raise ServerError(f"{where}: {type(exc).__name__}: {exc}") from None
 
     @staticmethod
-    def _status_text(response: httpx.Response) -> str:
+    def _error_answer(response: httpx.Response, where: str) -> StatusError:
         """Describe an error answer, with its problem document's detail when there is one."""
-        text = f"expected HTTP 200, found {response.status_code} {response.reason_phrase}"
+        status = response.status_code
+        text = f"{where}: expected HTTP 200, found {status} {response.reason_phrase}"
         body = b""
         try:
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) >= _DETAIL_BYTES:
                     break
-        except httpx.HTTPError:
-            return text
-        try:
-            problem = loads(body, limit=ANSWER_INTEGER)
-        except StrictJSONError:
-            return text
-        if isinstance(problem, dict) and isinstance(problem.get("detail"), str):
-            return f"{text}: {problem['detail'][:300]!r}"
-        return text
+            doc = loads(body, limit=ANSWER_INTEGER)
+        except (httpx.HTTPError, StrictJSONError):
+            return StatusError(text, status, None)
+        if isinstance(doc, dict) and isinstance(doc.get("detail"), str):
+            text = f"{text}: {doc['detail'][:300]!r}"
+        return StatusError(text, status, as_problem(doc))
+
+
+def _not_on_log(exc: StatusError, member: str, period: str | None) -> NotOnLogError | None:
+    """The usage error a statement's 404 of a known type means, or ``None``."""
+    problem = exc.problem
+    if exc.status != 404 or problem is None:
+        return None
+    if problem.type == UNKNOWN_MEMBER:
+        return NotOnLogError(
+            f"the log has no member {member}, its server says; check the member id", problem
+        )
+    if problem.type == UNKNOWN_PERIOD and period is not None:
+        return NotOnLogError(
+            f"the log has no closed period {period}, its server says; leave out --period "
+            "for the latest closed one",
+            problem,
+        )
+    if problem.type == UNKNOWN_PERIOD:
+        return NotOnLogError(
+            "the log has no closed period yet, its server says; a statement covers a closed period",
+            problem,
+        )
+    return None
 
 
 def _verbatim_page(body: bytes, start: int, end: int) -> list[ServedEntry] | None:
