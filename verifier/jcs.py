@@ -145,19 +145,7 @@ def canonicalize(value: object) -> bytes:
 
 
 def _write(value: object, out: list[str]) -> None:
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise ValueError(f"integer {value} is outside +-(2**53 - 1)")
-        out.append(str(value))
-    elif isinstance(value, str):
-        out.append(_quote(value))
-    elif isinstance(value, list):
+    if isinstance(value, list):
         out.append("[")
         for i, item in enumerate(value):
             if i:
@@ -165,19 +153,41 @@ def _write(value: object, out: list[str]) -> None:
             _write(item, out)
         out.append("]")
     elif isinstance(value, dict):
-        for key in value:
-            if not isinstance(key, str):
-                raise ValueError(f"object keys must be strings, found {type(key).__name__}")
-        out.append("{")
-        for i, key in enumerate(sorted(value, key=_utf16_key)):
-            if i:
-                out.append(",")
-            out.append(_quote(key))
-            out.append(":")
-            _write(value[key], out)
-        out.append("}")
+        _write_object(value, out)
     else:
-        raise ValueError(f"{type(value).__name__} is not in the Tally JSON subset")
+        out.append(_scalar(value))
+
+
+def _write_object(value: dict[object, object], out: list[str]) -> None:
+    keys: list[str] = []
+    for key in value:
+        if not isinstance(key, str):
+            raise ValueError(f"object keys must be strings, found {type(key).__name__}")
+        keys.append(key)
+    out.append("{")
+    for i, key in enumerate(sorted(keys, key=_utf16_key)):
+        if i:
+            out.append(",")
+        out.append(_quote(key))
+        out.append(":")
+        _write(value[key], out)
+    out.append("}")
+
+
+def _scalar(value: object) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise ValueError(f"integer {value} is outside +-(2**53 - 1)")
+        return str(value)
+    if isinstance(value, str):
+        return _quote(value)
+    raise ValueError(f"{type(value).__name__} is not in the Tally JSON subset")
 
 
 def _quote(s: str) -> str:

@@ -130,31 +130,7 @@ def open_note(text: str | bytes, verifiers: Iterable[Verifier]) -> tuple[str, li
     :class:`SignatureError` if a known key's signature fails, and
     :class:`UnverifiedNoteError` if no known key signed it.
     """
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise NoteError(f"note is not valid UTF-8 at byte {exc.start}") from None
-    else:
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise NoteError(f"note has a lone surrogate at character {exc.start}") from None
-    for i, ch in enumerate(text):
-        # ASCII control characters (C0 and DEL) other than newline are forbidden.
-        if (ch < " " and ch != "\n") or ch == "\x7f":
-            raise NoteError(f"note contains control character {ch!r} at character {i}")
-
-    split = text.rfind("\n\n")
-    if split < 0:
-        raise NoteError("note has no blank line before its signatures")
-    body, sig_block = text[: split + 1], text[split + 2 :]
-    if not sig_block or not sig_block.endswith("\n"):
-        raise NoteError("note must end with at least one newline-terminated signature line")
-    lines = sig_block[:-1].split("\n")
-    if len(lines) > MAX_SIGNATURES:
-        raise NoteError(f"note has {len(lines)} signature lines, at most {MAX_SIGNATURES} allowed")
-
+    body, lines = _split_note(_note_text(text))
     known = {(v.name, v.key_id): v for v in verifiers}
     message = body.encode("utf-8")
     signers: list[str] = []
@@ -176,6 +152,39 @@ def open_note(text: str | bytes, verifiers: Iterable[Verifier]) -> tuple[str, li
             f"found {len(lines)} signature line(s) from other keys"
         )
     return body, signers
+
+
+def _note_text(text: str | bytes) -> str:
+    """The note as text: UTF-8, with no control character but newline."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NoteError(f"note is not valid UTF-8 at byte {exc.start}") from None
+    else:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise NoteError(f"note has a lone surrogate at character {exc.start}") from None
+    for i, ch in enumerate(text):
+        # ASCII control characters (C0 and DEL) other than newline are forbidden.
+        if (ch < " " and ch != "\n") or ch == "\x7f":
+            raise NoteError(f"note contains control character {ch!r} at character {i}")
+    return text
+
+
+def _split_note(text: str) -> tuple[str, list[str]]:
+    """The body (up to the last blank line) and the signature lines."""
+    split = text.rfind("\n\n")
+    if split < 0:
+        raise NoteError("note has no blank line before its signatures")
+    body, sig_block = text[: split + 1], text[split + 2 :]
+    if not sig_block or not sig_block.endswith("\n"):
+        raise NoteError("note must end with at least one newline-terminated signature line")
+    lines = sig_block[:-1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise NoteError(f"note has {len(lines)} signature lines, at most {MAX_SIGNATURES} allowed")
+    return body, lines
 
 
 def _parse_signature_line(n: int, line: str) -> tuple[str, bytes, bytes]:
