@@ -36,9 +36,9 @@ from typing import Any
 import httpx
 
 from verifier.b64 import Base64Error, decode, decode_sized
-from verifier.errors import NotOnLogError, ResponseTooLargeError, ServerError, StatusError
+from verifier.errors import ResponseTooLargeError, ServerError, StatusError
 from verifier.merkle import HASH_SIZE
-from verifier.problem import UNKNOWN_MEMBER, UNKNOWN_PERIOD, as_problem
+from verifier.problem import as_problem, not_on_log
 from verifier.strict_json import (
     ANSWER_INTEGER,
     StrictJSONError,
@@ -180,7 +180,7 @@ class LogClient:
         try:
             return self._get_json(f"/v1/members/{member}/statement", params)
         except StatusError as exc:
-            raise _not_on_log(exc, member, period) or exc from None
+            raise not_on_log(exc, member, period) or exc from None
 
     def entries(self, start: int, end: int) -> list[ServedEntry]:
         """``GET /v1/entries?start=S&end=E``: a non-empty page from entry ``start`` on.
@@ -323,29 +323,6 @@ class LogClient:
         if isinstance(doc, dict) and isinstance(doc.get("detail"), str):
             text = f"{text}: {doc['detail'][:300]!r}"
         return StatusError(text, status, as_problem(doc))
-
-
-def _not_on_log(exc: StatusError, member: str, period: str | None) -> NotOnLogError | None:
-    """The usage error a statement's 404 of a known type means, or ``None``."""
-    problem = exc.problem
-    if exc.status != 404 or problem is None:
-        return None
-    if problem.type == UNKNOWN_MEMBER:
-        return NotOnLogError(
-            f"the log has no member {member}, its server says; check the member id", problem
-        )
-    if problem.type == UNKNOWN_PERIOD and period is not None:
-        return NotOnLogError(
-            f"the log has no closed period {period}, its server says; leave out --period "
-            "for the latest closed one",
-            problem,
-        )
-    if problem.type == UNKNOWN_PERIOD:
-        return NotOnLogError(
-            "the log has no closed period yet, its server says; a statement covers a closed period",
-            problem,
-        )
-    return None
 
 
 def _verbatim_page(body: bytes, start: int, end: int) -> list[ServedEntry] | None:

@@ -34,7 +34,10 @@ Misuse of the API (a negative start seq, say) raises ``ValueError`` instead.
 
 from __future__ import annotations
 
-from verifier.problem import Problem
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # verifier.problem imports this module; only the type is needed here
+    from verifier.problem import Problem
 
 
 class VerificationError(Exception):

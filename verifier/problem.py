@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from verifier.errors import NotOnLogError, StatusError
+
 UNKNOWN_MEMBER = "tag:tally,2025:problem/unknown-member"
 """``GET /v1/members/{member}/statement``: the log has no such member (404)."""
 UNKNOWN_PERIOD = "tag:tally,2025:problem/unknown-period"
@@ -57,3 +59,29 @@ def as_problem(doc: object) -> Problem | None:
         str(texts["title"])[:_SHOWN],
         str(texts["detail"])[:_SHOWN],
     )
+
+
+def not_on_log(exc: StatusError, member: str, period: str | None) -> NotOnLogError | None:
+    """What a statement's error answer means when its type says the log holds no such thing.
+
+    ``None`` for any other answer: a server failure, about which nothing is concluded.
+    """
+    problem = exc.problem
+    if exc.status != 404 or problem is None:
+        return None
+    if problem.type == UNKNOWN_MEMBER:
+        return NotOnLogError(
+            f"the log has no member {member}, its server says; check the member id", problem
+        )
+    if problem.type == UNKNOWN_PERIOD and period is not None:
+        return NotOnLogError(
+            f"the log has no closed period {period}, its server says; leave out --period "
+            "for the latest closed one",
+            problem,
+        )
+    if problem.type == UNKNOWN_PERIOD:
+        return NotOnLogError(
+            "the log has no closed period yet, its server says; a statement covers a closed period",
+            problem,
+        )
+    return None
