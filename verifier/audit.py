@@ -28,7 +28,6 @@ it checked; the log part's resume is unchanged.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 from queue import Full, Queue
 from typing import Any, TypeVar
 
+from verifier.b64 import encode
 from verifier.client import MAX_PAGE, LogClient, ServedEntry
 from verifier.compact import CompactTree
 from verifier.entry import ZERO_PREV, ChainVerifier, Entry, entry_hash_hex, parse_entry
@@ -47,6 +47,7 @@ from verifier.plan.errors import ReplayOrderError
 from verifier.plan.records import PlanRuleError
 from verifier.plan.state import PlanReplay, PlanSummary
 from verifier.state import AuditProgress
+from verifier.strict_json import loads
 from verifier.tiles import WIDTH as BUNDLE
 
 T = TypeVar("T")
@@ -241,8 +242,8 @@ class Replayer:
             self._report(
                 None,
                 f"the {self.tree.size:,} entries received hash to the root "
-                f"{base64.b64encode(mine).decode()}, but the signed checkpoint of that size "
-                f"has {base64.b64encode(root).decode()}: some entry is not the one the log signed",
+                f"{encode(mine)}, but the signed checkpoint of that size "
+                f"has {encode(root)}: some entry is not the one the log signed",
             )
 
     def progress(self) -> AuditProgress:
@@ -266,7 +267,7 @@ def _same_json(shown: dict[str, Any], raw: bytes) -> bool:
             return True
     except (TypeError, ValueError, RecursionError):
         pass
-    return _strict_equal(shown, json.loads(raw))
+    return _strict_equal(shown, loads(raw))
 
 
 def _strict_equal(a: object, b: object) -> bool:

@@ -13,13 +13,13 @@ verifier key and learns both the log identity and the key from it.
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 
+from verifier.b64 import Base64Error, decode_sized, encode
 from verifier.errors import CheckpointFormatError
 from verifier.merkle import HASH_SIZE
-from verifier.note import Verifier, decode_base64, is_valid_name, open_note
+from verifier.note import Verifier, is_valid_name, open_note
 
 MAX_TREE_SIZE = 2**64 - 1
 """Largest tree size accepted (an unsigned 64-bit count, as in Go's tlog)."""
@@ -38,7 +38,7 @@ class Checkpoint:
 
     def to_body(self) -> str:
         """Return the checkpoint body text; ``parse_checkpoint_body`` inverts it exactly."""
-        lines = [self.origin, str(self.size), base64.b64encode(self.root).decode("ascii")]
+        lines = [self.origin, str(self.size), encode(self.root)]
         lines.extend(self.extensions)
         return "".join(line + "\n" for line in lines)
 
@@ -73,11 +73,9 @@ def parse_checkpoint_body(body: str) -> Checkpoint:
         )
         raise CheckpointFormatError(f"tree size must be below 2**64, found {shown}")
     try:
-        root = decode_base64(root_text)
-    except ValueError as exc:
-        raise CheckpointFormatError(f"root hash: {exc}") from None
-    if len(root) != HASH_SIZE:
-        raise CheckpointFormatError(f"root hash must be {HASH_SIZE} bytes, found {len(root)}")
+        root = decode_sized(root_text, HASH_SIZE, "root hash")
+    except Base64Error as exc:
+        raise CheckpointFormatError(str(exc)) from None
     for i, ext in enumerate(extensions, start=4):
         if not ext:
             raise CheckpointFormatError(f"extension line {i} must not be empty")

@@ -12,7 +12,11 @@ check, and accepts only answers exactly in the contract's shape:
   keys, NaN, floats), a missing member or one of the wrong type, base64 that is not
   canonical, a hash that is not 32 bytes, entries out of order, duplicated, with a
   gap, outside the requested range, or an empty page: each is a
-  :class:`~verifier.errors.ServerError`, and the caller concludes nothing from it.
+  :class:`~verifier.errors.ServerError` (:class:`~verifier.errors.StatusError` for an
+  error status, with its problem document), and the caller concludes nothing from it;
+- except that a statement's 404 whose problem type says the log has no such member
+  or closed period (:mod:`verifier.problem`) is a
+  :class:`~verifier.errors.NotOnLogError`: a question about nothing, not a failure.
 
 What the client returns is still only what the server *said*: checkpoints are
 returned as note text for the caller to verify with the pinned key, entries as
@@ -31,9 +35,18 @@ from typing import Any
 
 import httpx
 
-from verifier.errors import ResponseTooLargeError, ServerError
+from verifier.b64 import Base64Error, decode, decode_sized
+from verifier.errors import ResponseTooLargeError, ServerError, StatusError
 from verifier.merkle import HASH_SIZE
-from verifier.note import decode_base64
+from verifier.problem import as_problem, not_on_log
+from verifier.strict_json import (
+    ANSWER_INTEGER,
+    StrictJSONError,
+    kind_of,
+    loads,
+    loads_object,
+    type_name,
+)
 from verifier.tiles import split_bundle, split_tile, tile_path
 
 DEFAULT_TIMEOUT = 10.0
@@ -48,8 +61,6 @@ MAX_PROOF_HASHES = 2 * 64 + 1
 """More hashes than any proof in a tree of up to 2**64 leaves has."""
 MAX_INDEX = 2**62
 """The largest seq or size the server accepts as a parameter (specs/http.md)."""
-_MAX_DIGITS = 19
-"""Digits of the longest integer read (2**62 has 19)."""
 _DETAIL_BYTES = 4096
 """How much of an error answer is read to show its problem ``detail``."""
 
@@ -161,10 +172,15 @@ class LogClient:
     def statement(self, member: str, period: str | None) -> dict[str, Any]:
         """``GET /v1/members/{member}/statement[?period=P]``: a bundle (unverified).
 
-        ``member`` must already be a checked member id (it is put in the path).
+        ``member`` must already be a checked member id (it is put in the path). If
+        the server answers that the log has no such member, or no such closed
+        period (a 404 of the type that says so), raises :class:`NotOnLogError`.
         """
         params: dict[str, int | str] = {} if period is None else {"period": period}
-        return self._get_json(f"/v1/members/{member}/statement", params)
+        try:
+            return self._get_json(f"/v1/members/{member}/statement", params)
+        except StatusError as exc:
+            raise not_on_log(exc, member, period) or exc from None
 
     def entries(self, start: int, end: int) -> list[ServedEntry]:
         """``GET /v1/entries?start=S&end=E``: a non-empty page from entry ``start`` on.
@@ -196,7 +212,7 @@ class LogClient:
         for i, item in enumerate(items):
             want = start + i
             if not isinstance(item, dict):
-                raise ServerError(f"{where}: entry [{i}] must be an object, found {_kind(item)}")
+                raise ServerError(f"{where}: entry [{i}] must be an object, found {kind_of(item)}")
             seq = _count(item, "seq", f"{where} entry [{i}]")
             if seq != want:
                 order = "a repeat" if seq < want else "a gap"
@@ -205,9 +221,9 @@ class LogClient:
                 )
             leaf = _member(item, "leaf", str, f"{where} seq {seq}")
             try:
-                raw = decode_base64(leaf)
-            except ValueError as exc:
-                raise ServerError(f"{where}: leaf of seq {seq}: {exc}") from None
+                raw = decode(leaf, f"leaf of seq {seq}")
+            except Base64Error as exc:
+                raise ServerError(f"{where}: {exc}") from None
             shown = _member(item, "entry", dict, f"{where} seq {seq}")
             page.append(ServedEntry(seq, raw, shown))
         return page
@@ -240,29 +256,9 @@ class LogClient:
 
     def _parse_json(self, body: bytes, where: str) -> dict[str, Any]:
         try:
-            doc = json.loads(
-                body.decode("utf-8"),
-                object_pairs_hook=_no_duplicates,
-                parse_int=_bounded_int,
-                parse_float=_no_float,
-                parse_constant=_no_constant,
-            )
-        except UnicodeDecodeError as exc:
-            raise ServerError(
-                f"{where}: expected UTF-8 JSON, found an invalid byte at {exc.start}"
-            ) from None
-        except json.JSONDecodeError as exc:
-            raise ServerError(
-                f"{where}: expected JSON, found a syntax error: {exc.msg} at character {exc.pos} "
-                f"of {len(body)} bytes"
-            ) from None
-        except _StrictJSONError as exc:
-            raise ServerError(f"{where}: expected strict JSON, found {exc}") from None
-        except RecursionError:
-            raise ServerError(f"{where}: expected JSON, found nesting too deep to read") from None
-        if not isinstance(doc, dict):
-            raise ServerError(f"{where}: expected a JSON object, found {_kind(doc)}")
-        return doc
+            return loads_object(body, limit=ANSWER_INTEGER)
+        except StrictJSONError as exc:
+            raise ServerError(f"{where}: {exc}") from None
 
     def _get(self, path: str, params: dict[str, int | str], media_type: str) -> bytes:
         where = _where(path, params)
@@ -271,7 +267,7 @@ class LogClient:
         try:
             with self._http.stream("GET", url, params=params) as response:
                 if response.status_code != 200:
-                    raise ServerError(f"{where}: {self._status_text(response)}")
+                    raise self._error_answer(response, where)
                 found_type = response.headers.get("content-type", "")
                 if found_type.split(";")[0].strip().lower() != media_type:
                     raise ServerError(
@@ -311,28 +307,22 @@ class LogClient:
             raise ServerError(f"{where}: {type(exc).__name__}: {exc}") from None
 
     @staticmethod
-    def _status_text(response: httpx.Response) -> str:
+    def _error_answer(response: httpx.Response, where: str) -> StatusError:
         """Describe an error answer, with its problem document's detail when there is one."""
-        text = f"expected HTTP 200, found {response.status_code} {response.reason_phrase}"
+        status = response.status_code
+        text = f"{where}: expected HTTP 200, found {status} {response.reason_phrase}"
         body = b""
         try:
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) >= _DETAIL_BYTES:
                     break
-        except httpx.HTTPError:
-            return text
-        try:
-            problem = json.loads(body.decode("utf-8"), parse_int=_bounded_int)
-        except (ValueError, RecursionError):
-            return text
-        if isinstance(problem, dict) and isinstance(problem.get("detail"), str):
-            return f"{text}: {problem['detail'][:300]!r}"
-        return text
-
-
-class _StrictJSONError(ValueError):
-    pass
+            doc = loads(body, limit=ANSWER_INTEGER)
+        except (httpx.HTTPError, StrictJSONError):
+            return StatusError(text, status, None)
+        if isinstance(doc, dict) and isinstance(doc.get("detail"), str):
+            text = f"{text}: {doc['detail'][:300]!r}"
+        return StatusError(text, status, as_problem(doc))
 
 
 def _verbatim_page(body: bytes, start: int, end: int) -> list[ServedEntry] | None:
@@ -371,48 +361,8 @@ def _verbatim_page(body: bytes, start: int, end: int) -> list[ServedEntry] | Non
     return page
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _StrictJSONError(f"the key {key[:60]!r} twice in one object")
-        obj[key] = value
-    return obj
-
-
-def _bounded_int(text: str) -> int:
-    # Every number in the contract is below 2**62 (entries' numbers below 2**53);
-    # refusing long digit strings first also avoids int()'s cost and digit limit.
-    if len(text.lstrip("-")) > _MAX_DIGITS:
-        raise _StrictJSONError(f"the number {text[:40]}..., longer than any the contract has")
-    return int(text)
-
-
-def _no_float(text: str) -> None:
-    raise _StrictJSONError(f"the number {text[:40]}, which is not an integer")
-
-
-def _no_constant(text: str) -> None:
-    raise _StrictJSONError(f"{text}, which is not JSON")
-
-
 def _where(path: str, params: dict[str, int | str]) -> str:
     return path + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
-
-
-_TYPE_NAMES: dict[type[Any], str] = {
-    dict: "an object",
-    list: "an array",
-    str: "a string",
-    int: "an integer",
-    bool: "a boolean",
-}
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 def _member(doc: dict[str, Any], name: str, kind: type[Any], where: str) -> Any:
@@ -422,7 +372,7 @@ def _member(doc: dict[str, Any], name: str, kind: type[Any], where: str) -> Any:
     # bool is a subclass of int, and JSON true is not a number.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ServerError(
-            f"{where}: expected {name!r} to be {_TYPE_NAMES[kind]}, found {_kind(value)}"
+            f"{where}: expected {name!r} to be {type_name(kind)}, found {kind_of(value)}"
         )
     return value
 
@@ -441,17 +391,7 @@ def _proof_hashes(doc: dict[str, Any], where: str) -> list[bytes]:
         raise ServerError(
             f"{where}: expected at most {MAX_PROOF_HASHES} hashes, found {len(items)}"
         )
-    hashes: list[bytes] = []
-    for i, item in enumerate(items):
-        if not isinstance(item, str):
-            raise ServerError(f"{where}: hash [{i}] must be a string, found {_kind(item)}")
-        try:
-            h = decode_base64(item)
-        except ValueError as exc:
-            raise ServerError(f"{where}: hash [{i}]: {exc}") from None
-        if len(h) != HASH_SIZE:
-            raise ServerError(
-                f"{where}: hash [{i}] must be {HASH_SIZE} bytes, found {len(h)} bytes"
-            )
-        hashes.append(h)
-    return hashes
+    try:
+        return [decode_sized(item, HASH_SIZE, f"hash [{i}]") for i, item in enumerate(items)]
+    except Base64Error as exc:
+        raise ServerError(f"{where}: {exc}") from None

@@ -13,7 +13,6 @@ core; the runs come back in order for :class:`verifier.links.LinkReplay` to join
 
 from __future__ import annotations
 
-import base64
 import binascii
 import itertools
 import json
@@ -26,9 +25,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import IO
 
+from verifier.b64 import Base64Error, decode, encode
 from verifier.errors import VerificationError
 from verifier.links import Segment, scan
-from verifier.note import decode_base64
+from verifier.strict_json import StrictJSONError, loads_object
 
 DUMP_CHECKPOINT = "checkpoint"
 DUMP_ENTRIES = "entries.jsonl"
@@ -89,22 +89,22 @@ def _dump_line(path: Path, seq: int, line: bytes) -> bytes:
             return raw
     where = f"{path} line {seq + 1}"
     try:
-        doc = json.loads(line.decode("utf-8"))
-    except (ValueError, RecursionError):  # also bad UTF-8, and int()'s digit limit
-        raise DumpError(f"{where}: expected a JSON object, found {line[:80]!r}") from None
-    if not isinstance(doc, dict) or set(doc) != {"seq", "leaf"}:
+        doc = loads_object(line)
+    except StrictJSONError as exc:
+        raise DumpError(f"{where}: expected a JSON object, found {line[:80]!r} ({exc})") from None
+    if set(doc) != {"seq", "leaf"}:
         raise DumpError(f'{where}: expected exactly {{"seq", "leaf"}}, found {line[:80]!r}')
     if type(doc["seq"]) is not int or doc["seq"] != seq:
         raise DumpError(f"{where}: expected seq {seq}, found {doc['seq']!r:.40}")
     try:
-        return decode_base64(doc["leaf"] if isinstance(doc["leaf"], str) else "")
-    except ValueError as exc:
-        raise DumpError(f"{where}: leaf: {exc}") from None
+        return decode(doc["leaf"], "leaf")
+    except Base64Error as exc:
+        raise DumpError(f"{where}: {exc}") from None
 
 
 def write_dump_line(out: IO[bytes], seq: int, raw: bytes) -> None:
     """Write one ``entries.jsonl`` line."""
-    line = {"seq": seq, "leaf": base64.b64encode(raw).decode("ascii")}
+    line = {"seq": seq, "leaf": encode(raw)}
     out.write(json.dumps(line, separators=(",", ":")).encode("ascii") + b"\n")
 
 
@@ -230,10 +230,9 @@ def _first_seq(path: Path, begin: int, line: bytes) -> int:
     if match is not None:
         return int(match[1])
     try:
-        doc = json.loads(line.decode("utf-8"))
-    except (ValueError, RecursionError):
-        doc = None
-    seq = doc.get("seq") if isinstance(doc, dict) else None
+        seq = loads_object(line).get("seq")
+    except StrictJSONError:
+        seq = None
     if type(seq) is not int or seq < 0:
         raise DumpError(
             f'{path} at byte {begin}: expected a {{"seq", "leaf"}} line, found {line[:80]!r}'

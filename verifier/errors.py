@@ -19,16 +19,25 @@ Every error says what was expected and what was found. The hierarchy::
     └── DumpError               an offline dump is not in the dump format
                                 (in :mod:`verifier.dump`)
 
-Two more roots are about the verifier's surroundings, not the data it checks::
+Three more roots are about the verifier's surroundings, not the data it checks::
 
     ServerError                 the server was unreachable or answered outside specs/http.md
-    └── ResponseTooLargeError   an answer exceeded the client's size cap
+    ├── ResponseTooLargeError   an answer exceeded the client's size cap
+    └── StatusError             the server answered with an error status (has ``problem``)
     StateError                  the verifier's own state or files are missing or unusable
+    UsageError                  what the member asked for cannot be checked as asked
+    ├── NotOnLogError           the server answers that the log has no such member or period
+    └── ProblemFileError        a file holds the server's error answer, not the document asked
 
 Misuse of the API (a negative start seq, say) raises ``ValueError`` instead.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # verifier.problem imports this module; only the type is needed here
+    from verifier.problem import Problem
 
 
 class VerificationError(Exception):
@@ -111,3 +120,38 @@ class ResponseTooLargeError(ServerError):
 
 class StateError(Exception):
     """The verifier's saved state is missing or unusable, or a local file cannot be written."""
+
+
+class StatusError(ServerError):
+    """The server answered with an error status; ``problem`` is its problem document, if any."""
+
+    def __init__(self, message: str, status: int, problem: Problem | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.problem = problem
+
+
+class UsageError(Exception):
+    """What the member asked for, or the file given, cannot be checked as asked (exit 2)."""
+
+
+class NotOnLogError(UsageError):
+    """The log's server answers that the log has no such member, or no such closed period.
+
+    Nothing is concluded about the log: a server can say so falsely, but then it
+    has shown nothing, and there is nothing to check.
+    """
+
+    def __init__(self, message: str, problem: Problem) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+class ProblemFileError(UsageError):
+    """A file given to be checked holds the server's error answer instead (a saved 404, say)."""
+
+    def __init__(self, problem: Problem, expected: str) -> None:
+        super().__init__(
+            f"this file is the server's error answer, not {expected}: {problem.summary()}"
+        )
+        self.problem = problem

@@ -30,15 +30,15 @@ a JSON file, and :func:`check_evidence` re-checks such a file offline.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from verifier.b64 import Base64Error, decode_sized, encode
 from verifier.checkpoint import Checkpoint, verify_checkpoint
 from verifier.errors import ProofError, RootMismatchError, VerificationError
 from verifier.merkle import HASH_SIZE, verify_consistency
-from verifier.note import Verifier, decode_base64, parse_verifier_key
+from verifier.note import Verifier, parse_verifier_key
 
 EVIDENCE_FORMAT = "tally-verify-fork-evidence/1"
 SAME_SIZE = "same-size"
@@ -105,11 +105,16 @@ class Fork:
 
 
 class ForkError(VerificationError):
-    """The log's key signed two checkpoints that conflict; ``fork`` says how."""
+    """The log's key signed two checkpoints that conflict; ``fork`` says how.
 
-    def __init__(self, fork: Fork) -> None:
+    ``verifier_key`` is the key that signed both, once the raiser knows it (the
+    evidence file names it).
+    """
+
+    def __init__(self, fork: Fork, verifier_key: str | None = None) -> None:
         super().__init__(fork.explain())
         self.fork = fork
+        self.verifier_key = verifier_key
 
 
 def check_extends(
@@ -171,8 +176,9 @@ def evidence_document(fork: Fork, verifier_key: str, written_at: str) -> dict[st
         proof = {
             "first": fork.first.checkpoint.size,
             "second": fork.second.checkpoint.size,
-            "hashes": [_b64(h) for h in fork.proof],
+            "hashes": [encode(h) for h in fork.proof],
         }
+    prefix_root = fork.second_root_at_first_size
     return {
         "format": EVIDENCE_FORMAT,
         "kind": fork.kind,
@@ -183,9 +189,7 @@ def evidence_document(fork: Fork, verifier_key: str, written_at: str) -> dict[st
         "second": _seen_json(fork.second),
         "log_shrank": fork.kind == ROLLBACK,
         "consistency_proof": proof,
-        "second_root_at_first_size": (
-            None if fork.second_root_at_first_size is None else _b64(fork.second_root_at_first_size)
-        ),
+        "second_root_at_first_size": None if prefix_root is None else encode(prefix_root),
         "written_at": written_at,
         "written_by": "tally-verify",
     }
@@ -319,18 +323,11 @@ def _proof_from_json(doc: object, m: int, n: int) -> list[bytes]:
 
 
 def _optional_hash(item: object) -> bytes | None:
-    if not isinstance(item, str):
-        return None
     try:
-        h = decode_base64(item)
-    except ValueError:
+        return decode_sized(item, HASH_SIZE)
+    except Base64Error:
         return None
-    return h if len(h) == HASH_SIZE else None
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def _short(root: bytes) -> str:
-    return _b64(root)[:12] + "..."
+    return encode(root)[:12] + "..."

@@ -23,11 +23,20 @@ import re
 from typing import Any, TypeAlias
 
 from verifier.errors import EntryError
+from verifier.strict_json import (
+    DUPLICATE_KEY,
+    FLOAT,
+    INTEGER_RANGE,
+    SAFE_INTEGER,
+    StrictJSONError,
+    loads,
+)
 
 JSONValue: TypeAlias = bool | int | str | list["JSONValue"] | dict[str, "JSONValue"] | None
 
-MAX_SAFE_INTEGER = 2**53 - 1
-_SAFE_DIGITS = len(str(MAX_SAFE_INTEGER))
+MAX_SAFE_INTEGER = SAFE_INTEGER.largest
+_ENTRY_KINDS = {DUPLICATE_KEY: "duplicate_key", FLOAT: "float", INTEGER_RANGE: "integer_range"}
+"""Entry error kinds (specs/entries.md) of strict-JSON refusals; the rest are malformed_json."""
 
 _ESCAPES = {
     '"': '\\"',
@@ -109,24 +118,17 @@ def sorted_compact(value: object) -> str:
 def parse_strict(text: str) -> JSONValue:
     """Parse JSON text into the Tally value subset.
 
-    Raises :class:`EntryError` with kind ``malformed_json`` (syntax, NaN or Infinity,
-    a string with a lone surrogate, nesting too deep), ``duplicate_key`` (anywhere),
+    Parses with :mod:`verifier.strict_json`, then refuses lone surrogates. Raises
+    :class:`EntryError` with kind ``malformed_json`` (syntax, NaN or Infinity, a
+    string with a lone surrogate, nesting too deep), ``duplicate_key`` (anywhere),
     ``float`` (a number with a fraction or exponent) or ``integer_range``. When a
     text breaks several of these rules, the first one met in document order is
     reported, except that lone surrogates are looked for only after the parse.
     """
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_object_without_duplicates,
-            parse_float=_refuse_float,
-            parse_int=_safe_int,
-            parse_constant=_refuse_constant,
-        )
-    except RecursionError:
-        raise EntryError("malformed_json", "JSON nesting is too deep to check") from None
-    except json.JSONDecodeError as exc:
-        raise EntryError("malformed_json", f"{exc.msg} (character {exc.pos})") from None
+        value = loads(text, limit=SAFE_INTEGER)
+    except StrictJSONError as exc:
+        raise EntryError(_ENTRY_KINDS.get(exc.kind, "malformed_json"), str(exc)) from None
     _refuse_lone_surrogates(value)
     return value  # type: ignore[no-any-return]
 
@@ -143,19 +145,7 @@ def canonicalize(value: object) -> bytes:
 
 
 def _write(value: object, out: list[str]) -> None:
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise ValueError(f"integer {value} is outside +-(2**53 - 1)")
-        out.append(str(value))
-    elif isinstance(value, str):
-        out.append(_quote(value))
-    elif isinstance(value, list):
+    if isinstance(value, list):
         out.append("[")
         for i, item in enumerate(value):
             if i:
@@ -163,19 +153,41 @@ def _write(value: object, out: list[str]) -> None:
             _write(item, out)
         out.append("]")
     elif isinstance(value, dict):
-        for key in value:
-            if not isinstance(key, str):
-                raise ValueError(f"object keys must be strings, found {type(key).__name__}")
-        out.append("{")
-        for i, key in enumerate(sorted(value, key=_utf16_key)):
-            if i:
-                out.append(",")
-            out.append(_quote(key))
-            out.append(":")
-            _write(value[key], out)
-        out.append("}")
+        _write_object(value, out)
     else:
-        raise ValueError(f"{type(value).__name__} is not in the Tally JSON subset")
+        out.append(_scalar(value))
+
+
+def _write_object(value: dict[object, object], out: list[str]) -> None:
+    keys: list[str] = []
+    for key in value:
+        if not isinstance(key, str):
+            raise ValueError(f"object keys must be strings, found {type(key).__name__}")
+        keys.append(key)
+    out.append("{")
+    for i, key in enumerate(sorted(keys, key=_utf16_key)):
+        if i:
+            out.append(",")
+        out.append(_quote(key))
+        out.append(":")
+        _write(value[key], out)
+    out.append("}")
+
+
+def _scalar(value: object) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise ValueError(f"integer {value} is outside +-(2**53 - 1)")
+        return str(value)
+    if isinstance(value, str):
+        return _quote(value)
+    raise ValueError(f"{type(value).__name__} is not in the Tally JSON subset")
 
 
 def _quote(s: str) -> str:
@@ -185,31 +197,6 @@ def _quote(s: str) -> str:
 def _utf16_key(key: str) -> bytes:
     # Big-endian UTF-16 bytes compare exactly as the code-unit sequences do.
     return key.encode("utf-16-be", errors="surrogatepass")
-
-
-def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise EntryError("duplicate_key", f"object key {_short(key)} appears more than once")
-        obj[key] = value
-    return obj
-
-
-def _refuse_float(text: str) -> None:
-    raise EntryError("float", f"number {text} has a fraction or exponent; only integers allowed")
-
-
-def _refuse_constant(text: str) -> None:
-    raise EntryError("malformed_json", f"{text} is not JSON")
-
-
-def _safe_int(text: str) -> int:
-    # Check the digit count first: int() of a huge digit string is slow or refused.
-    if len(text.lstrip("-")) > _SAFE_DIGITS or abs(value := int(text)) > MAX_SAFE_INTEGER:
-        shown = text if len(text) <= 40 else text[:40] + "..."
-        raise EntryError("integer_range", f"integer {shown} is outside +-(2**53 - 1)")
-    return value
 
 
 def _short(s: str) -> str:

@@ -133,22 +133,8 @@ def verify_consistency(
     sizes first; then equal sizes need only an empty proof and equal roots (the
     hash length is not checked there); then every hash must be 32 bytes.
     """
-    if size1 < 0 or size2 < 0:
-        raise ProofError(f"sizes must be non-negative, found {size1} and {size2}")
-    if size1 == 0:
-        raise ProofError("a consistency proof from size 0 proves nothing and is refused")
-    if size1 > size2:
-        raise ProofError(f"size1 {size1} is greater than size2 {size2}")
-    if size1 == size2:
-        if proof:
-            raise ProofError(f"equal sizes need an empty proof, found {len(proof)} hashes")
-        if root1 != root2:
-            raise RootMismatchError(root1, root2, what=f"root at equal size {size1}")
+    if _same_tree(size1, size2, root1, root2, proof):
         return
-    if not proof:
-        raise ProofError(f"empty consistency proof from size {size1} to {size2}")
-    _check_hashes("root", [root1, root2])
-    _check_hashes("proof hash", proof)
 
     # The proof is SUBPROOF(size1, D[0:size2], true) of RFC 9162 section 2.1.4.1.
     # Replaying its splits from the root down gives, level by level, on which side
@@ -175,6 +161,28 @@ def verify_consistency(
         raise RootMismatchError(root1, fr, what=f"root of size {size1}")
     if sr != root2:
         raise RootMismatchError(root2, sr, what=f"root of size {size2}")
+
+
+def _same_tree(size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> bool:
+    """The prechecks of :func:`verify_consistency`; ``True`` if the sizes are equal (and
+    the proof, empty, holds), ``False`` if the proof remains to be checked."""
+    if size1 < 0 or size2 < 0:
+        raise ProofError(f"sizes must be non-negative, found {size1} and {size2}")
+    if size1 == 0:
+        raise ProofError("a consistency proof from size 0 proves nothing and is refused")
+    if size1 > size2:
+        raise ProofError(f"size1 {size1} is greater than size2 {size2}")
+    if size1 == size2:
+        if proof:
+            raise ProofError(f"equal sizes need an empty proof, found {len(proof)} hashes")
+        if root1 != root2:
+            raise RootMismatchError(root1, root2, what=f"root at equal size {size1}")
+        return True
+    if not proof:
+        raise ProofError(f"empty consistency proof from size {size1} to {size2}")
+    _check_hashes("root", [root1, root2])
+    _check_hashes("proof hash", proof)
+    return False
 
 
 def _consistency_steps(m: int, n: int) -> tuple[list[bool], bool]:

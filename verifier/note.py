@@ -13,8 +13,6 @@ This module only verifies; the verifier never signs.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Iterable
@@ -23,6 +21,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from verifier.b64 import Base64Error, decode, encode
 from verifier.errors import KeyFormatError, NoteError, SignatureError, UnverifiedNoteError
 
 ALG_ED25519 = 0x01
@@ -34,6 +33,9 @@ MAX_SIGNATURES = 100
 
 SIG_PREFIX = "\u2014 "  # EM DASH, then a space
 _HEX8 = re.compile(r"[0-9a-f]{8}")
+
+decode_base64 = decode
+"""Canonical standard base64 (:func:`verifier.b64.decode`), by the name the plan's modules use."""
 
 
 def key_id(name: str, public_key: bytes) -> bytes:
@@ -75,7 +77,7 @@ class Verifier:
 
     def to_string(self) -> str:
         """Return the verifier-key string ``<name>+<hex8>+<base64(0x01 || pubkey)>``."""
-        encoded = base64.b64encode(bytes([ALG_ED25519]) + self.public_key).decode("ascii")
+        encoded = encode(bytes([ALG_ED25519]) + self.public_key)
         return f"{self.name}+{self.key_id.hex()}+{encoded}"
 
     def verify(self, message: bytes, signature: bytes) -> bool:
@@ -105,8 +107,8 @@ def parse_verifier_key(text: str) -> Verifier:
     if not _HEX8.fullmatch(hex_id):
         raise KeyFormatError(f"key ID must be 8 lowercase hex digits, found {hex_id!r}")
     try:
-        raw = decode_base64(b64)
-    except ValueError as exc:
+        raw = decode(b64)
+    except Base64Error as exc:
         raise KeyFormatError(f"verifier key for {name}: {exc}") from None
     if not raw or raw[0] != ALG_ED25519:
         found = f"0x{raw[0]:02x}" if raw else "nothing"
@@ -120,22 +122,6 @@ def parse_verifier_key(text: str) -> Verifier:
     return Verifier(name, bytes.fromhex(hex_id), raw[1:])
 
 
-def decode_base64(text: str) -> bytes:
-    """Decode strict standard base64 (RFC 4648 section 4): padded, canonical, no whitespace.
-
-    Raises ``ValueError`` with a message naming the problem.
-    """
-    try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (UnicodeEncodeError, binascii.Error):
-        raise ValueError(f"not standard base64: {text!r}") from None
-    # b64decode ignores non-zero padding bits; requiring the round trip makes the
-    # encoding of given bytes unique.
-    if base64.b64encode(raw).decode("ascii") != text:
-        raise ValueError(f"not canonical base64: {text!r}")
-    return raw
-
-
 def open_note(text: str | bytes, verifiers: Iterable[Verifier]) -> tuple[str, list[str]]:
     """Open a signed note; return its body and the names of the known keys that signed it.
 
@@ -144,31 +130,7 @@ def open_note(text: str | bytes, verifiers: Iterable[Verifier]) -> tuple[str, li
     :class:`SignatureError` if a known key's signature fails, and
     :class:`UnverifiedNoteError` if no known key signed it.
     """
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise NoteError(f"note is not valid UTF-8 at byte {exc.start}") from None
-    else:
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise NoteError(f"note has a lone surrogate at character {exc.start}") from None
-    for i, ch in enumerate(text):
-        # ASCII control characters (C0 and DEL) other than newline are forbidden.
-        if (ch < " " and ch != "\n") or ch == "\x7f":
-            raise NoteError(f"note contains control character {ch!r} at character {i}")
-
-    split = text.rfind("\n\n")
-    if split < 0:
-        raise NoteError("note has no blank line before its signatures")
-    body, sig_block = text[: split + 1], text[split + 2 :]
-    if not sig_block or not sig_block.endswith("\n"):
-        raise NoteError("note must end with at least one newline-terminated signature line")
-    lines = sig_block[:-1].split("\n")
-    if len(lines) > MAX_SIGNATURES:
-        raise NoteError(f"note has {len(lines)} signature lines, at most {MAX_SIGNATURES} allowed")
-
+    body, lines = _split_note(_note_text(text))
     known = {(v.name, v.key_id): v for v in verifiers}
     message = body.encode("utf-8")
     signers: list[str] = []
@@ -192,6 +154,39 @@ def open_note(text: str | bytes, verifiers: Iterable[Verifier]) -> tuple[str, li
     return body, signers
 
 
+def _note_text(text: str | bytes) -> str:
+    """The note as text: UTF-8, with no control character but newline."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NoteError(f"note is not valid UTF-8 at byte {exc.start}") from None
+    else:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise NoteError(f"note has a lone surrogate at character {exc.start}") from None
+    for i, ch in enumerate(text):
+        # ASCII control characters (C0 and DEL) other than newline are forbidden.
+        if (ch < " " and ch != "\n") or ch == "\x7f":
+            raise NoteError(f"note contains control character {ch!r} at character {i}")
+    return text
+
+
+def _split_note(text: str) -> tuple[str, list[str]]:
+    """The body (up to the last blank line) and the signature lines."""
+    split = text.rfind("\n\n")
+    if split < 0:
+        raise NoteError("note has no blank line before its signatures")
+    body, sig_block = text[: split + 1], text[split + 2 :]
+    if not sig_block or not sig_block.endswith("\n"):
+        raise NoteError("note must end with at least one newline-terminated signature line")
+    lines = sig_block[:-1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise NoteError(f"note has {len(lines)} signature lines, at most {MAX_SIGNATURES} allowed")
+    return body, lines
+
+
 def _parse_signature_line(n: int, line: str) -> tuple[str, bytes, bytes]:
     """Split signature line ``n`` into (name, key ID, signature bytes)."""
     if not line.startswith(SIG_PREFIX):
@@ -203,8 +198,8 @@ def _parse_signature_line(n: int, line: str) -> tuple[str, bytes, bytes]:
     if not is_valid_name(name):
         raise NoteError(f"signature line {n} has an invalid key name {name!r}")
     try:
-        raw = decode_base64(b64)
-    except ValueError as exc:
+        raw = decode(b64)
+    except Base64Error as exc:
         raise NoteError(f"signature line {n}: {exc}") from None
     if len(raw) <= KEY_ID_SIZE:
         raise NoteError(

@@ -14,7 +14,6 @@ is for the caller to ask the log (``tally-verify receipt``).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from verifier.entry import is_valid_time
 from verifier.errors import NoteError, SignatureError, UnverifiedNoteError, VerificationError
 from verifier.note import Verifier, open_note
+from verifier.strict_json import StrictJSONError, loads
 
 RECEIPT_HEADER = "tally/receipt/v1"
 MAX_SEQ = 2**53 - 1
@@ -107,8 +107,8 @@ def receipt_text(data: bytes) -> str:
         raise ReceiptError("format", f"file is not UTF-8 (byte {exc.start})") from None
     if text.lstrip().startswith("{"):
         try:
-            doc = json.loads(text)
-        except ValueError as exc:
+            doc = loads(text)
+        except StrictJSONError as exc:
             raise ReceiptError("format", f"file is neither a note nor JSON: {exc}") from None
         value = doc.get("receipt") if isinstance(doc, dict) else None
         if not isinstance(value, str):

@@ -3,9 +3,10 @@
 When the log breaks a write receipt's promise (specs/receipt.md §3), the verifier
 saves what it saw: the signed receipt, the signed checkpoint it checked against,
 and, if that checkpoint covers the receipt's seq, the entry the log holds there with
-its inclusion proof. :func:`check_receipt_evidence` checks such a file again from
-those parts alone; the file's ``kind`` and other descriptive members only route it
-here, and the verdict is worked out again:
+its inclusion proof (:func:`censorship_document`, :func:`equivocation_document`).
+:func:`check_receipt_evidence` checks such a file again from those parts alone; the
+file's ``kind`` and other descriptive members only route it here, and the verdict is
+worked out again:
 
 - **equivocation** (conclusive): the checkpoint covers the seq, the file's entry is
   proved to be at that seq of that signed tree, and its hash is not the one the
@@ -19,19 +20,56 @@ here, and the verdict is worked out again:
 
 from __future__ import annotations
 
-import binascii
 import hashlib
+from typing import Any
 
+from verifier.b64 import Base64Error, decode, decode_sized, encode
 from verifier.checkpoint import verify_checkpoint
 from verifier.errors import VerificationError
 from verifier.fork import EvidenceVerdict
 from verifier.merkle import HASH_SIZE, leaf_hash, verify_inclusion
-from verifier.note import Verifier, decode_base64, parse_verifier_key
-from verifier.receipt import verify_receipt
+from verifier.note import Verifier, parse_verifier_key
+from verifier.receipt import Receipt, verify_receipt
 
 EQUIVOCATION = "receipt_equivocation"
 CENSORSHIP = "receipt_censorship"
 RECEIPT_KINDS = frozenset({EQUIVOCATION, CENSORSHIP})
+
+
+def censorship_document(
+    verifier_key: str, receipt: Receipt, note: str, url: str, checked_at: str
+) -> dict[str, Any]:
+    """The evidence of a receipt whose seq the log's latest checkpoint, ``note``, does not
+    cover after the receipt's covered-by time (the file :func:`check_receipt_evidence` reads).
+    """
+    return {
+        "kind": CENSORSHIP,
+        "verifier_key": verifier_key,
+        "receipt": receipt.note,
+        "checkpoint": note,
+        "checkpoint_url": url,
+        "checked_at": checked_at,
+    }
+
+
+def equivocation_document(
+    verifier_key: str,
+    receipt: Receipt,
+    note: str,
+    url: str,
+    checked_at: str,
+    entry: bytes,
+    proof: list[bytes],
+) -> dict[str, Any]:
+    """The evidence of a receipt whose seq holds, in the signed tree of ``note``, an entry
+    of another hash: ``entry`` with its inclusion ``proof``."""
+    return {
+        **censorship_document(verifier_key, receipt, note, url, checked_at),
+        "kind": EQUIVOCATION,
+        "entry_b64": encode(entry),
+        "entry_sha256": hashlib.sha256(entry).hexdigest(),
+        "inclusion_proof": [encode(h) for h in proof],
+    }
 
 
 def is_receipt_evidence(doc: object) -> bool:
@@ -120,8 +158,8 @@ def _text(doc: dict[str, object], name: str) -> str:
 def _entry(doc: dict[str, object]) -> bytes:
     value = doc.get("entry_b64")
     try:
-        return decode_base64(value if isinstance(value, str) else "")
-    except ValueError:
+        return decode(value)
+    except Base64Error:
         raise _NotEvidenceError(
             "The checkpoint covers the receipt's seq, so the file must hold the entry found "
             "there (entry_b64, base64), and it does not."
@@ -132,15 +170,9 @@ def _proof(doc: dict[str, object]) -> list[bytes]:
     hashes = doc.get("inclusion_proof")
     if not isinstance(hashes, list):
         raise _NotEvidenceError("The file has no inclusion proof (a list of base64 hashes).")
-    proof = []
-    for item in hashes:
-        try:
-            h = decode_base64(item if isinstance(item, str) else "")
-        except (ValueError, binascii.Error):
-            h = b""
-        if len(h) != HASH_SIZE:
-            raise _NotEvidenceError(
-                "A hash of the file's inclusion proof is not base64 of 32 bytes."
-            )
-        proof.append(h)
-    return proof
+    try:
+        return [decode_sized(item, HASH_SIZE) for item in hashes]
+    except Base64Error:
+        raise _NotEvidenceError(
+            "A hash of the file's inclusion proof is not base64 of 32 bytes."
+        ) from None

@@ -31,7 +31,6 @@ one; and a lock file keeps two runs from overwriting each other's progress.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -44,11 +43,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from verifier.b64 import Base64Error, decode_sized, encode
 from verifier.checkpoint import Checkpoint, verify_checkpoint
 from verifier.entry import ZERO_PREV, is_valid_time
 from verifier.errors import StateError, VerificationError
 from verifier.merkle import EMPTY_ROOT, HASH_SIZE
-from verifier.note import Verifier, decode_base64, parse_verifier_key
+from verifier.note import Verifier, parse_verifier_key
+from verifier.strict_json import StrictJSONError, loads
 
 STATE_FORMAT = "tally-verify-state/1"
 STATE_FILE = "state.json"
@@ -104,6 +105,12 @@ class State:
         """The saved checkpoint, verified again with the pinned key."""
         return verify_checkpoint(self.checkpoint, self.verifier)
 
+    def adopt(self, note: str, source: str, fetched_at: str) -> None:
+        """Save ``note`` as the latest checkpoint, once checked to extend the saved one."""
+        self.checkpoint = note
+        self.checkpoint_url = source
+        self.checkpoint_fetched_at = fetched_at
+
     def to_json(self) -> dict[str, Any]:
         """The JSON document saved in ``state.json``."""
         audit = None
@@ -112,7 +119,7 @@ class State:
                 "next_seq": self.audit.next_seq,
                 "last_hash": self.audit.last_hash,
                 "last_time": self.audit.last_time,
-                "frontier": [_b64(h) for h in self.audit.frontier],
+                "frontier": [encode(h) for h in self.audit.frontier],
             }
         return {
             "format": STATE_FORMAT,
@@ -188,12 +195,9 @@ def _audit_from_json(doc: object, checkpoint_size: int) -> AuditProgress:
     frontier = []
     for i, item in enumerate(raw_frontier):
         try:
-            h = decode_base64(item) if isinstance(item, str) else b""
-        except ValueError:
-            h = b""
-        if len(h) != HASH_SIZE:
-            raise StateError(f"expected audit frontier [{i}] to be a base64 32-byte hash")
-        frontier.append(h)
+            frontier.append(decode_sized(item, HASH_SIZE))
+        except Base64Error:
+            raise StateError(f"expected audit frontier [{i}] to be a base64 32-byte hash") from None
     return AuditProgress(next_seq, last_hash, last_time, frontier)
 
 
@@ -202,10 +206,6 @@ def _text(doc: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise StateError(f"expected {name!r} to be a non-empty string, found {value!r:.100}")
     return value
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 class StateDir:
@@ -228,8 +228,8 @@ class StateDir:
         except (OSError, UnicodeDecodeError) as exc:
             raise StateError(f"cannot read the state {self.file}: {exc}") from None
         try:
-            doc = json.loads(text)
-        except (ValueError, RecursionError) as exc:
+            doc = loads(text)
+        except StrictJSONError as exc:
             raise StateError(f"the state {self.file} is not JSON: {exc}") from None
         try:
             return State.from_json(doc)

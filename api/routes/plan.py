@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.plan_view import PlanView, stats, summary
@@ -273,21 +274,48 @@ class Statement(BaseModel):
     contributions: list[Contribution]
 
 
+UNKNOWN_MEMBER = "tag:tally,2025:problem/unknown-member"
+"""The problem type of a statement asked for a member the log does not have."""
+UNKNOWN_PERIOD = "tag:tally,2025:problem/unknown-period"
+"""The problem type of a statement asked for a period that is not closed (or none is)."""
+
+
+def _not_found(problem_type: str, detail: str) -> JSONResponse:
+    """A 404 problem document with its own stable ``type`` (RFC 9457 §3.1.1).
+
+    A client tells by the type that it asked about something the log does not
+    hold, not that the server failed; ``detail`` names the member or period.
+    """
+    body = {"type": problem_type, "title": "Not found", "status": 404, "detail": detail}
+    return JSONResponse(body, status_code=404, media_type=PROBLEM_JSON)
+
+
 @router.get("/members/{member}/statement", response_model=Statement, responses=_errors)
 def statement(
     request: Request,
     response: Response,
     member: Annotated[str, Path(pattern=r"^m-[0-9a-f]{20}$")],
     period: Annotated[str | None, Query(max_length=8)] = None,
-) -> Statement:
-    """How a member's share of a period was used, as a bundle to verify offline."""
+) -> Statement | JSONResponse:
+    """How a member's share of a period was used, as a bundle to verify offline.
+
+    A member the log does not have, or a period not closed, is a 404 whose ``type``
+    is :data:`UNKNOWN_MEMBER` or :data:`UNKNOWN_PERIOD`.
+    """
     if period is not None:
         try:
             parse_period(period)
         except PeriodError as exc:
             raise ProblemError(400, "Bad request", str(exc)) from None
     view: PlanView = request.app.state.plan_view
-    bundle = build_statement(request.app.state.log, view.state(), member, period)
+    state = view.state()
+    if member not in state.members:
+        return _not_found(UNKNOWN_MEMBER, f"no member {member} has joined")
+    if not state.closed:
+        return _not_found(UNKNOWN_PERIOD, "no period has been closed yet")
+    if period is not None and all(c.period != period for c in state.closed):
+        return _not_found(UNKNOWN_PERIOD, f"period {period} has not been closed")
+    bundle = build_statement(request.app.state.log, state, member, period)
     response.headers["Cache-Control"] = SHORT
     return Statement(**bundle)
 

@@ -211,6 +211,33 @@ def test_a_member_names_the_seqs_of_their_entries(client: TestClient) -> None:
     assert client.get("/v1/members/nobody").status_code == 400
 
 
+def test_a_statement_nobody_can_have_is_a_typed_404(client: TestClient) -> None:
+    """A member or a period the log does not know: a 404 whose type says which, not a failure."""
+    member = client.get("/v1/claims", params={"limit": 1}).json()["claims"][0]["member"]
+    cases = [
+        (f"/v1/members/m-{'0' * 20}/statement", {}, "unknown-member", f"m-{'0' * 20}"),
+        (
+            f"/v1/members/m-{'0' * 20}/statement",
+            {"period": "2024-01a"},
+            "unknown-member",
+            f"m-{'0' * 20}",
+        ),
+        (f"/v1/members/{member}/statement", {"period": "2024-01a"}, "unknown-period", "2024-01a"),
+        (f"/v1/members/{member}/statement", {"period": "2099-12b"}, "unknown-period", "2099-12b"),
+    ]
+    for path, params, kind, named in cases:
+        response = client.get(path, params=params)
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == PROBLEM
+        problem = response.json()
+        assert problem["type"] == f"tag:tally,2025:problem/{kind}"
+        assert (problem["title"], problem["status"]) == ("Not found", 404)
+        assert named in problem["detail"]
+    # Other errors of the route keep their shape.
+    bad = client.get(f"/v1/members/{member}/statement", params={"period": "2024-13a"})
+    assert (bad.status_code, bad.json()["type"]) == (400, "about:blank")
+
+
 def test_the_plan_view_can_be_replayed_ahead_of_requests(ledger: Ledger) -> None:
     view = PlanView(ledger.log)
     view.warm_in_background().join(timeout=60)

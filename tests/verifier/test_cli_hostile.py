@@ -361,8 +361,11 @@ def test_an_empty_page_before_the_end(fake: FakeLog, server: HostileServer, stat
 @pytest.mark.parametrize(
     ("proof", "says"),
     [
-        ({"first": 10, "second": 20, "hashes": ["AAAA"]}, "must be 32 bytes, found 3 bytes"),
-        ({"first": 10, "second": 20, "hashes": ["not base64!"]}, "not standard base64"),
+        (
+            {"first": 10, "second": 20, "hashes": ["AAAA"]},
+            "expected base64 of 32 bytes, found 3 bytes",
+        ),
+        ({"first": 10, "second": 20, "hashes": ["not base64!"]}, "expected standard base64"),
         ({"first": 9, "second": 20, "hashes": []}, "expected first 10, found 9"),
         ({"first": 10, "second": 20, "hashes": "x"}, "expected 'hashes' to be an array"),
     ],

@@ -55,7 +55,10 @@ def test_the_vector_log_as_a_dump(tmp_path: Path) -> None:
             'expected exactly {"seq", "leaf"}',
         ),
         (lambda ls: ls.__setitem__(2, ls[3]), "line 3: expected seq 2, found 3"),
-        (lambda ls: ls.__setitem__(2, '{"seq": 2, "leaf": "%%%"}'), "not standard base64"),
+        (
+            lambda ls: ls.__setitem__(2, '{"seq": 2, "leaf": "%%%"}'),
+            "leaf: expected standard base64",
+        ),
         (lambda ls: ls.pop(), "holds 6 entries, but its checkpoint signs 7"),
         (lambda ls: ls.append(ls[-1]), "holds more than the 7 entries"),
     ],
@@ -139,3 +142,41 @@ def test_log_only_refuses_from_start(tmp_path: Path) -> None:
     result = run(tmp_path / "s", "audit", "--dir", str(folder), "--log-only", "--from-start")
     assert result.exit_code == 2
     assert "--log-only always replays from genesis" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--tiles"], "--tiles reads a server's tiles; a dump has none"),
+        (["--tiles", "--log-only"], "--tiles reads a server's tiles; a dump has none"),
+        (["--from-start"], "--dir always replays the dump from genesis; drop --from-start"),
+        (["--log-only", "--evidence", "ev.json"], "so it writes no fork evidence"),
+    ],
+)
+def test_options_a_dump_would_ignore_are_refused(
+    tmp_path: Path, extra: list[str], says: str
+) -> None:
+    """Nothing given is silently ignored: each combination says why it cannot be."""
+    folder = write_dump(tmp_path / "d", note_of(7), vector_lines())
+    result = run(tmp_path / "s", "audit", "--dir", str(folder), "--key", KEY, *extra)
+    assert result.exit_code == 2, result.output
+    assert says in result.stderr
+    assert not (tmp_path / "s").exists()
+
+
+def test_evidence_with_a_full_dump_audit_is_used(tmp_path: Path) -> None:
+    """--evidence goes with --dir when the dump is compared with the saved checkpoint."""
+    folder = write_dump(tmp_path / "d", note_of(7), vector_lines())
+    evidence = str(tmp_path / "ev.json")
+    code, doc = run_json(
+        tmp_path / "s", "audit", "--dir", str(folder), "--key", KEY, "--evidence", evidence
+    )
+    # Accepted (not a usage error): the audit ran and found log-7 is no plan.
+    assert code == 1, doc
+    assert [(v["seq"], v["rule"]) for v in doc["violations"]] == [(1, "entry.type")]
+
+
+def test_key_is_for_a_dump_only(tmp_path: Path) -> None:
+    result = run(tmp_path / "s", "audit", "--key", KEY)
+    assert result.exit_code == 2
+    assert "--key is for --dir" in result.stderr

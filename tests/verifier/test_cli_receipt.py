@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,12 @@ from ledger.domain.rules import reference_rules
 from tests.api.admin_support import START, Admin, running_admin
 from tests.verifier.cli_support import run, run_json
 from tests.verifier.helpers import parse_go_private_key, sign_note
-from tests.verifier.live_log import key_of, serving
+from tests.verifier.live_log import grow, key_of, serving
 from verifier.note import parse_verifier_key
 from verifier.receipt import ReceiptError, receipt_text, verify_receipt
+from verifier.receipt_check import INCLUDED, MISBEHAVIOUR, NOT_YET_COVERED, check_receipt
+from verifier.session import open_session
+from verifier.state import StateDir
 
 VECTOR = Path(__file__).resolve().parents[2] / "specs/vectors/receipts/receipt.json"
 
@@ -181,3 +185,29 @@ def test_a_receipt_signed_by_another_key_is_refused(tmp_path: Path) -> None:
         code, doc = run_json(state, "receipt", str(file))
         assert code == 1, doc
         assert "signature" in doc["message"]
+
+
+def test_the_library_check_gives_the_whole_verdict(tmp_path: Path) -> None:
+    """verifier.receipt_check, called directly: the checkpoint refreshed, then the promise."""
+    with _live(tmp_path) as (admin, _, state, answer):
+        key = parse_verifier_key(key_of(tmp_path / "admin.key"))
+        kept = verify_receipt(answer["receipt"], key)
+        late = verify_receipt(
+            _resign(tmp_path, answer["receipt"], seq="1000", covered_by="2030-01-01T00:00:00Z"),
+            key,
+        )
+        grow(admin.ledger, 2)  # the log grew since the state was saved
+        with open_session(StateDir(state), 5) as session:
+            verdict = check_receipt(session, kept)
+            assert (verdict.status, verdict.kind, verdict.evidence) == (INCLUDED, None, None)
+            assert verdict.growth.new.size > verdict.growth.old.size
+            before = datetime(2029, 12, 31, tzinfo=UTC)
+            assert check_receipt(session, late, before).status == NOT_YET_COVERED
+            after = datetime(2030, 1, 2, tzinfo=UTC)
+            censored = check_receipt(session, late, after)
+        assert (censored.status, censored.kind) == (MISBEHAVIOUR, "receipt_censorship")
+        assert censored.evidence is not None
+        assert censored.evidence["receipt"] == late.note
+        saved = StateDir(state).load()
+        assert saved is not None
+        assert saved.verified_checkpoint.size == verdict.growth.new.size

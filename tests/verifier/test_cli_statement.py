@@ -294,3 +294,41 @@ def test_split_is_exact() -> None:
     assert split_proportionally(5, [0, 0]) == [0, 0]
     for total in range(0, 200, 7):
         assert sum(split_proportionally(total, [3, 5, 11, 0, 2])) == total
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [
+        {"type": "about:blank", "title": "Not found", "status": 404, "detail": "no member m-1"},
+        {"title": "Log unavailable", "status": 503, "detail": "the store is down"},
+        {"type": "tag:tally,2025:problem/unknown-period", "title": "Not found", "status": 404},
+    ],
+)
+def test_a_saved_error_answer_is_named_not_verified(tmp_path: Path, problem: Any) -> None:
+    path = str(write(tmp_path, problem))
+    result = run(tmp_path / "s", "bundle", path, "--key", KEY)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(
+        "Error: this file is the server's error answer, not a statement bundle: "
+        f"{problem['status']} {problem['title']}"
+    )
+    code, doc = run_json(tmp_path / "s", "bundle", path, "--key", KEY)
+    assert (code, doc["error"]) == (2, "usage_error"), doc
+    state = pinned_state(tmp_path / "pinned", BUNDLE["checkpoint"])
+    code, doc = run_json(state, "statement", "--member", MEMBER, "--bundle", path)
+    assert (code, doc["error"]) == (2, "usage_error"), doc
+    assert "the server's error answer" in doc["message"]
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"status": 404, "title": "Not found", "format": "tally-statement/v1"},  # claims a format
+        {"status": 200, "title": "OK"},  # not an error status
+        {"status": 404},  # says nothing
+        {"status": 404, "title": 7},
+    ],
+)
+def test_only_an_error_answer_is_taken_for_one(tmp_path: Path, doc: Any) -> None:
+    code, out = run_json(tmp_path / "s", "bundle", str(write(tmp_path, doc)), "--key", KEY)
+    assert (code, out["check"]) == (1, "bundle.format"), out

@@ -6,7 +6,10 @@ as a live-server test); what is expected comes from the verifier's own replay.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import httpx
 
 from ledger.demo import build_demo
 from ledger.domain.plan import Plan
@@ -67,6 +70,78 @@ def test_statement_from_a_real_server(tmp_path: Path) -> None:
             code, doc = run_json(state, "checkpoint")
             assert (code, doc["grew"]) == (0, False), doc
             unknown = run(state, "statement", "--member", "m-" + "f" * 20, "--period", period)
-            assert unknown.exit_code == 4, unknown.output
+            assert unknown.exit_code == 2, unknown.output
+    finally:
+        ledger.close()
+
+
+def _served_member(url: str) -> str:
+    """A member id that joined, read from the served entries (not from the ledger)."""
+    with LogClient(url) as client:
+        for page in fetch_pages(client, 0, client.log_info().tree_size):
+            for item in page:
+                entry = json.loads(item.raw)
+                if entry["type"] == "member.joined":
+                    return str(entry["body"]["member"])
+    raise AssertionError("no member.joined served")
+
+
+def test_a_member_or_period_the_log_does_not_know_is_a_usage_error(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Not "server error, try again later": exit 2, naming what the log does not hold."""
+    key_file = tmp_path / "plan.key"
+    ledger, _ = init_ledger(
+        db_url, key_file, "unknown.test.example/log", genesis_time="2025-01-01T00:00:00Z"
+    )
+    try:
+        build_demo(ledger, seed=2, members=40, periods=2)
+        ledger.publisher.publish()
+        with serving(ledger) as server:
+            state = tmp_path / "state"
+            assert run(state, "init", server.url, "--key", key_of(key_file)).exit_code == 0
+            member, nobody = _served_member(server.url), "m-" + "f" * 20
+            assert run(state, "statement", "--member", member).exit_code == 0
+
+            result = run(state, "statement", "--member", nobody)
+            assert result.exit_code == 2, result.output
+            assert f"Error: the log has no member {nobody}" in result.stderr
+            assert "try again later" not in result.stderr
+            code, doc = run_json(state, "statement", "--member", nobody, "--period", "2025-01a")
+            assert (code, doc["error"]) == (2, "usage_error"), doc
+            assert f"the log has no member {nobody}" in doc["message"]
+
+            result = run(state, "statement", "--member", member, "--period", "2099-12b")
+            assert result.exit_code == 2, result.output
+            assert "Error: the log has no closed period 2099-12b" in result.stderr
+
+            # The same 404, saved to a file and given to `bundle`, is named for what it is.
+            answer = httpx.get(f"{server.url}/v1/members/{nobody}/statement")
+            assert answer.status_code == 404
+            saved = tmp_path / "statement.json"
+            saved.write_bytes(answer.content)
+            result = run(state, "bundle", str(saved))
+            assert result.exit_code == 2, result.output
+            assert "this file is the server's error answer" in result.stderr
+            assert f"404 Not found: no member {nobody} has joined" in result.stderr
+            assert "verification failed" not in result.stderr.lower()
+    finally:
+        ledger.close()
+
+
+def test_no_closed_period_yet_is_a_usage_error(db_url: str, tmp_path: Path) -> None:
+    key_file = tmp_path / "plan.key"
+    ledger, _ = init_ledger(
+        db_url, key_file, "early.test.example/log", genesis_time="2025-01-01T00:00:00Z"
+    )
+    try:
+        build_demo(ledger, seed=2, members=10, periods=0)
+        ledger.publisher.publish()
+        with serving(ledger) as server:
+            state = tmp_path / "state"
+            assert run(state, "init", server.url, "--key", key_of(key_file)).exit_code == 0
+            result = run(state, "statement", "--member", _served_member(server.url))
+            assert result.exit_code == 2, result.output
+            assert "Error: the log has no closed period yet" in result.stderr
     finally:
         ledger.close()
