@@ -38,7 +38,14 @@ from typing import Any, TypeVar
 from verifier.b64 import encode
 from verifier.client import MAX_PAGE, LogClient, ServedEntry
 from verifier.compact import CompactTree
-from verifier.entry import ZERO_PREV, ChainVerifier, Entry, entry_hash_hex, parse_entry
+from verifier.entry import (
+    ZERO_PREV,
+    ChainVerifier,
+    Entry,
+    TimeBounds,
+    entry_hash_hex,
+    parse_entry,
+)
 from verifier.errors import ChainError, EntryError, ResponseTooLargeError, VerificationError
 from verifier.jcs import sorted_compact
 from verifier.merkle import leaf_hash
@@ -95,20 +102,23 @@ class Replayer:
         *,
         watch: frozenset[int] = frozenset(),
         check_plan: bool = False,
+        bounds: TimeBounds | None = None,
     ) -> None:
         self.key = key
+        self.bounds = bounds
         if progress is None:
             progress = AuditProgress(0, ZERO_PREV, None, [])
         self.start_seq = progress.next_seq
         self.plan: PlanReplay | None = PlanReplay() if check_plan else None
         self.plan_stopped_at: int | None = None
         """The seq where the plan replay stopped (a violation there), if it did."""
-        self._prefix_chain = ChainVerifier()
+        self._prefix_chain = ChainVerifier(bounds=bounds)
         self._prefix_end_hash = progress.last_hash
         self._chain = ChainVerifier(
             progress.next_seq,
             progress.last_hash if progress.next_seq else None,
             progress.last_time,
+            bounds,
         )
         self.tree = CompactTree(progress.next_seq, progress.frontier)
         self.watch = watch
@@ -144,7 +154,7 @@ class Replayer:
             entry = self._prefix_chain.add(raw)
         except (EntryError, ChainError) as exc:
             self._stop_plan(seq, f"re-reading the entries an earlier audit checked: {exc}")
-            self._prefix_chain = ChainVerifier(seq + 1, entry_hash_hex(raw))
+            self._prefix_chain = ChainVerifier(seq + 1, entry_hash_hex(raw), bounds=self.bounds)
             return
         self._apply_plan(entry)
         if self._prefix_chain.next_seq == self.start_seq:
@@ -196,13 +206,13 @@ class Replayer:
         try:
             entry = self._chain.add(raw)
         except (EntryError, ChainError) as exc:
-            self._report(seq, str(exc))
+            self._report(seq, str(exc), exc.rule if isinstance(exc, ChainError) else None)
             try:
                 time: str | None = parse_entry(raw).time
             except EntryError:
                 time = None
             # Go on from the bytes received, so that each later break is reported once.
-            self._chain = ChainVerifier(seq + 1, entry_hash_hex(raw), time)
+            self._chain = ChainVerifier(seq + 1, entry_hash_hex(raw), time, self.bounds)
             self._stop_plan(seq, None)  # the log's own violation is reported already
             return
         if seq == 0:

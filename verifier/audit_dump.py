@@ -27,6 +27,7 @@ from verifier.dump import (
     scan_dump,
     write_dump_line,
 )
+from verifier.entry import TimeBounds
 from verifier.errors import StateError
 from verifier.fork import DIVERGED, SAME_SIZE, Fork, ForkError, Seen, classify_proof
 from verifier.links import LinkReplay
@@ -35,7 +36,7 @@ from verifier.note import Verifier
 from verifier.plan.state import PlanSummary
 from verifier.progress import Progress, no_progress
 from verifier.session import Growth, Session, accept_checkpoint
-from verifier.state import State, atomic_file, write_atomic
+from verifier.state import State, atomic_file, utc_now, write_atomic
 
 PROGRESS_EVERY = 1000
 """Entries between progress reports while replaying a dump."""
@@ -76,7 +77,10 @@ def audit_dump(
     saved = state.verified_checkpoint if state is not None and state.verifier == key else None
     compare = saved is not None and 0 < saved.size <= checkpoint.size
     watch = frozenset({saved.size}) if compare and saved is not None else frozenset()
-    replayer = Replayer(key, watch=watch, check_plan=True)
+    received = [(checkpoint.size, utc_now())]
+    if compare and saved is not None and state is not None:
+        received.insert(0, (saved.size, state.checkpoint_fetched_at))
+    replayer = Replayer(key, watch=watch, check_plan=True, bounds=TimeBounds(tuple(received)))
     advanced = 0
     with progress("Auditing dump", 0, checkpoint.size) as advance:
         for raw in read_dump_entries(folder, checkpoint.size):
@@ -120,7 +124,10 @@ def audit_dump_links(folder: Path, key: Verifier, progress: Progress = no_progre
     """The chain and the tree of a dump, one process per core; its checkpoint if they hold."""
     checkpoint = accept_checkpoint(read_dump_checkpoint(folder), key)
     links = LinkReplay()
-    segments = scan_dump(folder, checkpoint.size)
+    # The dump's checkpoint exists now: none of its entries may be dated later (log.md §3).
+    segments = scan_dump(
+        folder, checkpoint.size, bounds=TimeBounds(((checkpoint.size, utc_now()),))
+    )
     # The first run starts the worker processes before a progress bar starts its
     # thread, so that they can be forked (see scan_dump).
     first = next(segments, None)

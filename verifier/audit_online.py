@@ -64,7 +64,12 @@ def audit_log(
     growth = session.refresh()
     state, client = session.state, session.client
     pages: Pages = fetch_bundles if tiles else fetch_pages
-    replayer = Replayer(state.verifier, None if from_start else state.audit, check_plan=True)
+    replayer = Replayer(
+        state.verifier,
+        None if from_start else state.audit,
+        check_plan=True,
+        bounds=growth.time_bounds(),
+    )
     start = replayer.next_seq
     try:
         _reread_for_plan(replayer, client, pages, progress)
@@ -148,9 +153,10 @@ def audit_links(session: Session, *, tiles: bool, progress: Progress = no_progre
     client, checkpoint = session.client, growth.new
     pages: Pages = fetch_bundles if tiles else fetch_pages
     links = LinkReplay()
+    bounds = growth.time_bounds()
     with progress("Checking the chain", 0, checkpoint.size) as advance:
         for page in prefetch(pages(client, 0, checkpoint.size)):
-            links.join(scan([item.raw for item in page], links.next_seq))
+            links.join(scan([item.raw for item in page], links.next_seq, bounds))
             advance(len(page))
     violation = tile_root_violation(client, checkpoint) if tiles else None
     raise_if_broken(links, checkpoint, [violation] if violation else [])

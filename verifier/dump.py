@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from verifier.b64 import Base64Error, decode, encode
+from verifier.entry import TimeBounds
 from verifier.errors import VerificationError
 from verifier.links import Segment, scan
 from verifier.strict_json import StrictJSONError, loads_object
@@ -108,11 +109,14 @@ def write_dump_line(out: IO[bytes], seq: int, raw: bytes) -> None:
     out.write(json.dumps(line, separators=(",", ":")).encode("ascii") + b"\n")
 
 
-def scan_dump(folder: Path, size: int, processes: int | None = None) -> Iterator[Segment]:
+def scan_dump(
+    folder: Path, size: int, processes: int | None = None, bounds: TimeBounds | None = None
+) -> Iterator[Segment]:
     """Yield the scanned runs of a dump's ``size`` entries, in order (see the module doc).
 
     Uses ``processes`` worker processes (default: one per core; 1 scans in this
-    process). Raises :class:`DumpError` as :func:`read_dump_entries` does.
+    process); ``bounds`` as :func:`~verifier.links.scan`. Raises :class:`DumpError` as
+    :func:`read_dump_entries` does.
     """
     path = folder / DUMP_ENTRIES
     try:
@@ -122,7 +126,7 @@ def scan_dump(folder: Path, size: int, processes: int | None = None) -> Iterator
         raise DumpError(f"cannot read {path}: {exc}") from None
     workers = min(processes or os.cpu_count() or 1, len(runs))
     if workers <= 1:
-        segments: Iterator[Segment] = (_scan_run(str(path), b, e) for b, e in runs)
+        segments: Iterator[Segment] = (_scan_run(str(path), b, e, bounds) for b, e in runs)
         yield from _in_order(path, segments, size)
         return
     # fork is quickest, but forking a process that runs other threads (a progress
@@ -131,7 +135,8 @@ def scan_dump(folder: Path, size: int, processes: int | None = None) -> Iterator
     context = multiprocessing.get_context("fork" if alone else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         begins, ends = [b for b, _ in runs], [e for _, e in runs]
-        yield from _in_order(path, pool.map(_scan_run, [str(path)] * len(runs), begins, ends), size)
+        paths, times = [str(path)] * len(runs), [bounds] * len(runs)
+        yield from _in_order(path, pool.map(_scan_run, paths, begins, ends, times), size)
 
 
 def _in_order(path: Path, segments: Iterator[Segment], size: int) -> Iterator[Segment]:
@@ -175,7 +180,7 @@ def _runs(path: Path, total: int) -> list[tuple[int, int]]:
     return [(b, e) for b, e in itertools.pairwise(bounds) if e > b]
 
 
-def _scan_run(path_text: str, begin: int, end: int) -> Segment:
+def _scan_run(path_text: str, begin: int, end: int, bounds: TimeBounds | None = None) -> Segment:
     """Scan the lines in bytes ``begin`` to ``end`` of ``entries.jsonl`` (a worker's task)."""
     path = Path(path_text)
     try:
@@ -188,7 +193,7 @@ def _scan_run(path_text: str, begin: int, end: int) -> Segment:
     if lines and not lines[-1]:
         lines.pop()  # the text after the last newline
     first = _first_seq(path, begin, lines[0]) if lines else 0
-    return scan(_decode_lines(path, first, lines), first)
+    return scan(_decode_lines(path, first, lines), first, bounds)
 
 
 def _decode_lines(path: Path, first: int, lines: list[bytes]) -> list[bytes]:

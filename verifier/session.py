@@ -17,6 +17,7 @@ from typing import Any
 from verifier.b64 import encode
 from verifier.checkpoint import Checkpoint, verify_checkpoint
 from verifier.client import LogClient
+from verifier.entry import TimeBounds
 from verifier.errors import VerificationError
 from verifier.fork import ForkError, Seen, check_extends
 from verifier.merkle import EMPTY_ROOT
@@ -41,6 +42,19 @@ class Growth:
 
     old: Checkpoint
     new: Checkpoint
+    old_received: str | None = None
+    """When this verifier first received the old checkpoint (its clock, UTC)."""
+    new_received: str | None = None
+    """When it received the new one."""
+
+    def time_bounds(self) -> TimeBounds:
+        """How late the entries the two checkpoints cover may be dated (log.md §3)."""
+        received = []
+        if self.old_received is not None and self.old.size:
+            received.append((self.old.size, self.old_received))
+        if self.new_received is not None and self.new.size > self.old.size:
+            received.append((self.new.size, self.new_received))
+        return TimeBounds(tuple(received))
 
     def sentence(self) -> str:
         """What happened, in one sentence."""
@@ -98,10 +112,11 @@ class Session:
             check_extends(first, second, client.consistency_proof)
         except ForkError as exc:
             raise ForkError(exc.fork, key.to_string()) from None
+        first_received = state.checkpoint_fetched_at
         if new.size > old.size:
             state.adopt(note, client.base_url, fetched)
         self.save()
-        return Growth(old, new)
+        return Growth(old, new, first_received, fetched)
 
 
 @contextmanager

@@ -24,6 +24,7 @@ deserves:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import time
@@ -33,6 +34,7 @@ from typing import Any
 
 import pytest
 
+from tests.plan_entries import joined_body
 from tests.verifier.cli_support import FakeLog, HostileServer, Reply, run, run_json
 from tests.verifier.helpers import sign_note
 from verifier.audit import fetch_pages
@@ -445,3 +447,28 @@ def test_urls_that_are_not_a_log_base(url: str, tmp_path: Path) -> None:
     result = run(tmp_path / "s", "init", url)
     assert result.exit_code == 2
     assert "expected" in result.stderr
+
+
+def test_an_entry_dated_in_the_future_is_named(tmp_path: Path) -> None:
+    """log.md §3: no entry more than 600 s later than when its checkpoint was received."""
+    fake = FakeLog().grow(5)
+    prev = hashlib.sha256(fake.entries[-1]).hexdigest()
+    fake.entries.append(
+        FakeLog.make(
+            len(fake.entries),
+            prev,
+            "member.joined",
+            joined_body("a", 99),
+            time="2099-01-01T00:00:00Z",
+        )
+    )
+    with HostileServer(fake.route) as server:
+        folder = tmp_path / "s"
+        assert run(folder, "init", server.url, "--key", fake.key).exit_code == 0
+        code, doc = run_json(folder, "audit")
+        assert code == 1
+        assert (doc["violations"][0]["seq"], doc["violations"][0]["rule"]) == (6, "log.time.ahead")
+        code, doc = run_json(folder, "audit", "--log-only")
+        assert code == 1
+        assert doc["violations"][0]["seq"] == 6
+        assert "log.time.ahead" in doc["violations"][0]["message"]
