@@ -37,8 +37,9 @@ from ledger.domain.store import (
     store_tree,
     stored_proof,
 )
+from ledger.errors import EntryTimeError
 from ledger.instance import Ledger
-from ledger.log.entry import Entry, format_time, parse_entry
+from ledger.log.entry import Entry, format_time, parse_entry, parse_time
 from ledger.log.log import Appended, NewEntry
 
 OPERATOR = "operator"
@@ -117,13 +118,33 @@ class Plan:
         return self.appended
 
     def time(self, at: str | None = None) -> str:
-        """The time a command's entries will carry: ``at``, or now, never before the last."""
-        if at is not None:
-            return at
+        """The time a command's entries will carry: ``at``, or now, never before the last.
+
+        An ``at`` (importing history, or a rehearsal) must be a valid entry time, no
+        later than the clock's now and no earlier than the log's last entry, so that
+        history is imported in time order and never dated ahead (:class:`EntryTimeError`).
+        """
         now = format_time(self._clock())
         size = self.ledger.log.size()
         last = parse_entry(self.ledger.log.entries(size - 1, size)[0][1]).time
-        return max(now, last)
+        if at is None:
+            return max(now, last)
+        parse_time(at)
+        # The last entry's own time is always allowed: it is what "now" gives when the
+        # clock shows an earlier time than the log.
+        if at > max(now, last):
+            raise EntryTimeError(
+                "future",
+                f"expected an entry time no later than now ({now}), found {at}: "
+                "entries are never dated ahead",
+            )
+        if at < last:
+            raise EntryTimeError(
+                "backwards",
+                f"expected an entry time no earlier than the log's last entry ({last}), "
+                f"found {at}: history is imported in time order",
+            )
+        return at
 
     # -- rules and members ----------------------------------------------------------
 
