@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 from ledger.domain import sumtree
 from ledger.domain.draw import DrawError, draw, pool_root, pool_signature_message, seed
 from ledger.domain.errors import RuleError
-from ledger.domain.periods import period_open_at
+from ledger.domain.periods import cutoff, parse_period, period_open_at
 from ledger.domain.rules import Rules, add_days
 from ledger.domain.state import PlanState, close_period, decision_body, disclosure_body
 from ledger.domain.store import (
@@ -427,14 +427,40 @@ class Plan:
 
     # -- periods --------------------------------------------------------------------
 
-    def close_period(self, *, at: str | None = None, actor: str = OPERATOR) -> dict[str, Any]:
-        """Close the next period: apportion it and store its contribution tree, atomically."""
+    def next_close(self) -> tuple[str, str] | None:
+        """The next period to close and its cutoff, or None before the first rules."""
+        period = self.state.next_period_to_close()
+        return None if period is None else (period, cutoff(period))
+
+    def close_period(
+        self, *, period: str | None = None, at: str | None = None, actor: str = OPERATOR
+    ) -> dict[str, Any]:
+        """Close the next period: apportion it and store its contribution tree, atomically.
+
+        ``period``, when given, must name the next period to close: an operator names
+        it, so that a command given twice cannot close two periods.
+        """
         when = self.time(at)
         state = self.state
-        period = state.next_period_to_close()
-        if period is None:
+        following = self.next_close()
+        if following is None:
             raise RuleError("rules_in_force", "no period to close before the first rules")
-        close = close_period(state, period, when)
+        expected, cut = following
+        if period is not None and period != expected:
+            parse_period(period)
+            done = next((c for c in state.closed if c.period == period), None)
+            why = f"it was closed at seq {done.seq}" if done is not None else "it is not next"
+            raise RuleError(
+                "period_order",
+                f"expected the next period to close, {expected} (cutoff {cut}), found "
+                f"{period}: {why}",
+            )
+        if when < cut:
+            raise RuleError(
+                "period_cutoff",
+                f"period {expected} can be closed from its cutoff {cut}, not at {when}",
+            )
+        close = close_period(state, expected, when)
         self._one("period.closed", close.body, when, actor)
         return close.body
 
