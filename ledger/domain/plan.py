@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -28,12 +27,18 @@ from sqlalchemy.engine import Connection
 from ledger.domain import sumtree
 from ledger.domain.draw import DrawError, draw, pool_root, pool_signature_message, seed
 from ledger.domain.errors import RuleError
+from ledger.domain.identity import (
+    active_holders,
+    canonical_record,
+    refuse_known_people,
+)
 from ledger.domain.periods import cutoff, parse_period, period_open_at
 from ledger.domain.rules import Rules, add_days
 from ledger.domain.state import PlanState, close_period, decision_body, disclosure_body
 from ledger.domain.store import (
     create_plan_schema,
     private_table,
+    record_hash,
     store_tree,
     stored_proof,
 )
@@ -67,6 +72,8 @@ class Plan:
         self._random = random_bytes
         self._state: PlanState | None = None
         self.appended: list[Appended] = []
+        # Runs inside every append's transaction, after the rules (see submit).
+        self.on_append: Callable[[Connection, list[Entry]], None] | None = None
         create_plan_schema(ledger.store)
 
     # -- state --------------------------------------------------------------------
@@ -106,15 +113,35 @@ class Plan:
             raise
         self._state = state
 
-    def submit(self, entries: Sequence[NewEntry]) -> list[Appended]:
+    def submit(
+        self,
+        entries: Sequence[NewEntry],
+        *,
+        check: Callable[[Connection, list[Entry]], None] | None = None,
+    ) -> list[Appended]:
         """Append entries if, and only if, every one of them passes the plan's rules.
+
+        ``check``, then :attr:`on_append`, run after the rules inside the append's
+        transaction (holding the sequencer's lock); either may refuse by raising, and
+        whatever they write commits with the entries or not at all.
 
         :attr:`appended` is then the entries of this, the latest command (empty while a
         command is refused), so a caller can issue receipts for them whatever the
         command returns.
         """
+
+        def guard(conn: Connection, parsed: list[Entry]) -> None:
+            self._guard(conn, parsed)
+            try:
+                for extra in (check, self.on_append):
+                    if extra is not None:
+                        extra(conn, parsed)
+            except BaseException:
+                self._state = None  # applied but not appended: rebuild from the log
+                raise
+
         self.appended = []
-        self.appended = self.ledger.log.append_batch(entries, guard=self._guard)
+        self.appended = self.ledger.log.append_batch(entries, guard=guard)
         return self.appended
 
     def time(self, at: str | None = None) -> str:
@@ -173,6 +200,12 @@ class Plan:
     ) -> list[tuple[str, Appended]]:
         """Many joins in one batch.
 
+        A person whose identity record is an active member's, or who appears twice in
+        ``people``, is refused (:class:`IdentityTakenError`, rule ``identity_once``):
+        records are compared by the hash kept beside them in the private table, and
+        checked again inside the append's transaction, so two imports at once cannot
+        both enrol one person.
+
         The private records are written first: if the joins are then refused, they are
         deleted again; if the process dies in between, an orphan record (on no entry)
         is all that is left, never a member whose record was lost.
@@ -184,7 +217,7 @@ class Plan:
         for age_band, identity in people:
             member = "m-" + self._random(10).hex()
             salt = self._random(32)
-            record = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            record = canonical_record(identity)
             commitment = hashlib.sha256(salt + record.encode()).hexdigest()
             entries.append(
                 NewEntry(
@@ -194,20 +227,43 @@ class Plan:
                     time=when,
                 )
             )
-            private.append({"member": member, "salt": salt, "record": record})
+            private.append(
+                {
+                    "member": member,
+                    "salt": salt,
+                    "record": record,
+                    "record_hash": record_hash(record),
+                }
+            )
+        digests = [str(p["record_hash"]) for p in private]
+        new = {str(p["member"]) for p in private}
+        with self.ledger.store.reader() as conn:
+            refuse_known_people(conn, self.state, digests, when, new)
         with self.ledger.store.writer() as conn:
             conn.execute(insert(private_table), private)
+
+        def still_new(conn: Connection, _: list[Entry]) -> None:
+            assert self._state is not None
+            refuse_known_people(conn, self._state, digests, when, new)
+
         try:
-            appended = self.submit(entries)
+            appended = self.submit(entries, check=still_new)
         except BaseException:
             with self.ledger.store.writer() as conn:
-                conn.execute(
-                    delete(private_table).where(
-                        private_table.c.member.in_([p["member"] for p in private])
-                    )
-                )
+                conn.execute(delete(private_table).where(private_table.c.member.in_(sorted(new))))
             raise
         return [(str(p["member"]), a) for p, a in zip(private, appended, strict=True)]
+
+    def members_by_identity(
+        self, identities: Sequence[dict[str, Any]], *, at: str | None = None
+    ) -> list[tuple[str, str] | None]:
+        """For each identity record, (member, joined) of the active member who has it, or None."""
+        when = self.time(at)
+        digests = [record_hash(canonical_record(identity)) for identity in identities]
+        state = self.state
+        with self.ledger.store.reader() as conn:
+            holders = active_holders(conn, state, digests, when, set())
+        return [holders.get(digest) for digest in digests]
 
     def erase(self, member: str) -> bool:
         """Erase a member's identity record and salt; the log stays verifiable."""
