@@ -33,8 +33,7 @@ def parse_yuan(text: str, *, grouped: bool = False) -> int:
     if match is None:
         example = "3000.50" + (" or 3,000.50" if grouped else "")
         raise MoneyError(
-            f"expected an amount in yuan with at most two decimals, like {example}, "
-            f"found {text!r}"
+            f"expected an amount in yuan with at most two decimals, like {example}, found {text!r}"
         )
     whole, cents = match.group(1).replace(",", ""), (match.group(2) or "").ljust(2, "0")
     fen = int(whole) * 100 + int(cents)
