@@ -40,7 +40,7 @@ def test_yuan_are_parsed_exactly(text: str, fen: int) -> None:
         " 3000",
         "3,000",
         "3000,50",
-        "１２",
+        "\uff11\uff12",  # full-width digits
         "NaN",
         "90071992547409.92",
     ],
