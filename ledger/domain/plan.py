@@ -72,8 +72,9 @@ class Plan:
         self._random = random_bytes
         self._state: PlanState | None = None
         self.appended: list[Appended] = []
-        # Runs inside every append's transaction, after the rules (see submit).
-        self.on_append: Callable[[Connection, list[Entry]], None] | None = None
+        # Runs first inside every append's transaction (see submit): the admin API
+        # records an idempotency key there, atomically with the entries.
+        self.before_append: Callable[[Connection, list[Entry]], None] | None = None
         create_plan_schema(ledger.store)
 
     # -- state --------------------------------------------------------------------
@@ -121,8 +122,8 @@ class Plan:
     ) -> list[Appended]:
         """Append entries if, and only if, every one of them passes the plan's rules.
 
-        ``check``, then :attr:`on_append`, run after the rules inside the append's
-        transaction (holding the sequencer's lock); either may refuse by raising, and
+        :attr:`before_append`, then the rules, then ``check`` run inside the append's
+        transaction (holding the sequencer's lock); any may refuse by raising, and
         whatever they write commits with the entries or not at all.
 
         :attr:`appended` is then the entries of this, the latest command (empty while a
@@ -131,14 +132,15 @@ class Plan:
         """
 
         def guard(conn: Connection, parsed: list[Entry]) -> None:
+            if self.before_append is not None:
+                self.before_append(conn, parsed)
             self._guard(conn, parsed)
-            try:
-                for extra in (check, self.on_append):
-                    if extra is not None:
-                        extra(conn, parsed)
-            except BaseException:
-                self._state = None  # applied but not appended: rebuild from the log
-                raise
+            if check is not None:
+                try:
+                    check(conn, parsed)
+                except BaseException:
+                    self._state = None  # applied but not appended: rebuild from the log
+                    raise
 
         self.appended = []
         self.appended = self.ledger.log.append_batch(entries, guard=guard)
