@@ -5,7 +5,8 @@ sequencer lock, read the last entry and the tree's frontier, assign each new
 entry the next seq, ``prev`` = SHA-256 of the entry before and a time no earlier
 than the one before, serialise it canonically, and insert the entries with every
 complete-subtree hash they create. The transaction is the batch: it commits whole
-(group commit, one fsync) or not at all.
+(group commit, one fsync) or not at all. A retired log (§7: its last entry is
+``log.retired``) takes nothing more.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ledger.errors import ChainError, TreeError
+from ledger.errors import ChainError, RetiredError, TreeError
 from ledger.log import tree
 from ledger.log.entry import (
+    RETIRED_TYPE,
     ZERO_HASH,
     Entry,
     encode_entry,
@@ -102,6 +104,12 @@ class Log:
                 ).scalar_one()
                 last = parse_entry(bytes(last_raw))
                 prev, last_time = last.hash, last.time
+                if last.type == RETIRED_TYPE:
+                    raise RetiredError(
+                        size,
+                        f"the log was retired at seq {size - 1} (its successor is "
+                        f"{last.body.get('successor_origin')!r}): nothing may be appended",
+                    )
             roots = self.store.read_hashes(conn, tree.Frontier.positions(size))
             frontier = tree.Frontier(size, roots)
             hash_start = tree.stored_hash_count(size)
@@ -126,6 +134,8 @@ class Log:
                         raise ChainError(0, f"expected log.genesis first, found {new.type}")
                 elif new.type == "log.genesis":
                     raise ChainError(seq, "log.genesis may only be entry 0")
+                elif new.type == RETIRED_TYPE and offset != len(batch) - 1:
+                    raise RetiredError(seq, "log.retired must be the log's last entry")
                 for stored in frontier.append(tree.leaf_hash(raw)):
                     hash_rows.append({"idx": hash_start + len(hash_rows), "hash": stored})
                 entry_rows.append({"seq": seq, "data": raw})
