@@ -42,6 +42,7 @@ bench: $(STAMP)
 vectors: $(STAMP)
 	$(BIN)/python specs/vectors/generate.py
 	$(BIN)/python specs/vectors/receipts_generate.py
+	$(BIN)/python specs/vectors/retirement_generate.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -4,7 +4,9 @@ From entry 0 onwards, each entry's bytes are parsed against specs/entries.md,
 their seq and prev checked against the chain, and the stored hashes they create
 recomputed and compared with the ``tree_hash`` rows; no extra row may exist. Each
 signed checkpoint must verify with the log's key and carry the root recomputed at
-its size. The report names the first mismatch by seq.
+its size. A ``log.retired`` entry must name a successor and be the last entry, and
+no checkpoint may be larger than the final one covering it (specs/log.md §7). The
+report names the first mismatch by seq.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ledger.errors import EntryError, LedgerError, StoreError
 from ledger.log import tree
 from ledger.log.entry import (
     GENESIS_TYPE,
+    RETIRED_TYPE,
     ZERO_HASH,
     entry_hash,
     parse_entry,
@@ -29,6 +32,7 @@ from ledger.log.entry import (
 from ledger.log.store import LogMeta, Store, checkpoint_table, entry_table, hash_table
 from ledger.publish.checkpoint import open_checkpoint
 from ledger.publish.note import parse_verifier_key
+from ledger.retirement import check_retirement
 
 CHUNK = 20_000
 # Entries per unit of work; a log of more than two is checked by several processes.
@@ -50,12 +54,20 @@ class Mismatch:
 
 @dataclass
 class CheckReport:
-    """What ``check`` found: sizes covered and the mismatches, first first."""
+    """What ``check`` found: sizes covered and the mismatches, first first.
+
+    ``retired`` is the seq of the log's ``log.retired`` entry (specs/log.md §7), with
+    its ``successor`` (origin, verifier key) and whether a ``final`` checkpoint
+    covering it is signed.
+    """
 
     entries: int = 0
     hashes: int = 0
     checkpoints: int = 0
     mismatches: list[Mismatch] = field(default_factory=list)
+    retired: int | None = None
+    successor: tuple[str, str] | None = None
+    final: bool = False
 
     @property
     def ok(self) -> bool:
@@ -73,6 +85,8 @@ class RangeResult:
     hashes: int = 0
     mismatch: Mismatch | None = None
     roots: dict[int, bytes] = field(default_factory=dict)
+    retired: int | None = None
+    successor: tuple[str, str] | None = None
 
 
 def check_range(
@@ -115,6 +129,8 @@ def check_range(
         expected_seq = chunk
         for seq, raw in rows:
             problem, entry_time = _check_entry(seq, expected_seq, raw, prev, last_time, meta, full)
+            if problem is None:
+                problem = _check_retirement(result, seq, raw, meta)
             if problem is not None:
                 result.mismatch = Mismatch(expected_seq, problem)
                 return result
@@ -246,8 +262,39 @@ def check_log(
                     f"{checkpoint.root.hex()}, the entries give {roots[cp_size].hex()}",
                 )
             )
+    if report.retired is not None:
+        final = report.retired + 1
+        report.final = final in wanted
+        for beyond in sorted(size for size in wanted if size > final):
+            report.mismatches.append(
+                Mismatch(
+                    None,
+                    f"a checkpoint of size {beyond} is signed beyond the final checkpoint of "
+                    f"the log retired at seq {report.retired}",
+                )
+            )
     report.mismatches.sort(key=lambda m: (m.seq is None, m.seq or 0))
     return report
+
+
+def _check_retirement(result: RangeResult, seq: int, raw: bytes, meta: LogMeta) -> str | None:
+    """Nothing after ``log.retired``, whose body must name a successor (specs/log.md §7)."""
+    if result.retired is not None:
+        return (
+            f"an entry after the log's retirement at seq {result.retired}: a retired log "
+            "takes nothing more"
+        )
+    tail = read_envelope_tail(raw)
+    if (tail[3] if tail is not None else parse_entry(raw).type) != RETIRED_TYPE:
+        return None
+    body = parse_entry(raw).body
+    try:
+        check_retirement(body, meta.origin, meta.verifier_key)
+    except LedgerError as exc:
+        return f"the log.retired entry is malformed: {exc}"
+    result.retired = seq
+    result.successor = (str(body["successor_origin"]), str(body["successor_verifier_key"]))
+    return None
 
 
 def _collect(
@@ -259,9 +306,19 @@ def _collect(
 ) -> RangeResult | None:
     """Fold range results in order into the report; return the first broken range."""
     for result in results:
+        if report.retired is not None and result.end > result.start:
+            report.mismatches.append(
+                Mismatch(
+                    result.start,
+                    f"an entry after the log's retirement at seq {report.retired}: a retired "
+                    "log takes nothing more",
+                )
+            )
+            return result
         report.entries += result.checked
         report.hashes += result.hashes
         roots.update(result.roots)
+        report.retired, report.successor = result.retired, result.successor
         if result.mismatch is not None:
             report.mismatches.append(result.mismatch)
             return result

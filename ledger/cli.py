@@ -274,6 +274,17 @@ def check(settings: Settings, full: bool) -> None:
             f"{count(report.hashes, 'stored hash', 'stored hashes')} and "
             f"{count(report.checkpoints, 'signed checkpoint')} agree."
         )
+        if report.retired is not None and report.successor is not None:
+            say(
+                f"The log was retired at seq {report.retired:,}; its successor is "
+                f"{report.successor[0]} ({report.successor[1]})."
+            )
+            if not report.final:
+                err.print(
+                    "No signed checkpoint covers the retirement yet: run 'tally publish' to "
+                    "sign the final one.",
+                    markup=False,
+                )
         if plan is not None and (plan.members or plan.claims):
             say(
                 f"OK: the plan's rules hold for every entry: {count(plan.members, 'member')}, "
@@ -288,7 +299,7 @@ def check(settings: Settings, full: bool) -> None:
 
 
 # The other commands register themselves on `main`.
-from ledger import plan_cli, serve_cli, token_cli  # noqa: E402, F401
+from ledger import plan_cli, retire_cli, serve_cli, token_cli  # noqa: E402, F401
 
 if __name__ == "__main__":
     # Run as `python -m ledger.cli`, this file is __main__; the commands registered

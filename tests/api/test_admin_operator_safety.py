@@ -11,6 +11,8 @@ import pytest
 
 from ledger.domain.rules import reference_rules
 from ledger.log.entry import parse_entry
+from ledger.publish.note import Signer
+from ledger.retirement import retire
 from tests.api.admin_support import PROBLEM, START, Admin, b64, running_admin
 
 JAN2 = "2025-01-02T00:00:00Z"
@@ -121,3 +123,10 @@ def test_entry_times_go_forward_and_not_ahead(admin: Admin) -> None:
         422,
     )
     assert "no later than now (2025-02-01T00:00:00Z)" in ahead["detail"]
+
+
+def test_a_retired_log_refuses_every_write(admin: Admin) -> None:
+    successor = Signer("next.admin.example/log", b"\x09" * 32)
+    retire(admin.ledger, successor.name, successor.verifier().to_string(), clock=admin.clock)
+    refused = problem(admin, "/members", {"age_band": "0-39", "identity": {"n": 1}}, 409)
+    assert "retired at seq" in refused["detail"]
