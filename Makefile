@@ -1,13 +1,17 @@
 # Tally: `make demo` builds and serves a demo ledger; `make test` runs the whole suite.
 # Both set up the virtual environment in .venv first (Python 3.11 or newer).
+# `make demo PORT=8001` serves on another port; `make test JOBS=1` runs the tests serially.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-DEMO_DIR := var
+DEMO_DIR ?= var
 DEMO_DB := sqlite:///$(DEMO_DIR)/demo.db
 DEMO_KEY := $(DEMO_DIR)/demo.key
+PORT ?= 8000
+# Test processes (pytest-xdist); `auto` is one per core.
+JOBS ?= auto
 
 .PHONY: demo test lint pytest bench vectors install clean
 
@@ -22,7 +26,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	@mkdir -p $(DEMO_DIR)
-	$(BIN)/tally --db $(DEMO_DB) --key $(DEMO_KEY) demo --seed 1
+	$(BIN)/tally --db $(DEMO_DB) --key $(DEMO_KEY) demo --seed 1 --port $(PORT)
 
 test: lint pytest
 
@@ -34,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(JOBS) --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
