@@ -46,6 +46,7 @@ from ledger.errors import EntryTimeError
 from ledger.instance import Ledger
 from ledger.log.entry import Entry, format_time, parse_entry, parse_time
 from ledger.log.log import Appended, NewEntry
+from ledger.log.store import entry_table
 
 OPERATOR = "operator"
 # The entry actor pattern (specs/entries.md §1) with the role fixed to the operator.
@@ -154,8 +155,11 @@ class Plan:
         history is imported in time order and never dated ahead (:class:`EntryTimeError`).
         """
         now = format_time(self._clock())
-        size = self.ledger.log.size()
-        last = parse_entry(self.ledger.log.entries(size - 1, size)[0][1]).time
+        with self.ledger.store.reader() as conn:  # the last entry, in one read
+            raw = conn.execute(
+                select(entry_table.c.data).order_by(entry_table.c.seq.desc()).limit(1)
+            ).scalar_one()
+        last = parse_entry(bytes(raw)).time
         if at is None:
             return max(now, last)
         parse_time(at)
