@@ -131,10 +131,11 @@ def demo(
     The demo's history is dated from 2025-01-01 by a simulated clock; run again, it
     serves the ledger it built before.
     """
-    sock = None
     if not no_serve:
+        # Say now, not after the build, if the port is taken; bind it for good only once
+        # the ledger is built, so that nobody's request hangs in the queue meanwhile.
         try:
-            sock = bind_socket(host, port)
+            bind_socket(host, port).close()
         except LedgerError as exc:
             fail(exc)
     try:
@@ -153,6 +154,13 @@ def demo(
     except LedgerError as exc:
         ledger.close()
         fail(exc)
+    sock = None
+    if not no_serve:
+        try:
+            sock = bind_socket(host, port)
+        except LedgerError as exc:
+            ledger.close()
+            fail(exc)
     if sock is None:
         ledger.close()
         say(f"Demo ledger {meta.origin}: {count(size, 'entry')} in {settings.db}")

@@ -77,8 +77,9 @@ def served(tmp_path: Path) -> Iterator[int]:
         server.wait(timeout=30)
 
 
-def wait_for(url: str) -> None:
-    for _ in range(200):
+def wait_for(url: str, tries: int = 200) -> None:
+    """Until ``url`` answers (anything but a 5xx), polling every 50 ms."""
+    for _ in range(tries):
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return
