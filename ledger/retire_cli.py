@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from ledger.cli import Settings, err, fail, main, say, store_options
+from ledger.cli import Settings, err, fail, main, say, store_options, usage
 from ledger.errors import LedgerError
 from ledger.instance import open_ledger
 from ledger.retirement import retire
@@ -38,13 +38,8 @@ def retire_command(
         fail(exc)
     try:
         origin = ledger.publisher.origin
-        if not yes:
-            click.confirm(
-                f"Retire the log {origin} for good? Nothing can be appended after this, and "
-                f"its members are sent to {successor_origin}",
-                abort=True,
-                err=True,
-            )
+        if not yes and not _confirmed(origin, successor_origin):
+            usage("nothing was retired: not confirmed (pass --yes to retire without asking)")
         appended, final = retire(
             ledger,
             successor_origin,
@@ -63,3 +58,15 @@ def retire_command(
     )
     click.echo(final.note, nl=False)
     err.print("Nothing more can be appended to this log.", markup=False)
+
+
+def _confirmed(origin: str, successor: str) -> bool:
+    """Ask on the terminal; no answer (end of input) is no."""
+    try:
+        return click.confirm(
+            f"Retire the log {origin} for good? Nothing can be appended after this, and "
+            f"its members are sent to {successor}",
+            err=True,
+        )
+    except click.Abort:
+        return False

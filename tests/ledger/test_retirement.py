@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 import ledger.log.log as log_module
 from ledger.check import check_log
-from ledger.cli import EXIT_REFUSED, main
+from ledger.cli import EXIT_REFUSED, EXIT_USAGE, main
 from ledger.clock import SimulatedClock
 from ledger.domain.plan import Plan
 from ledger.errors import PublishError, RetiredError
@@ -122,7 +122,9 @@ def test_retire_and_check_from_the_command_line(db_url: str, tmp_path: Path) -> 
     assert tally("init", "--origin", "cli.example/old").exit_code == 0
     retire_args = ("retire", "--successor-origin", NEXT.name, "--successor-key", NEXT_KEY)
     declined = tally(*retire_args, text="n\n")
-    assert declined.exit_code != 0
+    assert declined.exit_code == EXIT_USAGE
+    assert "nothing was retired" in declined.output
+    assert tally(*retire_args).exit_code == EXIT_USAGE  # no answer at all: not retired
     assert "Retire the log cli.example/old for good?" in declined.output
     done = tally(*retire_args, "--yes")
     assert done.exit_code == 0, done.output
