@@ -141,6 +141,7 @@ def check_the_restore(restored: str, monitor: Path, vkey: str, tmp_path: Path) -
         assert "Replayed all" in out, out
 
 
+@pytest.mark.slow
 def test_sqlite_backup_and_restore(tmp_path: Path) -> None:
     if shutil.which("sqlite3") is None:
         if os.environ.get("CI") == "true":
@@ -175,6 +176,7 @@ def fresh_database(server: str, name: str) -> Iterator[str]:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.mark.slow
 def test_postgresql_backup_and_restore(postgres_url: str, tmp_path: Path) -> None:
     for tool in ("pg_dump", "pg_restore", "createdb"):
         if shutil.which(tool) is None:

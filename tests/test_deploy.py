@@ -88,6 +88,7 @@ def wait_for(url: str, tries: int = 200) -> None:
     raise AssertionError(f"nothing answered at {url}")
 
 
+@pytest.mark.slow
 def test_nginx_serves_the_tiles_from_its_cache(tmp_path: Path, served: int) -> None:
     nginx = tool("nginx")
     front, redirect = free_port(), free_port()

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.test_end_to_end import free_port
 
@@ -46,6 +47,7 @@ def serve_demo(db: str, key: Path, port: int) -> str:
     return "".join(lines)
 
 
+@pytest.mark.slow
 def test_the_demo_says_where_to_look_every_time(db_url: str, tmp_path: Path) -> None:
     key = tmp_path / "demo.key"
     for run in ("built now", "built before"):
