@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from api.admin.service import AdminService
 
 HEADER = "Idempotency-Key"
+log = logging.getLogger("tally.admin")
 KEY_RE = re.compile(r"\A[!-~]{1,255}\Z")
 REPLAYED = "Idempotent-Replayed"
 
@@ -163,9 +165,12 @@ class IdempotentRoute(APIRoute):
                 CURRENT.reset(token)
             if 200 <= response.status_code < 300:
                 body = bytes(response.body).decode()
-                await run_in_threadpool(
-                    record_answer, store, principal.id, key, response.status_code, body
-                )
+                try:
+                    await run_in_threadpool(
+                        record_answer, store, principal.id, key, response.status_code, body
+                    )
+                except Exception:  # the entries are in: answer anyway; a repeat gets 409
+                    log.exception("could not keep the answer to Idempotency-Key %r", key)
             return response
 
         return handler

@@ -182,3 +182,19 @@ def test_two_servers_given_one_key_at_once_append_once(
                 assert created[0]["seq"] == size
     finally:
         other_ledger.close()
+
+
+def test_an_answer_that_cannot_be_kept_is_still_given(
+    admin: Admin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(idempotency, "record_answer", broken)
+    first = post(admin, "/members", WU, "unkept")
+    assert first.status_code == 201, first.text
+    size = admin.ledger.log.size()
+    again = post(admin, "/members", WU, "unkept")
+    assert again.status_code == 409  # never a second append
+    assert f"appended seq {first.json()['seq']}" in again.json()["detail"]
+    assert admin.ledger.log.size() == size
