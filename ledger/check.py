@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import RowMapping, func, select
 
 from ledger.errors import EntryError, LedgerError, StoreError
 from ledger.log import tree
@@ -31,7 +31,7 @@ from ledger.log.entry import (
 )
 from ledger.log.store import LogMeta, Store, checkpoint_table, entry_table, hash_table
 from ledger.publish.checkpoint import open_checkpoint
-from ledger.publish.note import parse_verifier_key
+from ledger.publish.note import Verifier, parse_verifier_key
 from ledger.retirement import check_retirement
 
 CHUNK = 20_000
@@ -235,6 +235,23 @@ def check_log(
                 f"{size} entries, found {hash_count}",
             )
         )
+    _compare_checkpoints(report, checkpoints, verifier, roots, size, broken=broken)
+    if report.retired is not None:
+        _check_final(report, wanted)
+    report.mismatches.sort(key=lambda m: (m.seq is None, m.seq or 0))
+    return report
+
+
+def _compare_checkpoints(
+    report: CheckReport,
+    checkpoints: Sequence[RowMapping],
+    verifier: Verifier,
+    roots: dict[int, bytes],
+    size: int,
+    *,
+    broken: bool,
+) -> None:
+    """Each signed checkpoint must verify and carry the root the entries give at its size."""
     for row in checkpoints:
         cp_size = int(row["tree_size"])
         try:
@@ -262,19 +279,21 @@ def check_log(
                     f"{checkpoint.root.hex()}, the entries give {roots[cp_size].hex()}",
                 )
             )
-    if report.retired is not None:
-        final = report.retired + 1
-        report.final = final in wanted
-        for beyond in sorted(size for size in wanted if size > final):
-            report.mismatches.append(
-                Mismatch(
-                    None,
-                    f"a checkpoint of size {beyond} is signed beyond the final checkpoint of "
-                    f"the log retired at seq {report.retired}",
-                )
+
+
+def _check_final(report: CheckReport, wanted: frozenset[int]) -> None:
+    """A retired log's final checkpoint (specs/log.md §7): whether it is signed; none beyond."""
+    assert report.retired is not None
+    final = report.retired + 1
+    report.final = final in wanted
+    for beyond in sorted(n for n in wanted if n > final):
+        report.mismatches.append(
+            Mismatch(
+                None,
+                f"a checkpoint of size {beyond} is signed beyond the final checkpoint of "
+                f"the log retired at seq {report.retired}",
             )
-    report.mismatches.sort(key=lambda m: (m.seq is None, m.seq or 0))
-    return report
+        )
 
 
 def _check_retirement(result: RangeResult, seq: int, raw: bytes, meta: LogMeta) -> str | None:
