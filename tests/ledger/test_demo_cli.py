@@ -3,6 +3,7 @@ member id, each time it runs, and on the port asked for."""
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 import sys
@@ -11,7 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from ledger.cli import main
+from tests.test_deploy import wait_for
 from tests.test_end_to_end import free_port
 
 
@@ -68,3 +72,47 @@ def test_the_demo_says_where_to_look_every_time(db_url: str, tmp_path: Path) -> 
             assert address in out, (run, address, out)
         if run == "built before":
             assert "already holds a log" in out
+
+
+@pytest.mark.slow
+def test_a_server_on_a_simulated_clock_dates_its_writes_by_it(db_url: str, tmp_path: Path) -> None:
+    key = tmp_path / "k.key"
+    base = ["--db", db_url, "--key", str(key)]
+    env = {"TALLY_CLOCK": "2030-01-01T00:00:00Z"}
+
+    def tally(*args: str, clock: str = "2030-01-01T00:00:00Z") -> str:
+        result = CliRunner().invoke(main, [*base, *args], env={"TALLY_CLOCK": clock})
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    tally("init")
+    rules = tmp_path / "rules.json"
+    rules.write_text(tally("rules", "reference", "--effective", env["TALLY_CLOCK"]))
+    tally("rules", "announce", str(rules))
+    token = tally("token", "create", "--role", "operator", "--name", "rehearsal").strip()
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "ledger.cli", *base, "--clock", "2030-06-01T00:00:00Z"),
+            *("serve", "--port", str(port)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+        joined = httpx.post(
+            f"http://127.0.0.1:{port}/admin/v1/members",
+            json={"age_band": "0-39", "identity": {"name": "Wu"}},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert joined.status_code == 201, joined.text
+        entry = httpx.get(
+            f"http://127.0.0.1:{port}/v1/entries",
+            params={"start": joined.json()["seq"], "end": joined.json()["seq"] + 1},
+        ).json()["entries"][0]
+        raw = base64.b64decode(entry["leaf"])
+        assert b'"time":"2030-06-01T00:00:00Z"' in raw
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
