@@ -24,7 +24,7 @@ from ledger.domain.errors import RuleError
 from ledger.domain.identity import IdentityTakenError
 from ledger.domain.plan import Plan
 from ledger.errors import ChainError, EntryError, EntryTimeError, LedgerError, StoreError
-from ledger.idempotency import KeyTakenError, claim_key, create_idempotency_schema
+from ledger.idempotency import KeyTakenError, claim_key, create_idempotency_schema, lookup
 from ledger.instance import Ledger
 from ledger.log.entry import Entry, format_time
 from ledger.log.log import Appended
@@ -114,6 +114,10 @@ class AdminService:
             except KeyTakenError:
                 raise  # the route answers with the first request's answer
             except LedgerError as exc:
+                if pending is not None and self._key_used(pending):
+                    # Refused because a request with this key got there first (it
+                    # enrolled the person, closed the period): answer with that one.
+                    raise KeyTakenError(str(exc)) from None
                 raise _problem(exc) from None
             finally:
                 self.plan.before_append = None
@@ -135,6 +139,9 @@ class AdminService:
             )
 
         return record
+
+    def _key_used(self, pending: Pending) -> bool:
+        return lookup(self.ledger.store, pending.scope, pending.key) is not None
 
     def next_close(self) -> tuple[str, str] | None:
         """The next period to close and its cutoff (for a request that names none)."""

@@ -155,7 +155,7 @@ def test_two_servers_given_one_key_at_once_append_once(
     try:
         with TestClient(other) as second:
             clients = [admin.client, second]
-            for round_ in range(3):
+            for round_ in range(5):
                 met.clear()
                 meet.reset()
                 size = admin.ledger.log.size()
