@@ -198,3 +198,26 @@ def test_an_answer_that_cannot_be_kept_is_still_given(
     assert again.status_code == 409  # never a second append
     assert f"appended seq {first.json()['seq']}" in again.json()["detail"]
     assert admin.ledger.log.size() == size
+
+
+def test_a_repeat_refused_by_the_first_requests_effect_gets_its_answer(
+    admin: Admin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first request committed just after the repeat looked its key up: the repeat's
+    command is then refused by the plan (the person is a member now), and the answer is
+    the first request's, not that refusal."""
+    first = post(admin, "/members", WU, "late-key")
+    size = admin.ledger.log.size()
+    real = idempotency.lookup
+    calls = 0
+
+    def missed_once(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return None if calls == 1 else real(*args)
+
+    monkeypatch.setattr(idempotency, "lookup", missed_once)
+    again = post(admin, "/members", WU, "late-key")
+    assert again.status_code == 201, again.text
+    assert again.content == first.content
+    assert admin.ledger.log.size() == size
