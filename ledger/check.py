@@ -4,7 +4,9 @@ From entry 0 onwards, each entry's bytes are parsed against specs/entries.md,
 their seq and prev checked against the chain, and the stored hashes they create
 recomputed and compared with the ``tree_hash`` rows; no extra row may exist. Each
 signed checkpoint must verify with the log's key and carry the root recomputed at
-its size. The report names the first mismatch by seq.
+its size. A ``log.retired`` entry must name a successor and be the last entry, and
+no checkpoint may be larger than the final one covering it (specs/log.md §7). The
+report names the first mismatch by seq.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ledger.errors import EntryError, LedgerError, StoreError
 from ledger.log import tree
 from ledger.log.entry import (
     GENESIS_TYPE,
+    RETIRED_TYPE,
     ZERO_HASH,
     entry_hash,
     format_time,
@@ -34,6 +37,7 @@ from ledger.log.log import MAX_AHEAD
 from ledger.log.store import LogMeta, Store, checkpoint_table, entry_table, hash_table
 from ledger.publish.checkpoint import open_checkpoint
 from ledger.publish.note import Verifier, parse_verifier_key
+from ledger.retirement import check_retirement
 
 CHUNK = 20_000
 # Entries per unit of work; a log of more than two is checked by several processes.
@@ -55,12 +59,20 @@ class Mismatch:
 
 @dataclass
 class CheckReport:
-    """What ``check`` found: sizes covered and the mismatches, first first."""
+    """What ``check`` found: sizes covered and the mismatches, first first.
+
+    ``retired`` is the seq of the log's ``log.retired`` entry (specs/log.md §7), with
+    its ``successor`` (origin, verifier key) and whether a ``final`` checkpoint
+    covering it is signed.
+    """
 
     entries: int = 0
     hashes: int = 0
     checkpoints: int = 0
     mismatches: list[Mismatch] = field(default_factory=list)
+    retired: int | None = None
+    successor: tuple[str, str] | None = None
+    final: bool = False
 
     @property
     def ok(self) -> bool:
@@ -78,6 +90,8 @@ class RangeResult:
     hashes: int = 0
     mismatch: Mismatch | None = None
     roots: dict[int, bytes] = field(default_factory=dict)
+    retired: int | None = None
+    successor: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,21 +137,11 @@ def check_range(
     can be checked in any order, or at once, and together they check everything.
     """
     result = RangeResult(start, end)
-    if start == 0:
-        prev, last_time = ZERO_HASH, ""
-        frontier = tree.Frontier(0, [])
-    else:
-        before, _ = store.scan(start - 1, start)
-        tail = read_envelope_tail(before[0][1]) if before else None
-        if tail is None:
-            result.mismatch = Mismatch(start - 1, "the entry before this range is unreadable")
-            return result
-        prev, last_time = entry_hash(before[0][1]), tail[2]
-        try:
-            frontier = tree.Frontier(start, store.fetch_hashes(tree.Frontier.positions(start)))
-        except StoreError as exc:
-            result.mismatch = Mismatch(start, f"the tree before this entry is incomplete: {exc}")
-            return result
+    before = _state_before(store, start)
+    if isinstance(before, Mismatch):
+        result.mismatch = before
+        return result
+    prev, last_time, frontier = before
     for chunk in range(start, end, CHUNK):
         chunk_end = min(chunk + CHUNK, end)
         first_pos, last_pos = tree.stored_hash_count(chunk), tree.stored_hash_count(chunk_end)
@@ -153,12 +157,10 @@ def check_range(
         expected_seq = chunk
         for seq, raw in rows:
             problem, entry_time = _check_entry(seq, expected_seq, raw, prev, last_time, meta, full)
-            bound = signing.bound(seq)
-            if problem is None and bound is not None and entry_time > bound:
-                problem = (
-                    f"log.time.ahead: dated {entry_time}, after {bound}, the signing of the "
-                    f"first checkpoint covering it and {MAX_AHEAD.seconds} s"
-                )
+            if problem is None:
+                problem = _time_ahead(entry_time, signing.bound(seq))
+            if problem is None:
+                problem = _check_retirement(result, seq, raw, meta)
             if problem is not None:
                 result.mismatch = Mismatch(expected_seq, problem)
                 return result
@@ -182,6 +184,21 @@ def check_range(
         result.checked = chunk_end - start
         result.hashes += offset
     return result
+
+
+def _state_before(store: Store, start: int) -> tuple[str, str, tree.Frontier] | Mismatch:
+    """The chain hash and time of entry ``start - 1`` and the tree's frontier at ``start``."""
+    if start == 0:
+        return ZERO_HASH, "", tree.Frontier(0, [])
+    before, _ = store.scan(start - 1, start)
+    tail = read_envelope_tail(before[0][1]) if before else None
+    if tail is None:
+        return Mismatch(start - 1, "the entry before this range is unreadable")
+    try:
+        frontier = tree.Frontier(start, store.fetch_hashes(tree.Frontier.positions(start)))
+    except StoreError as exc:
+        return Mismatch(start, f"the tree before this entry is incomplete: {exc}")
+    return entry_hash(before[0][1]), tail[2], frontier
 
 
 def _check_range_apart(
@@ -255,6 +272,8 @@ def check_log(
         report.checkpoints += opened
         if problem is not None:
             report.mismatches.append(problem)
+    if report.retired is not None:
+        _check_final(report, frozenset(signing.sizes))
     report.mismatches.sort(key=lambda m: (m.seq is None, m.seq or 0))
     return report
 
@@ -327,6 +346,51 @@ def _check_checkpoint(
     return True, None
 
 
+def _time_ahead(entry_time: str, bound: str | None) -> str | None:
+    """``log.time.ahead`` if the entry is dated after ``bound`` (specs/log.md §3)."""
+    if bound is None or entry_time <= bound:
+        return None
+    return (
+        f"log.time.ahead: dated {entry_time}, after {bound}, the signing of the first "
+        f"checkpoint covering it and {MAX_AHEAD.seconds} s"
+    )
+
+
+def _check_final(report: CheckReport, wanted: frozenset[int]) -> None:
+    """A retired log's final checkpoint (specs/log.md §7): whether it is signed; none beyond."""
+    assert report.retired is not None
+    final = report.retired + 1
+    report.final = final in wanted
+    for beyond in sorted(n for n in wanted if n > final):
+        report.mismatches.append(
+            Mismatch(
+                None,
+                f"a checkpoint of size {beyond} is signed beyond the final checkpoint of "
+                f"the log retired at seq {report.retired}",
+            )
+        )
+
+
+def _check_retirement(result: RangeResult, seq: int, raw: bytes, meta: LogMeta) -> str | None:
+    """Nothing after ``log.retired``, whose body must name a successor (specs/log.md §7)."""
+    if result.retired is not None:
+        return (
+            f"log.retired: an entry after the log's retirement at seq {result.retired}: a "
+            "retired log takes nothing more"
+        )
+    tail = read_envelope_tail(raw)
+    if (tail[3] if tail is not None else parse_entry(raw).type) != RETIRED_TYPE:
+        return None
+    body = parse_entry(raw).body
+    try:
+        check_retirement(body, meta.origin, meta.verifier_key)
+    except LedgerError as exc:
+        return f"log.retired: the log.retired entry is malformed: {exc}"
+    result.retired = seq
+    result.successor = (str(body["successor_origin"]), str(body["successor_verifier_key"]))
+    return None
+
+
 def _collect(
     report: CheckReport,
     roots: dict[int, bytes],
@@ -336,9 +400,19 @@ def _collect(
 ) -> RangeResult | None:
     """Fold range results in order into the report; return the first broken range."""
     for result in results:
+        if report.retired is not None and result.end > result.start:
+            report.mismatches.append(
+                Mismatch(
+                    result.start,
+                    f"log.retired: an entry after the log's retirement at seq {report.retired}: "
+                    "a retired log takes nothing more",
+                )
+            )
+            return result
         report.entries += result.checked
         report.hashes += result.hashes
         roots.update(result.roots)
+        report.retired, report.successor = result.retired, result.successor
         if result.mismatch is not None:
             report.mismatches.append(result.mismatch)
             return result

@@ -6,12 +6,11 @@ Exit codes (also in the README):
   1  ``tally check`` found a mismatch
   2  usage error (a bad option or argument)
   3  refused: bad input, a malformed key, or a rule of the log
-  4  the database is unavailable or holds no log
+  4  unavailable: the database (or it holds no log), or the address to serve on
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,16 +21,15 @@ from rich.console import Console
 from rich.progress import Progress
 
 from ledger.check import check_log
-from ledger.demo import DEMO_START, build_demo
+from ledger.cli_serve import AddressError
+from ledger.clock import Clock, ClockError, resolve_setting, wall_clock
 from ledger.domain.replay import replay_plan
 from ledger.errors import LedgerError, StoreError
-from ledger.instance import DEFAULT_ORIGIN, Ledger, init_ledger, open_ledger
-from ledger.log.entry import format_time, parse_entry
+from ledger.instance import DEFAULT_ORIGIN, init_ledger, open_ledger
+from ledger.log.entry import format_time, parse_entry, parse_time
 from ledger.log.log import Log
 from ledger.log.store import Store
-from ledger.publish.keyfile import load_key_file
-from ledger.publish.loop import DEFAULT_INTERVAL as DEFAULT_PUBLISH_INTERVAL
-from ledger.publish.publisher import Publisher
+from ledger.wording import count
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -56,9 +54,31 @@ def say(text: str) -> None:
 class Settings:
     """The global options every command sees."""
 
-    def __init__(self, db: str, key: Path) -> None:
+    def __init__(self, db: str, key: Path, clock: str | None = None) -> None:
         self.db = db
         self.key = key
+        self.clock = clock
+        self._told = False
+
+    def clock_for(self, log: Log | None) -> Clock:
+        """The clock commands see: the wall clock, or the simulated one ``--clock`` sets.
+
+        A relative setting (``+3d``) counts from ``log``'s last entry. The simulated
+        time is said once on standard error, so that it is never used unawares.
+        """
+        if self.clock is None:
+            return wall_clock
+        last = None
+        if log is not None and (size := log.size()) > 0:
+            last = parse_entry(log.entries(size - 1, size)[0][1]).time
+        try:
+            clock = resolve_setting(self.clock, last)
+        except ClockError as exc:
+            usage(f"--clock (TALLY_CLOCK): {exc}")
+        if not self._told:
+            err.print(f"Simulated clock: it is {clock.text} (--clock, TALLY_CLOCK).", markup=False)
+            self._told = True
+        return clock
 
 
 def _override_db(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
@@ -71,8 +91,25 @@ def _override_key(ctx: click.Context, _: click.Parameter, value: Path | None) ->
         ctx.find_object(Settings).key = value  # type: ignore[union-attr]
 
 
+def _override_clock(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.find_object(Settings).clock = value  # type: ignore[union-attr]
+
+
+CLOCK_HELP = (
+    "Rehearse on a simulated clock: commands see this time, YYYY-MM-DDTHH:MM:SSZ, or "
+    "+DURATION (+3d, +12h) after the log's last entry (env TALLY_CLOCK)."
+)
+
+
 def store_options(command: Callable[P, R]) -> Callable[P, R]:
-    """Accept --db and --key after the command name too (``tally serve --db URL``)."""
+    """Accept --db, --key and --clock after the command name too (``tally serve --db URL``)."""
+    command = click.option(
+        "--clock",
+        expose_value=False,
+        callback=_override_clock,
+        help="A simulated time for this command (as the global --clock).",
+    )(command)
     command = click.option(
         "--key",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -90,15 +127,24 @@ def store_options(command: Callable[P, R]) -> Callable[P, R]:
 
 def fail(exc: LedgerError) -> NoReturn:
     """Print a ledger error as a sentence and exit with its documented code."""
-    code = EXIT_UNAVAILABLE if isinstance(exc, StoreError) else EXIT_REFUSED
+    if isinstance(exc, ClockError):
+        usage(f"--clock (TALLY_CLOCK): {exc}")
+    code = EXIT_UNAVAILABLE if isinstance(exc, StoreError | AddressError) else EXIT_REFUSED
     err.print("error:", str(exc), style="bold red", markup=False)
     sys.exit(code)
+
+
+def usage(message: str) -> NoReturn:
+    """A usage error (exit 2) that needed the database to find out, said as click says it."""
+    err.print(f"Error: {message}", markup=False)
+    sys.exit(EXIT_USAGE)
 
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Exit codes: 0 success, 1 check found a mismatch, 2 usage error, "
-    "3 refused (bad input or key), 4 database unavailable or not initialised.",
+    "3 refused (bad input or key), 4 database unavailable or not initialised, or the "
+    "address to serve on unavailable.",
 )
 @click.option(
     "--db",
@@ -115,30 +161,62 @@ def fail(exc: LedgerError) -> NoReturn:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The operator's signing key file (env TALLY_KEY_FILE).",
 )
+@click.option("--clock", envvar="TALLY_CLOCK", default=None, help=CLOCK_HELP)
 @click.pass_context
-def main(ctx: click.Context, db: str, key: Path) -> None:
+def main(ctx: click.Context, db: str, key: Path, clock: str | None) -> None:
     """Run a Tally ledger: an append-only, signed log of a mutual-aid plan."""
-    ctx.obj = Settings(db, key)
+    ctx.obj = Settings(db, key, clock)
 
 
 @main.command()
 @store_options
 @click.option("--origin", help=f"The log's name, also its key's name [default: {DEFAULT_ORIGIN}].")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="The genesis entry's time, to start a plan with its history (default: now).",
+)
 @click.pass_obj
-def init(settings: Settings, origin: str | None) -> None:
+def init(settings: Settings, origin: str | None, at: str | None) -> None:
     """Create the database, the signing key and the genesis entry."""
+    clock = settings.clock_for(None)
+    genesis = _genesis_time(at, clock)
     try:
-        ledger, created = init_ledger(settings.db, settings.key, origin)
+        ledger, created = init_ledger(
+            settings.db, settings.key, origin, genesis_time=genesis, clock=clock
+        )
     except LedgerError as exc:
         fail(exc)
     try:
         meta = ledger.store.require_meta()
+        first = parse_entry(ledger.log.entries(0, 1)[0][1])
         if created:
             say(f"Created the signing key {settings.key} (mode 0600; keep it secret).")
-        say(f"Log {meta.origin} is ready with {ledger.log.size()} entries.")
+        size = ledger.log.size()
+        say(f"Log {meta.origin} is ready with {count(size, 'entry')}, from {first.time}.")
+        if at is not None and first.time != at:
+            err.print(
+                f"The log already began at {first.time}; --at {at} changed nothing.",
+                markup=False,
+            )
         say(f"Its verifier key (give this to members): {meta.verifier_key}")
     finally:
         ledger.close()
+
+
+def _genesis_time(at: str | None, clock: Clock) -> str:
+    """``--at`` checked (a time, not ahead of the clock), or the clock's now."""
+    now = format_time(clock())
+    if at is None:
+        return now
+    try:
+        parse_time(at)
+    except LedgerError as exc:
+        fail(exc)
+    if at > now:
+        fail(LedgerError(f"expected --at no later than now ({now}), found {at}"))
+    return at
 
 
 @main.command()
@@ -154,6 +232,11 @@ def publish(settings: Settings) -> None:
             ledger.close()
     except LedgerError as exc:
         fail(exc)
+    err.print(
+        f"Signed checkpoint of {count(signed.checkpoint.size, 'entry')} (signed at "
+        f"{signed.signed_at}):",
+        markup=False,
+    )
     click.echo(signed.note, nl=False)
 
 
@@ -187,13 +270,25 @@ def check(settings: Settings, full: bool) -> None:
     mismatches = report.mismatches + (plan.mismatches if plan is not None else [])
     if not mismatches:
         say(
-            f"OK: {report.entries} entries, {report.hashes} stored hashes and "
-            f"{report.checkpoints} signed checkpoints agree."
+            f"OK: {count(report.entries, 'entry')}, "
+            f"{count(report.hashes, 'stored hash', 'stored hashes')} and "
+            f"{count(report.checkpoints, 'signed checkpoint')} agree."
         )
+        if report.retired is not None and report.successor is not None:
+            say(
+                f"The log was retired at seq {report.retired:,}; its successor is "
+                f"{report.successor[0]} ({report.successor[1]})."
+            )
+            if not report.final:
+                err.print(
+                    "No signed checkpoint covers the retirement yet: run 'tally publish' to "
+                    "sign the final one.",
+                    markup=False,
+                )
         if plan is not None and (plan.members or plan.claims):
             say(
-                f"OK: the plan's rules hold for every entry: {plan.members} members, "
-                f"{plan.claims} claims, {plan.periods} closed periods and their "
+                f"OK: the plan's rules hold for every entry: {count(plan.members, 'member')}, "
+                f"{count(plan.claims, 'claim')}, {count(plan.periods, 'closed period')} and their "
                 "contribution trees re-derived."
             )
         return
@@ -203,200 +298,12 @@ def check(settings: Settings, full: bool) -> None:
     sys.exit(EXIT_MISMATCH)
 
 
-publish_interval_option = click.option(
-    "--publish-interval",
-    default=DEFAULT_PUBLISH_INTERVAL,
-    show_default=True,
-    type=click.FloatRange(0.05, 3600),
-    help="Seconds between the server's own checkpoint signings (with the key).",
-)
-
-
-@main.command()
-@store_options
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@publish_interval_option
-@click.option(
-    "--rate-limit",
-    default=50.0,
-    show_default=True,
-    type=click.FloatRange(min=0.1),
-    help="Public requests a second per client (bursts of four times that).",
-)
-@click.pass_obj
-def serve(
-    settings: Settings, host: str, port: int, publish_interval: float, rate_limit: float
-) -> None:
-    """Serve the public log API over HTTP, and the admin API when the key is readable.
-
-    With the signing key (--key, TALLY_KEY_FILE) the server also serves /admin/v1 to
-    holders of tokens from 'tally token create', and signs checkpoints itself every
-    --publish-interval seconds and after each admin write. Without it, it serves the
-    public API only, read-only.
-    """
-    try:
-        store = Store(settings.db)
-        store.require_meta()
-    except LedgerError as exc:
-        fail(exc)
-    ledger = _signing_ledger(store, settings.key)
-    _serve(store, host, port, ledger=ledger, publish_interval=publish_interval, rate=rate_limit)
-
-
-def _signing_ledger(store: Store, key: Path) -> Ledger | None:
-    """The ledger with its key for the admin API, or None (read-only) saying why."""
-    if not key.exists():
-        err.print(
-            f"Serving read-only: no key file at {key}, so no admin API and no checkpoint "
-            "signing (pass --key or set TALLY_KEY_FILE to enable them).",
-            markup=False,
-        )
-        return None
-    try:
-        signer = load_key_file(key)
-        ledger = Ledger(store, Log(store), signer, Publisher(store, signer))
-    except LedgerError as exc:
-        err.print(f"Serving read-only: the key at {key} is refused: {exc}", markup=False)
-        return None
-    err.print(
-        f"Admin API at /admin/v1 (tokens: 'tally token create'); signing checkpoints with "
-        f"the key at {key}.",
-        markup=False,
-    )
-    return ledger
-
-
-@main.command()
-@store_options
-@click.option("--seed", default=1, show_default=True, type=int, help="Makes the demo reproducible.")
-@click.option("--members", default=20_000, show_default=True, type=click.IntRange(100, 1_000_000))
-@click.option("--periods", default=14, show_default=True, type=click.IntRange(1, 48))
-@click.option("--no-serve", is_flag=True, help="Build the demo ledger and exit.")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-@publish_interval_option
-@click.pass_obj
-def demo(
-    settings: Settings,
-    seed: int,
-    members: int,
-    periods: int,
-    no_serve: bool,
-    host: str,
-    port: int,
-    publish_interval: float,
-) -> None:
-    """Build a demo ledger (creating the database and key if needed), then serve it."""
-    try:
-        ledger, created = init_ledger(
-            settings.db, settings.key, genesis_time=format_time(DEMO_START)
-        )
-    except LedgerError as exc:
-        fail(exc)
-    try:
-        if created:
-            say(f"Created the signing key {settings.key} (mode 0600).")
-        _fill_demo(ledger, seed, members, periods)
-        size = ledger.log.size()
-        meta = ledger.store.require_meta()
-    except LedgerError as exc:
-        ledger.close()
-        fail(exc)
-    if no_serve:
-        ledger.close()
-        say(f"Demo ledger {meta.origin}: {size} entries in {settings.db}")
-        return
-    base = f"http://{host}:{port}"
-    sample = _sample_member(ledger)
-    say(f"\nServing the demo log {meta.origin} ({size} entries) at {base}")
-    say(f"The members' page: {base}/  (the plan, 公示, a statement checked in the browser)")
-    say("Try:")
-    say(f"  curl {base}/v1/log")
-    say(f"  curl {base}/v1/checkpoint")
-    say(f"  curl '{base}/v1/entries?start=0&end=3'          # genesis, the rules, a member")
-    say(f"  curl '{base}/v1/proof/inclusion?seq=42&tree_size={size}'")
-    say(f"  curl '{base}/v1/proof/consistency?first=1000&second={size}'")
-    say(f"  curl {base}/v1/stats                       # each period: members, aid, fee, share")
-    say(f"  curl '{base}/v1/claims?status=paid'")
-    if sample is not None:
-        say(f"  {base}/#/statement?member={sample}   # their statement, checked in the browser")
-        say(f"  curl '{base}/v1/members/{sample}/statement'   # how this member's share was used")
-        say(f"  .venv/bin/tally-verify init {base}   # then, checking every number:")
-        say(f"  .venv/bin/tally-verify statement --member {sample}")
-    say(f"  open {base}/docs for the API's own documentation")
-    say(f"  tally --db {settings.db} plan status     # in another terminal")
-    say(f"  tally --db {settings.db} check           # re-derive the log and the plan")
-    say(f"  tally --db {settings.db} token create --role operator --name demo")
-    say("      # a token for the admin API at /admin/v1 (see the docs page)")
-    say("Press Ctrl+C to stop.\n")
-    _serve(ledger.store, host, port, ledger=ledger, publish_interval=publish_interval)
-
-
-def _sample_member(ledger: Ledger) -> str | None:
-    """A claimant paid in the last closed period, to show a statement with claims in it."""
-    size = ledger.log.size()
-    for _, raw in reversed(ledger.log.entries(max(0, size - 500), size)):
-        entry = parse_entry(raw)
-        if entry.type == "period.closed" and entry.body["claims"]:
-            claim_seq = int(str(entry.body["claims"][0]).removeprefix("c-"))
-            filed = parse_entry(ledger.log.entries(claim_seq, claim_seq + 1)[0][1])
-            return str(filed.body["member"])
-        if entry.type == "period.closed":
-            return None
-    return None
-
-
-def _fill_demo(ledger: Ledger, seed: int, members: int, periods: int) -> None:
-    if ledger.log.size() > 1:
-        say(f"The database already holds a log of {ledger.log.size()} entries; serving it as is.")
-        return
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task("building the demo plan", total=None)
-        report = build_demo(
-            ledger,
-            seed=seed,
-            members=members,
-            periods=periods,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
-    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(report.claims.items()))
-    say(
-        f"Built a plan of {report.members} members over {report.periods} half-month periods "
-        f"({report.entries} entries); claims: {kinds}."
-    )
-
-
-def _serve(
-    store: Store,
-    host: str,
-    port: int,
-    *,
-    ledger: Ledger | None = None,
-    publish_interval: float = DEFAULT_PUBLISH_INTERVAL,
-    rate: float = 50.0,
-) -> None:
-    import uvicorn
-
-    from api.app import create_app
-
-    try:
-        app = create_app(
-            store,
-            ledger=ledger,
-            publish_interval=publish_interval,
-            rate=rate,
-            burst=max(1, int(rate * 4)),
-        )
-    except LedgerError as exc:
-        fail(exc)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    app.state.plan_view.warm_in_background()
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
-
-
-# The plan's commands and the admin API's token commands register themselves on `main`.
-from ledger import plan_cli, site_cli, token_cli  # noqa: E402, F401
+# The other commands register themselves on `main`.
+from ledger import plan_cli, retire_cli, serve_cli, site_cli, token_cli  # noqa: E402, F401
 
 if __name__ == "__main__":
-    main()
+    # Run as `python -m ledger.cli`, this file is __main__; the commands registered
+    # themselves on ledger.cli's `main`, the module as imported.
+    from ledger.cli import main as registered
+
+    registered()

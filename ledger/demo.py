@@ -7,6 +7,10 @@ overturned by a drawn panel; approved, objected to and appealed; paid and then
 reversed for fraud); one rules change is announced with notice; every period is
 closed at its cutoff and a checkpoint signed after it. Everything random comes from
 ``random.Random(seed)``, so a seed gives the same plan.
+
+Time is a simulated clock (ledger.clock), as in an operator's rehearsal: it is set
+to each event's time before the event runs, and the commands take their entries'
+time from it, as they would take "now" from the wall clock.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ledger.clock import SimulatedClock
 from ledger.domain.periods import cutoff, next_period, period_open_at
 from ledger.domain.plan import Plan
 from ledger.domain.rules import reference_rules
@@ -57,7 +62,8 @@ class _Simulation:
     ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not secrets
         self.seed = seed
-        self.plan = Plan(ledger, random_bytes=self.rng.randbytes)
+        self.clock = SimulatedClock(DEMO_START)
+        self.plan = Plan(ledger, clock=self.clock, random_bytes=self.rng.randbytes)
         self.ledger = ledger
         self.target_members = members
         self.periods = periods
@@ -80,10 +86,11 @@ class _Simulation:
         start = max(DEMO_START, parse_time(parse_entry(last).time))
         start_text = format_time(start)
         self.start = start_text
-        self.plan.set_rules(reference_rules(start_text), at=start_text)
+        self.clock.set(start)
+        self.plan.set_rules(reference_rules(start_text))
         first = period_open_at(start_text)
         initial = self.target_members * 4 // 5
-        self.at(start + timedelta(hours=1), functools.partial(self.join, initial, start_text))
+        self.at(start, functools.partial(self.join, initial))
         period = first
         for n in range(self.periods):
             self.schedule_period(period, n, first)
@@ -92,6 +99,7 @@ class _Simulation:
         done = 0
         while self.queue:
             event = heapq.heappop(self.queue)
+            self.clock.set(event.time)
             event.action()
             done += 1
             if progress is not None and done % 50 == 0:
@@ -108,16 +116,14 @@ class _Simulation:
         for i, day in enumerate((2, 6, 10)):
             when = begin + timedelta(days=day, hours=3)
             count = self.later_joins(3 * n + i)
-            self.at(when, functools.partial(self.join, count, format_time(when)))
-            gone = when + timedelta(hours=1)
-            self.at(gone, functools.partial(self.leave, format_time(gone)))
+            self.at(when, functools.partial(self.join, count))
+            self.at(when + timedelta(hours=1), self.leave)
         if n == 3:
-            enrol = begin + timedelta(days=1)
-            self.at(enrol, functools.partial(self.enrol_jurors, enrol))
+            self.at(begin + timedelta(days=1), self.enrol_jurors)
         if n == 6:
-            self.at(begin + timedelta(days=1, hours=5), functools.partial(self.change_rules, begin))
+            self.at(begin + timedelta(days=1, hours=5), self.change_rules)
         self.schedule_claims(begin, n)
-        self.at(end, functools.partial(self.close, format_time(end)))
+        self.at(end, functools.partial(self.close, period))
 
     def later_joins(self, slot: int) -> int:
         """Joins in one of the 3 slots a period has, so that the total is exact."""
@@ -125,9 +131,9 @@ class _Simulation:
         slots = 3 * self.periods
         return later // slots + (1 if slot < later % slots else 0)
 
-    # -- actions ------------------------------------------------------------------
+    # -- actions: each runs at the clock's time, its event's ---------------------------
 
-    def join(self, count: int, when: str) -> None:
+    def join(self, count: int) -> None:
         for start in range(0, count, 2_000):
             batch = [
                 (
@@ -139,39 +145,36 @@ class _Simulation:
                 )
                 for i in range(min(2_000, count - start))
             ]
-            self.plan.join_many(batch, at=when)
+            self.plan.join_many(batch)
             self.report.members += len(batch)
 
-    def active(self, when: str, tenure_days: int = 0) -> list[str]:
-        limit = format_time(parse_time(when) - timedelta(days=tenure_days))
+    def active(self, tenure_days: int = 0) -> list[str]:
+        now = self.clock.text
+        limit = format_time(self.clock() - timedelta(days=tenure_days))
         return sorted(
-            m.id
-            for m in self.plan.state.members.values()
-            if m.active_at(when) and m.joined <= limit
+            m.id for m in self.plan.state.members.values() if m.active_at(now) and m.joined <= limit
         )
 
-    def leave(self, when: str) -> None:
-        candidates = [m for m in self.active(when) if m not in self.jurors]
+    def leave(self) -> None:
+        candidates = [m for m in self.active() if m not in self.jurors]
         for member in self.rng.sample(candidates, min(len(candidates), self.target_members // 400)):
-            self.plan.leave(member, at=when)
+            self.plan.leave(member)
 
-    def enrol_jurors(self, when: datetime) -> None:
-        time = format_time(when)
-        for member in self.rng.sample(self.active(time, tenure_days=31), 60):
+    def enrol_jurors(self) -> None:
+        for member in self.rng.sample(self.active(tenure_days=31), 60):
             seed = hashlib.sha256(b"tally demo juror %d " % self.seed + member.encode()).digest()
             key = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
-            self.plan.enrol_juror(member, key, at=time)
+            self.plan.enrol_juror(member, key)
             self.jurors[member] = seed
 
-    def change_rules(self, begin: datetime) -> None:
-        when = begin + timedelta(days=1, hours=5)
-        current = self.plan.state.rules_at(format_time(when))
-        effective = format_time(when + timedelta(days=current.notice_days + 1))
+    def change_rules(self) -> None:
+        current = self.plan.state.rules_at(self.clock.text)
+        effective = format_time(self.clock() + timedelta(days=current.notice_days + 1))
         newer = replace(current, version=current.version + 1, effective=effective, fee_bp=700)
-        self.plan.set_rules(newer, at=format_time(when))
+        self.plan.set_rules(newer)
 
-    def close(self, when: str) -> None:
-        self.plan.close_period(at=when)
+    def close(self, period: str) -> None:
+        self.plan.close_period(period=period)
         self.ledger.publisher.publish()
         self.report.periods += 1
 
@@ -191,28 +194,30 @@ class _Simulation:
             kinds.append("fraud")
         for i, kind in enumerate(kinds):
             day = begin + timedelta(days=1 + i % 3, hours=2 + i % 12, minutes=i // 12)
-            self.at(day, functools.partial(self.claim, kind, day))
+            self.at(day, functools.partial(self.claim, kind))
 
-    def claim(self, kind: str, when: datetime) -> None:
-        time = format_time(when)
+    def after(self, delta: timedelta, action: Callable[[], None]) -> None:
+        self.at(self.clock() + delta, action)
+
+    def claim(self, kind: str) -> None:
+        now = self.clock()
         # Diagnosed up to 20 days before filing, after the 90-day wait (accidents: any time).
         waiting = 21 if kind == "accident" else 112
-        eligible = [m for m in self.active(time, tenure_days=waiting) if m not in self.jurors]
+        eligible = [m for m in self.active(tenure_days=waiting) if m not in self.jurors]
         if not eligible:
             return
         member = self.rng.choice(eligible)
         band = self.plan.state.members[member].age_band
         condition = "ACC" if kind == "accident" else self.rng.choice(MAJOR + LIGHT)
-        rules = self.plan.state.rules_at(time)
+        rules = self.plan.state.rules_at(self.clock.text)
         benefit = rules.benefit_for(rules.conditions[condition].kind, band)
         amount = min(benefit, self.rng.randrange(5_000_000, 30_000_001, 100))
-        diagnosed = format_time(when - timedelta(days=self.rng.randint(1, 20)))
-        claim = self.plan.file_claim(member, condition, amount, diagnosed, member.encode(), at=time)
+        diagnosed = format_time(now - timedelta(days=self.rng.randint(1, 20)))
+        claim = self.plan.file_claim(member, condition, amount, diagnosed, member.encode())
         self.report.claims[kind] = self.report.claims.get(kind, 0) + 1
-        assessed = when + timedelta(hours=12)
-        self.at(assessed, functools.partial(self.assess, claim, kind, amount, assessed))
+        self.after(timedelta(hours=12), functools.partial(self.assess, claim, kind, amount))
 
-    def assess(self, claim: str, kind: str, amount: int, when: datetime) -> None:
+    def assess(self, claim: str, kind: str, amount: int) -> None:
         deny = kind in ("denied", "overturned")
         self.plan.assess(
             claim,
@@ -220,75 +225,63 @@ class _Simulation:
             0 if deny else amount,
             "pre-existing condition" if deny else "covered",
             claim.encode(),
-            at=format_time(when),
         )
-        disclosed = when + timedelta(hours=12)
-        self.at(disclosed, functools.partial(self.disclose, claim, kind, disclosed))
+        self.after(timedelta(hours=12), functools.partial(self.disclose, claim, kind))
 
-    def disclose(self, claim: str, kind: str, when: datetime) -> None:
-        time = format_time(when)
-        self.plan.disclose(claim, at=time)
+    def disclose(self, claim: str, kind: str) -> None:
+        self.plan.disclose(claim)
         member = self.plan.state.claims[claim].member
-        next_day = when + timedelta(days=1)
+        next_day = timedelta(days=1)
         if kind == "objected":
-            others = [m for m in self.active(time) if m != member and m not in self.jurors]
+            others = [m for m in self.active() if m != member and m not in self.jurors]
             objector = self.rng.choice(others)
-            self.at(next_day, functools.partial(self.objection, claim, objector, next_day))
+            self.after(next_day, functools.partial(self.objection, claim, objector))
         elif kind == "overturned":
-            self.at(next_day, functools.partial(self.appeal, claim, member, next_day, "approve"))
+            self.after(next_day, functools.partial(self.appeal, claim, member, "approve"))
         else:
-            decided = when + timedelta(days=6, hours=1)
-            self.at(
-                decided, functools.partial(self.decide_and_pay, claim, decided, kind == "fraud")
-            )
+            decided = timedelta(days=6, hours=1)
+            self.after(decided, functools.partial(self.decide_and_pay, claim, kind == "fraud"))
 
-    def objection(self, claim: str, objector: str, when: datetime) -> None:
-        reason = "the diagnosis predates joining"
-        self.plan.object(claim, objector, reason, at=format_time(when))
-        later = when + timedelta(hours=2)
-        self.at(later, functools.partial(self.appeal, claim, objector, later, "deny"))
+    def objection(self, claim: str, objector: str) -> None:
+        self.plan.object(claim, objector, "the diagnosis predates joining")
+        self.after(timedelta(hours=2), functools.partial(self.appeal, claim, objector, "deny"))
 
-    def appeal(self, claim: str, appellant: str, when: datetime, leaning: str) -> None:
+    def appeal(self, claim: str, appellant: str, leaning: str) -> None:
         secret = self.rng.randbytes(32)
-        self.plan.appeal(claim, appellant, hashlib.sha256(secret).hexdigest(), at=format_time(when))
-        pooled = when + timedelta(hours=3)
-        self.at(pooled, functools.partial(self.sign_pool, claim, pooled))
-        drawn = when + timedelta(hours=6)
-        self.at(drawn, functools.partial(self.draw, claim, secret, drawn, leaning))
+        self.plan.appeal(claim, appellant, hashlib.sha256(secret).hexdigest())
+        self.after(timedelta(hours=3), functools.partial(self.sign_pool, claim))
+        # The appellant reveals their secret only once the pool's signature is on the log.
+        self.after(timedelta(hours=6), functools.partial(self.draw, claim, secret, leaning))
 
-    def sign_pool(self, claim: str, when: datetime) -> None:
-        # The appellant reveals their secret only once this is on the log.
-        self.plan.sign_pool(claim, at=format_time(when))
+    def draw(self, claim: str, secret: bytes, leaning: str) -> None:
+        jurors = self.plan.draw_panel(claim, secret)
+        self.after(timedelta(hours=12), functools.partial(self.votes, claim, jurors, leaning))
+        closes = timedelta(days=3, seconds=1)
+        self.after(closes, functools.partial(self.decide_and_pay, claim, False))
 
-    def draw(self, claim: str, secret: bytes, when: datetime, leaning: str) -> None:
-        jurors = self.plan.draw_panel(claim, secret, at=format_time(when))
-        voted = when + timedelta(hours=12)
-        self.at(voted, functools.partial(self.votes, claim, jurors, voted, leaning))
-        closes = when + timedelta(days=3, seconds=1)
-        self.at(closes, functools.partial(self.decide_and_pay, claim, closes, False))
-
-    def votes(self, claim: str, jurors: list[str], when: datetime, leaning: str) -> None:
+    def votes(self, claim: str, jurors: list[str], leaning: str) -> None:
         origin = self.plan.state.origin
         against = "deny" if leaning == "approve" else "approve"
         for i, juror in enumerate(jurors[:-1]):  # one juror never votes; quorum is still met
             choice = leaning if i % 5 else against
             rationale = hashlib.sha256(f"{juror} read the file".encode()).hexdigest()
             signature = sign_vote(self.jurors[juror], origin, claim, choice, rationale)
-            self.plan.cast_vote(claim, juror, choice, rationale, signature, at=format_time(when))
+            self.plan.cast_vote(claim, juror, choice, rationale, signature)
 
-    def decide_and_pay(self, claim: str, when: datetime, fraud: bool) -> None:
-        time = format_time(when)
-        self.plan.decide(claim, at=time)
+    def decide_and_pay(self, claim: str, fraud: bool) -> None:
+        self.plan.decide(claim)
         if self.plan.state.claims[claim].outcome != "approved":
             return
-        self.plan.pay(claim, at=time)
+        self.plan.pay(claim)
         if fraud:
-            later = when + timedelta(days=5)
             paid = self.plan.state.claims[claim].paid_fen or 0
-            self.at(later, functools.partial(self.reverse, claim, paid, later))
+            self.after(timedelta(days=5), functools.partial(self.reverse, claim, paid))
 
-    def reverse(self, claim: str, amount: int, when: datetime) -> None:
-        self.plan.reverse(claim, amount, "forged hospital records", at=format_time(when))
+    def sign_pool(self, claim: str) -> None:
+        self.plan.sign_pool(claim)
+
+    def reverse(self, claim: str, amount: int) -> None:
+        self.plan.reverse(claim, amount, "forged hospital records")
 
 
 def build_demo(

@@ -5,6 +5,8 @@ Every error says what was expected and what was found. The hierarchy::
     LedgerError
     ├── EntryError          an entry's bytes break specs/entries.md (has ``kind``)
     ├── ChainError          the hash chain or seq order is broken (has ``seq``)
+    │   └── RetiredError    the log was retired: nothing more may be appended
+    ├── EntryTimeError      an entry time given is in the future or before the log's last
     ├── TreeError           a tree size or index is out of range
     ├── StoreError          the database is unusable or not initialised
     ├── KeyFormatError      a key file or key string is malformed
@@ -33,6 +35,21 @@ class ChainError(LedgerError):
     def __init__(self, seq: int, message: str) -> None:
         super().__init__(f"seq {seq}: {message}")
         self.seq = seq
+
+
+class RetiredError(ChainError):
+    """The log was retired (specs/log.md §7): nothing may be appended after its last entry."""
+
+
+class EntryTimeError(LedgerError):
+    """An entry time asked for is in the future, or before the log's last entry.
+
+    ``kind`` is ``future`` or ``backwards``.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class TreeError(LedgerError):

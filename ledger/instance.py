@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from ledger.errors import StoreError
+from ledger.errors import KeyFormatError, StoreError
 from ledger.log.entry import GENESIS_TYPE
 from ledger.log.log import Log, NewEntry
 from ledger.log.store import SCHEMA_VERSION, Store, meta_table
@@ -62,6 +62,7 @@ def init_ledger(
     try:
         store.create_schema()
         created_key = False
+        meta = store.meta()
         if key_path.exists():
             signer = load_key_file(key_path)
             if origin is not None and origin != signer.name:
@@ -69,13 +70,19 @@ def init_ledger(
                     f"the key at {key_path} is named {signer.name!r}, not the origin {origin!r}; "
                     "a log's key is named after its origin"
                 )
+        elif meta is not None:
+            # Never make a key for a log that has one: it could not sign this log.
+            raise KeyFormatError(
+                f"this database already holds the log {meta.origin!r}, signed by the key "
+                f"{meta.verifier_key}; there is no key file at {key_path}: pass that log's "
+                "key with --key (no new key was made)"
+            )
         else:
             name = origin or DEFAULT_ORIGIN
             check_origin(name)
             signer = create_key_file(key_path, name)
             created_key = True
         vkey = signer.verifier().to_string()
-        meta = store.meta()
         if meta is None:
             with store.writer() as conn:
                 conn.execute(
@@ -88,9 +95,9 @@ def init_ledger(
                     },
                 )
         elif meta.verifier_key != vkey:
-            raise StoreError(
-                f"this database is the log {meta.origin!r} with key {meta.verifier_key}; "
-                f"the key at {key_path} is {vkey}"
+            raise KeyFormatError(
+                f"the key at {key_path} does not sign this log: the database holds the log "
+                f"{meta.origin!r}, whose key is {meta.verifier_key}; the file holds {vkey}"
             )
         log = Log(store, clock=clock)
         if log.size() == 0:
@@ -119,6 +126,11 @@ def open_ledger(url: str, key_path: Path | None) -> Ledger:
         if signer is None:
             raise StoreError("this command signs, so it needs the key: pass --key")
         parse_verifier_key(meta.verifier_key)
+        if signer.verifier().to_string() != meta.verifier_key:
+            raise KeyFormatError(
+                f"the key at {key_path} does not sign this log: the log {meta.origin!r} has "
+                f"the key {meta.verifier_key}; the file holds {signer.verifier().to_string()}"
+            )
         return Ledger(store, Log(store), signer, Publisher(store, signer))
     except BaseException:
         store.dispose()

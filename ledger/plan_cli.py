@@ -2,69 +2,32 @@
 
 Every command is checked against the plan's rules before anything is appended; a
 refusal names the rule and exits 3. ``--at`` sets the entry time (default: now),
-for importing history or running a simulation.
+for importing history in time order: never before the log's last entry, never
+ahead of the clock. ``--clock`` (TALLY_CLOCK) sets the clock, for a rehearsal.
+Every write says what it did in one sentence; amounts are printed in yuan with
+fen in brackets. The claims' commands are in ledger.claim_cli, the bulk import in
+ledger.import_cli.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import json
 import os
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from rich.progress import Progress
 
-from ledger.cli import Settings, err, fail, main, say, store_options
-from ledger.domain.plan import Plan
+from ledger.cli import Settings, fail, main, say, store_options, usage
 from ledger.domain.rules import parse_rules, reference_rules
 from ledger.domain.vote import sign_vote
 from ledger.errors import KeyFormatError, LedgerError
-from ledger.instance import open_ledger
-from ledger.log.entry import parse_time
-
-at_option = click.option(
-    "--at", "at", default=None, help="Entry time, YYYY-MM-DDTHH:MM:SSZ (default: now)."
-)
-
-
-@contextmanager
-def opened(settings: Settings) -> Iterator[Plan]:
-    """The plan in the configured ledger; ledger errors become sentences and exit codes."""
-    try:
-        ledger = open_ledger(settings.db, settings.key)
-    except LedgerError as exc:
-        fail(exc)
-    try:
-        yield Plan(ledger)
-    except LedgerError as exc:
-        fail(exc)
-    finally:
-        ledger.close()
-
-
-def _check_time(at: str | None) -> str | None:
-    if at is not None:
-        try:
-            parse_time(at)
-        except LedgerError as exc:
-            fail(exc)
-    return at
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise click.BadParameter(f"cannot read {path}: {exc.strerror}") from None
-
+from ledger.money import money
+from ledger.plan_cli_support import at_option, check_time, opened, read_file, reading, seq
+from ledger.publish.checkpoint import Checkpoint
+from ledger.wording import count
 
 # -- rules ------------------------------------------------------------------------
 
@@ -79,7 +42,7 @@ def rules() -> None:
 @click.option("--version", "version", default=1, show_default=True, type=click.IntRange(1))
 def rules_reference(effective: str, version: int) -> None:
     """Print the reference rules (after 相互宝) as JSON, to edit and announce."""
-    _check_time(effective)
+    check_time(effective, "--effective")
     click.echo(
         json.dumps(reference_rules(effective, version).to_body(), indent=2, ensure_ascii=False)
     )
@@ -93,18 +56,18 @@ def rules_reference(effective: str, version: int) -> None:
 def rules_announce(settings: Settings, path: Path, at: str | None) -> None:
     """Announce a rules version from a JSON file (see `tally rules reference`)."""
     try:
-        body = json.loads(_read(path))
-    except json.JSONDecodeError as exc:
+        body = json.loads(read_file(path))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise click.BadParameter(f"{path} is not JSON: {exc}") from None
     with opened(settings) as plan:
         try:
             parsed = parse_rules(body)
         except LedgerError as exc:
             fail(exc)
-        appended = plan.set_rules(parsed, at=_check_time(at))
+        appended = plan.set_rules(parsed, at=check_time(at))
     say(
-        f"Rules version {parsed.version} announced at seq {appended.seq}; "
-        f"in force from {parsed.effective}."
+        f"Announced rules version {parsed.version}, in force from {parsed.effective} "
+        f"({seq(appended)})."
     )
 
 
@@ -112,8 +75,8 @@ def rules_announce(settings: Settings, path: Path, at: str | None) -> None:
 @store_options
 @click.pass_obj
 def rules_show(settings: Settings) -> None:
-    """Print every rules version as JSON."""
-    with opened(settings) as plan:
+    """Print every rules version as JSON (needs no key)."""
+    with reading(settings) as plan:
         versions = [r.to_body() for r in plan.state.rules]
     click.echo(json.dumps(versions, indent=2, ensure_ascii=False))
 
@@ -138,50 +101,16 @@ def member() -> None:
 @at_option
 @click.pass_obj
 def member_join(settings: Settings, age_band: str, identity: Path, at: str | None) -> None:
-    """A member joins; prints their pseudonym."""
+    """A member joins; prints their pseudonym. A person who is already a member is refused."""
     try:
-        record = json.loads(_read(identity))
-    except json.JSONDecodeError as exc:
+        record = json.loads(read_file(identity))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise click.BadParameter(f"{identity} is not JSON: {exc}") from None
+    if not isinstance(record, dict) or not record:
+        raise click.BadParameter(f"expected {identity} to hold a JSON object with the record")
     with opened(settings) as plan:
-        member_id, appended = plan.join(age_band, record, at=_check_time(at))
-    say(f"{member_id} joined at seq {appended.seq}.")
-
-
-@member.command("import")
-@store_options
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--batch", default=2_000, show_default=True, type=click.IntRange(1, 10_000))
-@at_option
-@click.pass_obj
-def member_import(settings: Settings, path: Path, batch: int, at: str | None) -> None:
-    """Bulk join from a CSV with a header; column age_band, the others are the identity record.
-
-    Prints one line per member: the row number and the new pseudonym.
-    """
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise click.BadParameter(f"cannot read {path} as UTF-8 CSV: {exc}") from None
-    people = []
-    for number, row in enumerate(rows, start=2):
-        band = row.pop("age_band", None)
-        if band not in ("0-39", "40-59"):
-            raise click.BadParameter(
-                f"line {number}: expected age_band 0-39 or 40-59, found {band!r}"
-            )
-        people.append((band, {k: v for k, v in row.items() if k is not None}))
-    joined: list[str] = []
-    with opened(settings) as plan, Progress(console=err, transient=True) as bar:
-        task = bar.add_task("importing members", total=len(people))
-        for start in range(0, len(people), batch):
-            chunk = plan.join_many(people[start : start + batch], at=_check_time(at))
-            joined.extend(m for m, _ in chunk)
-            bar.update(task, completed=len(joined))
-    for number, member_id in enumerate(joined, start=2):
-        say(f"{number}\t{member_id}")
-    err.print(f"Imported {len(joined)} members.", markup=False)
+        member_id, appended = plan.join(age_band, record, at=check_time(at))
+    say(f"Joined {member_id} (age band {age_band}) at {seq(appended)}.")
 
 
 @member.command("leave")
@@ -192,8 +121,8 @@ def member_import(settings: Settings, path: Path, batch: int, at: str | None) ->
 def member_leave(settings: Settings, member_id: str, at: str | None) -> None:
     """A member leaves the plan."""
     with opened(settings) as plan:
-        appended = plan.leave(member_id, at=_check_time(at))
-    say(f"{member_id} left at seq {appended.seq}.")
+        appended = plan.leave(member_id, at=check_time(at))
+    say(f"{member_id} left the plan at {seq(appended)}.")
 
 
 @member.command("erase")
@@ -205,9 +134,9 @@ def member_erase(settings: Settings, member_id: str) -> None:
     with opened(settings) as plan:
         erased = plan.erase(member_id)
     say(
-        f"Erased the private record of {member_id}."
+        f"Erased the private record of {member_id}; its entries stay on the log."
         if erased
-        else f"No private record of {member_id}."
+        else f"Erased nothing: there is no private record of {member_id}."
     )
 
 
@@ -228,6 +157,8 @@ def juror_keygen(out: Path) -> None:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         fail(KeyFormatError(f"a key file already exists at {out}; refusing to overwrite it"))
+    except OSError as exc:
+        fail(KeyFormatError(f"cannot write a key file at {out}: {exc.strerror}"))
     with os.fdopen(fd, "w") as handle:
         handle.write(base64.b64encode(seed).decode() + "\n")
     public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
@@ -247,8 +178,8 @@ def juror_enrol(settings: Settings, member_id: str, public_key: str, at: str | N
     except ValueError:
         raise click.BadParameter("expected the public key in base64") from None
     with opened(settings) as plan:
-        appended = plan.enrol_juror(member_id, key, at=_check_time(at))
-    say(f"{member_id} is a juror from seq {appended.seq}.")
+        appended = plan.enrol_juror(member_id, key, at=check_time(at))
+    say(f"Enrolled {member_id} as a juror at {seq(appended)}.")
 
 
 @juror.command("sign")
@@ -270,11 +201,11 @@ def juror_sign(
         fail(KeyFormatError(f"expected {key_file} to be readable by its owner only (mode 0600)"))
     try:
         seed = base64.b64decode(key_file.read_text().strip(), validate=True)
-    except ValueError:
+    except (ValueError, OSError):
         seed = b""
     if len(seed) != 32:
         fail(KeyFormatError(f"{key_file} is not a juror key made by `tally juror keygen`"))
-    rationale_hash = hashlib.sha256(_read(rationale)).hexdigest()
+    rationale_hash = hashlib.sha256(read_file(rationale)).hexdigest()
     try:
         signature = sign_vote(seed, origin, claim, choice, rationale_hash)
     except LedgerError as exc:
@@ -289,203 +220,60 @@ def juror_sign(
     click.echo(json.dumps(vote, indent=2))
 
 
-# -- claims -----------------------------------------------------------------------
-
-
-@main.group()
-def claim() -> None:
-    """Claims, from filing to payment (and reversal)."""
-
-
-@claim.command("file")
-@store_options
-@click.argument("member_id")
-@click.argument("condition")
-@click.argument("amount_fen", type=click.IntRange(1))
-@click.option("--diagnosed", required=True, help="Diagnosis time, YYYY-MM-DDTHH:MM:SSZ.")
-@click.option(
-    "--evidence", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
-)
-@at_option
-@click.pass_obj
-def claim_file(
-    settings: Settings,
-    member_id: str,
-    condition: str,
-    amount_fen: int,
-    diagnosed: str,
-    evidence: Path,
-    at: str | None,
-) -> None:
-    """File a claim; the evidence stays off the log, only its hash goes on."""
-    _check_time(diagnosed)
-    with opened(settings) as plan:
-        claim_id = plan.file_claim(
-            member_id, condition, amount_fen, diagnosed, _read(evidence), at=_check_time(at)
-        )
-    say(f"Filed {claim_id}.")
-
-
-@claim.command("assess")
-@store_options
-@click.argument("claim_id")
-@click.argument("decision", type=click.Choice(["approve", "deny"]))
-@click.argument("amount_fen", type=click.IntRange(0))
-@click.option("--reason", required=True)
-@click.option(
-    "--report", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
-)
-@at_option
-@click.pass_obj
-def claim_assess(
-    settings: Settings,
-    claim_id: str,
-    decision: str,
-    amount_fen: int,
-    reason: str,
-    report: Path,
-    at: str | None,
-) -> None:
-    """The operator's assessment (the investigation report stays off the log)."""
-    with opened(settings) as plan:
-        appended = plan.assess(
-            claim_id, decision, amount_fen, reason, _read(report), at=_check_time(at)
-        )
-    say(f"Assessed {claim_id} ({decision}) at seq {appended.seq}.")
-
-
-def _simple(name: str, help_text: str, method: str) -> None:
-    @claim.command(name, help=help_text)
-    @store_options
-    @click.argument("claim_id")
-    @at_option
-    @click.pass_obj
-    def command(settings: Settings, claim_id: str, at: str | None) -> None:
-        with opened(settings) as plan:
-            appended = getattr(plan, method)(claim_id, at=_check_time(at))
-        say(f"{name.capitalize()}: {claim_id} at seq {appended.seq}.")
-
-
-_simple("disclose", "Disclose a claim's anonymised fields; objections open.", "disclose")
-_simple(
-    "pool", "Sign the juror pool fixed at the appeal; the appellant reveals after it.", "sign_pool"
-)
-_simple("decide", "Record the decision the assessment, votes and rules give.", "decide")
-_simple("pay", "Pay a claim decided approved.", "pay")
-
-
-@claim.command("object")
-@store_options
-@click.argument("claim_id")
-@click.argument("objector")
-@click.option("--reason", required=True)
-@at_option
-@click.pass_obj
-def claim_object(
-    settings: Settings, claim_id: str, objector: str, reason: str, at: str | None
-) -> None:
-    """A member objects to a disclosed claim."""
-    with opened(settings) as plan:
-        appended = plan.object(claim_id, objector, reason, at=_check_time(at))
-    say(f"Objection to {claim_id} by {objector} at seq {appended.seq}.")
-
-
-@claim.command("secret")
-def claim_secret() -> None:
-    """For an appellant: make a secret and its commitment (keep the secret until the draw)."""
-    secret = secrets.token_bytes(32)
-    say(json.dumps({"secret": secret.hex(), "commitment": hashlib.sha256(secret).hexdigest()}))
-
-
-@claim.command("appeal")
-@store_options
-@click.argument("claim_id")
-@click.argument("appellant")
-@click.option("--commitment", required=True, help="SHA-256 of the appellant's secret, hex.")
-@at_option
-@click.pass_obj
-def claim_appeal(
-    settings: Settings, claim_id: str, appellant: str, commitment: str, at: str | None
-) -> None:
-    """An appeal; the juror pool is fixed now."""
-    with opened(settings) as plan:
-        appended = plan.appeal(claim_id, appellant, commitment, at=_check_time(at))
-    say(f"Appeal of {claim_id} by {appellant} at seq {appended.seq}.")
-
-
-@claim.command("draw")
-@store_options
-@click.argument("claim_id")
-@click.option("--secret", required=True, help="The appellant's revealed secret, hex.")
-@at_option
-@click.pass_obj
-def claim_draw(settings: Settings, claim_id: str, secret: str, at: str | None) -> None:
-    """Draw the panel from the fixed pool with the revealed secret; prints the jurors."""
-    try:
-        secret_bytes = bytes.fromhex(secret)
-    except ValueError:
-        raise click.BadParameter("expected the secret in hex") from None
-    with opened(settings) as plan:
-        jurors = plan.draw_panel(claim_id, secret_bytes, at=_check_time(at))
-    say(f"Panel for {claim_id}: {' '.join(jurors)}")
-
-
-@claim.command("vote")
-@store_options
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@at_option
-@click.pass_obj
-def claim_vote(settings: Settings, path: Path, at: str | None) -> None:
-    """Record a vote a juror signed with `tally juror sign`."""
-    try:
-        vote: dict[str, Any] = json.loads(_read(path))
-        fields = [str(vote[k]) for k in ("claim", "juror", "choice", "rationale_hash", "signature")]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise click.BadParameter(
-            f"{path} is not a vote made by `tally juror sign`: {exc}"
-        ) from None
-    with opened(settings) as plan:
-        appended = plan.cast_vote(*fields, at=_check_time(at))
-    say(f"Vote by {fields[1]} on {fields[0]} recorded at seq {appended.seq}.")
-
-
-@claim.command("reverse")
-@store_options
-@click.argument("claim_id")
-@click.argument("recovered_fen", type=click.IntRange(1))
-@click.option("--reason", required=True)
-@at_option
-@click.pass_obj
-def claim_reverse(
-    settings: Settings, claim_id: str, recovered_fen: int, reason: str, at: str | None
-) -> None:
-    """Fraud found after payment: a compensating entry, never an edit."""
-    with opened(settings) as plan:
-        appended = plan.reverse(claim_id, recovered_fen, reason, at=_check_time(at))
-    say(f"Reversed {claim_id} ({recovered_fen} fen recovered) at seq {appended.seq}.")
-
-
 # -- periods and the plan ------------------------------------------------------------
 
 
 @main.group()
 def period() -> None:
-    """Periods: close the next one."""
+    """Periods: close the next one, by name."""
 
 
 @period.command("close")
 @store_options
+@click.option(
+    "--period",
+    "name",
+    default=None,
+    help="The period to close, for example 2025-07b: it must be the next one.",
+)
 @at_option
 @click.pass_obj
-def period_close(settings: Settings, at: str | None) -> None:
-    """Close the next period: apportion it, store its contribution tree, sign a checkpoint."""
+def period_close(settings: Settings, name: str | None, at: str | None) -> None:
+    """Close the next period: apportion it, store its contribution tree, sign a checkpoint.
+
+    The period must be named, so that a command given twice cannot close two periods.
+    """
     with opened(settings) as plan:
-        body = plan.close_period(at=_check_time(at))
-        plan.ledger.publisher.publish()
-    say(
-        f"Closed {body['period']}: {body['members']} members, aid {body['aid_fen']} fen, "
-        f"fee {body['fee_fen']} fen, share {body['share_fen']} fen, "
-        f"carried {body['carry_out_fen']} fen, subsidy {body['subsidy_fen']} fen."
+        following = plan.next_close()
+        if name is None:
+            hint = (
+                f"the next is {following[0]} (cutoff {following[1]})"
+                if following is not None
+                else "there is none before the first rules version"
+            )
+            usage(f"expected --period naming the period to close: {hint}")
+        body = plan.close_period(period=name, at=check_time(at))
+        closed_at = plan.appended[0]
+        signed = plan.ledger.publisher.publish()
+        after = plan.next_close()
+    say(_closed_sentence(body, closed_at.seq, signed.checkpoint))
+    if after is not None:
+        say(f"The next period to close is {after[0]}, from its cutoff {after[1]}.")
+
+
+def _closed_sentence(body: dict[str, object], at_seq: int, signed: Checkpoint) -> str:
+    def fen(key: str) -> str:
+        value = body[key]
+        assert isinstance(value, int)
+        return money(value)
+
+    members = body["members"]
+    assert isinstance(members, int)
+    return (
+        f"Closed {body['period']} at seq {at_seq:,}: {count(members, 'member')}; aid "
+        f"{fen('aid_fen')}, fee {fen('fee_fen')}, share {fen('share_fen')} each, carried "
+        f"{fen('carry_out_fen')}, subsidy {fen('subsidy_fen')}; signed a checkpoint of "
+        f"{count(signed.size, 'entry')}."
     )
 
 
@@ -498,17 +286,17 @@ def plan_group() -> None:
 @store_options
 @click.pass_obj
 def plan_status(settings: Settings) -> None:
-    """Summarise the plan as its entries describe it."""
-    with opened(settings) as plan:
+    """Summarise the plan as its entries describe it (needs no key)."""
+    with reading(settings) as plan:
         state = plan.state
-        now = plan.time()
-        active = sum(1 for m in state.members.values() if m.active_at(now))
+        active = sum(1 for m in state.members.values() if m.active_at(plan.now))
         jurors = sum(1 for m in state.members.values() if m.juror_key is not None)
         closed = state.closed[-1].period if state.closed else "none"
         version = state.rules[-1].version if state.rules else "none"
     say(
-        f"Rules version {version}; {active} active members ({len(state.members)} ever), "
-        f"{jurors} jurors; {len(state.claims)} claims; last closed period {closed}."
+        f"Rules version {version}; {count(active, 'active member')} "
+        f"({len(state.members):,} ever), {count(jurors, 'juror')}; "
+        f"{count(len(state.claims), 'claim')}; last closed period {closed}."
     )
 
 
@@ -519,7 +307,14 @@ def plan_status(settings: Settings) -> None:
 @click.pass_obj
 def plan_wind_down(settings: Settings, claims_until: str, at: str | None) -> None:
     """Wind the plan down: no more joins; claims may be filed until the given time."""
-    _check_time(claims_until)
+    check_time(claims_until, "--claims-until")
     with opened(settings) as plan:
-        appended = plan.wind_down(claims_until, at=_check_time(at))
-    say(f"The plan is wound down from seq {appended.seq}; claims until {claims_until}.")
+        appended = plan.wind_down(claims_until, at=check_time(at))
+    say(
+        f"Wound the plan down at {seq(appended)}: no one may join from now on, and claims "
+        f"may be filed until {claims_until}."
+    )
+
+
+# The claims' commands and the bulk import register themselves on the groups above.
+from ledger import claim_cli, import_cli  # noqa: E402, F401

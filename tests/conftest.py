@@ -97,3 +97,9 @@ def ledger(db_url: str, key_path: Path) -> Iterator[Ledger]:
     made, _ = init_ledger(db_url, key_path, TEST_ORIGIN)
     yield made
     made.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the tests marked slow first: in a parallel run (pytest-xdist, `make test`) they
+    then overlap the many quick ones instead of finishing last, alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

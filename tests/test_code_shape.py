@@ -13,9 +13,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("ledger", "api", "verifier")
 MAX_LINES = 80
-LONGER_FOR_NOW = {
-    ("ledger/check.py", "check_log"),
-}
+LONGER_FOR_NOW: set[tuple[str, str]] = set()
 """Functions over the limit in code being restructured elsewhere. This list must only
 shrink: split a function, then remove it here (the test fails while it is listed but
 no longer too long)."""

@@ -120,6 +120,7 @@ class Replayer:
             progress.last_time,
             bounds,
         )
+        self._chain.log_key = key.to_string()
         self.tree = CompactTree(progress.next_seq, progress.frontier)
         self.watch = watch
         self.roots_at: dict[int, bytes] = {}

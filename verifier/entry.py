@@ -31,14 +31,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from verifier.errors import ChainError, EntryError
+from verifier.errors import ChainError, EntryError, KeyFormatError
 from verifier.jcs import JSONValue, canonicalize, parse_canonical_fast, parse_strict
+from verifier.note import parse_verifier_key
 
 MAX_ENTRY_SIZE = 65_535
 ENVELOPE_KEYS = frozenset({"version", "seq", "time", "type", "prev", "actor", "body"})
 ENTRY_VERSION = 1
 ZERO_PREV = "0" * 64
+_ORIGIN = re.compile(r"[^\s+]+")
 GENESIS_TYPE = "log.genesis"
+RETIRED_TYPE = "log.retired"
+"""The last entry of a retired log, naming its successor (specs/log.md §7)."""
 MAX_TYPE_LENGTH = 64
 
 # fullmatch throughout: with re.match, "$" would also accept a trailing newline.
@@ -238,6 +242,24 @@ class ChainVerifier:
         self.prev = start_prev if start_prev is not None else ZERO_PREV
         self.last_time = start_time
         self.bounds = bounds or TimeBounds()
+        self.retired: int | None = None
+        """The seq of the log's ``log.retired`` entry, once seen: nothing may follow it."""
+        self.log_key: str | None = None
+        """The log's verifier key string, from its genesis (for a retirement's successor)."""
+
+    def _check_retirement(self, n: int, entry: Entry) -> None:
+        if self.retired is not None:
+            raise ChainError(
+                n,
+                f"expected nothing after the log's retirement at seq {self.retired}, "
+                f"found {entry.type}",
+                "log.retired",
+            )
+        if entry.type == RETIRED_TYPE:
+            problem = check_successor(entry.body, self.log_key)
+            if problem is not None:
+                raise ChainError(n, problem, "log.retired")
+            self.retired = n
 
     def add(self, raw: bytes) -> Entry:
         """Check the entry at position ``next_seq``; return it parsed.
@@ -265,6 +287,10 @@ class ChainVerifier:
         if (n == 0) != (entry.type == GENESIS_TYPE):
             want = f"type {GENESIS_TYPE}" if n == 0 else f"any type but {GENESIS_TYPE}"
             raise ChainError(n, f"expected {want}, found {entry.type}", "log.genesis")
+        if n == 0:
+            key = entry.body.get("verifier_key")
+            self.log_key = key if isinstance(key, str) else None
+        self._check_retirement(n, entry)
         latest = self.bounds.latest(n)
         if latest is not None and entry.time > latest:
             raise ChainError(
@@ -277,6 +303,33 @@ class ChainVerifier:
         self.prev = entry.hash_hex
         self.last_time = entry.time
         return entry
+
+
+def check_successor(body: dict[str, JSONValue], log_key: str | None) -> str | None:
+    """What is wrong with a ``log.retired`` body (specs/log.md §7), or None.
+
+    ``log_key`` is the retiring log's verifier key string (``name+hex8+base64``), if
+    known; the successor must have an origin and a key of its own.
+    """
+    if set(body) != {"successor_origin", "successor_verifier_key"}:
+        return f"expected exactly successor_origin and successor_verifier_key, found {sorted(body)}"
+    origin, key = body["successor_origin"], body["successor_verifier_key"]
+    if not isinstance(origin, str) or not _ORIGIN.fullmatch(origin):
+        return f"expected the successor's origin (no spaces or '+'), found {_show(origin)}"
+    if not isinstance(key, str):
+        return f"expected the successor's verifier key, found {_show(key)}"
+    try:
+        successor = parse_verifier_key(key)
+    except KeyFormatError as exc:
+        return f"expected the successor's verifier key: {exc}"
+    if successor.name != origin:
+        return f"expected the successor's key named {origin!r}, found {successor.name!r}"
+    if log_key is not None:
+        if origin == log_key.split("+", 1)[0]:
+            return f"expected a successor with an origin of its own, found this log's {origin!r}"
+        if key == log_key:
+            return "expected a successor with a key of its own, found this log's key"
+    return None
 
 
 def verify_chain(

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from verifier.compact import CompactTree
-from verifier.entry import GENESIS_TYPE, ZERO_PREV, TimeBounds
+from verifier.entry import GENESIS_TYPE, RETIRED_TYPE, ZERO_PREV, TimeBounds
 from verifier.merkle import node_hash
 
 MAX_BREAKS = 100
@@ -49,7 +49,9 @@ _REST = re.compile(
     rb'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z","type":"[a-z0-9_.]{1,64}","version":1}'
 )
 _GENESIS = GENESIS_TYPE.encode("ascii")
+_RETIRED = RETIRED_TYPE.encode("ascii")
 _GENESIS_TAIL = b'","type":"log.genesis","version":1}'
+_RETIRED_TAIL = b'","type":"log.retired","version":1}'
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class Segment:
     blocks: list[tuple[int, bytes]] = field(default_factory=list)
     breaks: list[Break] = field(default_factory=list)
     break_count: int = 0
+    retired: int | None = None
+    """The position of a ``log.retired`` entry in the run (log.md §7): nothing may follow."""
 
 
 def scan(raws: Iterable[bytes], start: int, bounds: TimeBounds | None = None) -> Segment:
@@ -112,6 +116,8 @@ def scan(raws: Iterable[bytes], start: int, bounds: TimeBounds | None = None) ->
             and rest(raw, t) is not None
             and raw[t : t + 20] >= last_time
             and raw.endswith(_GENESIS_TAIL) == (position == 0)
+            and not raw.endswith(_RETIRED_TAIL)
+            and segment.retired is None
         ):
             last_time = raw[t : t + 20]
         else:
@@ -189,6 +195,10 @@ def _scan_slowly(segment: Segment, raw: bytes, position: int, prev: bytes, last:
         _note(segment, position, f"log.time.order: {_text(time)} is before {_text(last)}")
     if (position == 0) != (entry_type == _GENESIS):
         _type_break(segment, position, entry_type)
+    if segment.retired is not None and position == segment.retired + 1:
+        _note(segment, position, f"log.retired: an entry after the retirement at {segment.retired}")
+    if entry_type == _RETIRED:
+        segment.retired = position
     return time
 
 
@@ -226,6 +236,8 @@ class LinkReplay:
         self.last_time = last_time.encode("ascii") if last_time is not None else None
         self.breaks: list[Break] = []
         self.break_count = 0
+        self.retired: int | None = None
+        """A retirement that ended the segments so far (log.md §7)."""
 
     @property
     def next_seq(self) -> int:
@@ -260,8 +272,18 @@ class LinkReplay:
                     f"{_text(self.last_time)}",
                 )
             )
+        if self.retired is not None:
+            self._add(
+                Break(
+                    first,
+                    f"seq {first}: log.retired: an entry after the retirement at {self.retired}",
+                )
+            )
+            self.retired = None  # said once
         for item in segment.breaks:
             self._add(item)
+        if segment.retired is not None and segment.retired == first + segment.count - 1:
+            self.retired = segment.retired
         self.break_count += segment.break_count - len(segment.breaks)
         for height, root in segment.blocks:
             self._append_block(height, root)

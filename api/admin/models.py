@@ -14,10 +14,19 @@ import binascii
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 from ledger.errors import EntryError
 from ledger.log.entry import MAX_SAFE_INTEGER, parse_time
+from ledger.money import MoneyError, parse_yuan
 
 MAX_BULK_JOIN = 2_000
 MAX_TEXT = 4_096
@@ -83,6 +92,28 @@ def _check_record(value: object) -> None:
             _check_record(item)
 
 
+def _yuan(value: str) -> str:
+    try:
+        parse_yuan(value)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _one_amount(fen: int | None, yuan: str | None, name: str, *, optional: bool = False) -> int:
+    """The amount given as ``<name>_fen`` or ``<name>_yuan`` (exactly one), in fen."""
+    if fen is not None and yuan is not None:
+        raise ValueError(f"expected {name}_fen or {name}_yuan, not both")
+    if yuan is not None:
+        return parse_yuan(yuan)
+    if fen is None and not optional:
+        raise ValueError(
+            f"expected {name}_fen (integer fen) or {name}_yuan (yuan as a string with at most "
+            'two decimals, like "3000.50")'
+        )
+    return fen or 0
+
+
 def _rules(value: dict[str, Any]) -> dict[str, Any]:
     for name, item in value.items():
         if name.endswith("_days") and type(item) is int and item > MAX_RULE_DAYS:
@@ -110,6 +141,16 @@ Document = Annotated[
     StringConstraints(max_length=MAX_DOCUMENT, pattern=BASE64_PATTERN),
     AfterValidator(_base64),
     Field(description="The document, base64; only its SHA-256 goes on the log"),
+]
+Yuan = Annotated[
+    str,
+    StringConstraints(pattern=r"^(0|[1-9][0-9]{0,13})(\.[0-9]{1,2})?$"),
+    AfterValidator(_yuan),
+    Field(
+        description="Yuan as a string, at most two decimals (never a JSON number): the "
+        "same amount as the matching *_fen field, which it replaces",
+        examples=["3000.50"],
+    ),
 ]
 Fen = Annotated[StrictInt, Field(ge=1, le=MAX_SAFE_INTEGER)]
 FenOrZero = Annotated[StrictInt, Field(ge=0, le=MAX_SAFE_INTEGER)]
@@ -165,22 +206,49 @@ class EnrolIn(Command):
 
 
 class FileIn(Command):
-    """A claim is filed."""
+    """A claim is filed; the amount claimed in ``amount_fen`` or ``amount_yuan``."""
 
     member: MemberId
     condition: Code
-    amount_fen: Fen
+    amount_fen: Fen | None = None
+    amount_yuan: Yuan | None = None
     diagnosed: EntryTime
     evidence: Document
 
+    @model_validator(mode="after")
+    def _amount(self) -> FileIn:
+        self.amount_fen = _one_amount(self.amount_fen, self.amount_yuan, "amount")
+        if self.amount_fen < 1:
+            raise ValueError("expected an amount claimed of at least 1 fen")
+        return self
+
+    @property
+    def amount(self) -> int:
+        """The amount claimed, in fen."""
+        assert self.amount_fen is not None
+        return self.amount_fen
+
 
 class AssessIn(Command):
-    """The operator's assessment."""
+    """The operator's assessment; the amount approved in ``amount_fen`` or ``amount_yuan``
+    (none for a denial)."""
 
     decision: Literal["approve", "deny"]
-    amount_fen: FenOrZero
+    amount_fen: FenOrZero | None = None
+    amount_yuan: Yuan | None = None
     reason: Text
     report: Document
+
+    @model_validator(mode="after")
+    def _amount(self) -> AssessIn:
+        deny = self.decision == "deny"
+        self.amount_fen = _one_amount(self.amount_fen, self.amount_yuan, "amount", optional=deny)
+        return self
+
+    @property
+    def amount(self) -> int:
+        """The amount approved, in fen (0 for a denial given none)."""
+        return self.amount_fen or 0
 
 
 class ObjectIn(Command):
@@ -204,10 +272,41 @@ class DrawIn(Command):
 
 
 class ReverseIn(Command):
-    """Fraud found after payment."""
+    """Fraud found after payment; what is recovered in ``recovered_fen`` or ``recovered_yuan``."""
 
-    recovered_fen: Fen
+    recovered_fen: Fen | None = None
+    recovered_yuan: Yuan | None = None
     reason: Code
+
+    @model_validator(mode="after")
+    def _amount(self) -> ReverseIn:
+        self.recovered_fen = _one_amount(self.recovered_fen, self.recovered_yuan, "recovered")
+        if self.recovered_fen < 1:
+            raise ValueError("expected an amount recovered of at least 1 fen")
+        return self
+
+    @property
+    def recovered(self) -> int:
+        """The amount recovered, in fen."""
+        assert self.recovered_fen is not None
+        return self.recovered_fen
+
+
+class CloseIn(Command):
+    """Close a period: it must be named, and be the next one."""
+
+    period: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])[ab]$"),
+            Field(examples=["2025-07b"]),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="Required: the period to close, which must be the next one (a request "
+        "without it is answered 400 naming the next period and its cutoff)",
+    )
 
 
 class WindDownIn(Command):

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Depends, Path, Request
 
 from api.admin import models
 from api.admin.auth import juror, operator
+from api.admin.idempotency import IdempotentRoute, idempotency_key
 from api.admin.service import AdminService, Written
 from api.problems import PROBLEM_JSON, ProblemError
 from ledger.domain.errors import RuleError
@@ -30,12 +31,26 @@ _errors: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed request", **_problem},
     401: {"description": "No valid token", **_problem},
     403: {"description": "The token's role may not do this", **_problem},
-    409: {"description": "Refused by a plan rule (named in 'rule') or the log", **_problem},
+    409: {
+        "description": "Refused by a plan rule (named in 'rule') or the log, or a request "
+        "with this Idempotency-Key is still being answered",
+        **_problem,
+    },
     413: {"description": "Request body over 1 MiB", **_problem},
-    422: {"description": "The log refuses the entry, or 'at' is in the future", **_problem},
+    422: {
+        "description": "The log refuses the entry, 'at' is in the future, or the "
+        "Idempotency-Key was used for another request",
+        **_problem,
+    },
     503: {"description": "The log's store is unavailable", **_problem},
 }
-router = APIRouter(prefix="/admin/v1", tags=["admin"], responses=_errors)
+router = APIRouter(
+    prefix="/admin/v1",
+    tags=["admin"],
+    responses=_errors,
+    route_class=IdempotentRoute,
+    dependencies=[Depends(idempotency_key)],
+)
 
 Operator = Annotated[TokenInfo, Depends(operator)]
 Juror = Annotated[TokenInfo, Depends(juror)]
@@ -150,7 +165,7 @@ def file_claim(request: Request, token: Operator, body: models.FileIn) -> models
         lambda plan: plan.file_claim(
             body.member,
             body.condition,
-            body.amount_fen,
+            body.amount,
             body.diagnosed,
             evidence,
             at=at,
@@ -170,7 +185,7 @@ def assess(
     report = base64.b64decode(body.report)
     _, written = service.run(
         lambda plan: plan.assess(
-            claim, body.decision, body.amount_fen, body.reason, report, at=at, actor=token.actor
+            claim, body.decision, body.amount, body.reason, report, at=at, actor=token.actor
         )
     )
     return models.WrittenOut(**_out(_one(written)))
@@ -279,7 +294,7 @@ def reverse(
     service = _service(request)
     at = service.check_at(body.at)
     _, written = service.run(
-        lambda plan: plan.reverse(claim, body.recovered_fen, body.reason, at=at, actor=token.actor)
+        lambda plan: plan.reverse(claim, body.recovered, body.reason, at=at, actor=token.actor)
     )
     return models.WrittenOut(**_out(_one(written)))
 
@@ -288,11 +303,25 @@ def reverse(
 
 
 @router.post("/periods/close", status_code=201, response_model=models.PeriodOut)
-def close_period(request: Request, token: Operator, body: NoBody = None) -> models.PeriodOut:
-    """Close the next period (``period.closed``): apportion it, store its contribution tree."""
+def close_period(
+    request: Request, token: Operator, body: Annotated[models.CloseIn | None, Body()] = None
+) -> models.PeriodOut:
+    """Close the next period (``period.closed``), named in ``period``: apportion it, store
+    its contribution tree. Naming it means a request sent twice cannot close two periods."""
     service = _service(request)
+    period = body.period if body is not None else None
+    if period is None:
+        following = service.next_close()
+        hint = (
+            f"the next is {following[0]} (cutoff {following[1]})"
+            if following is not None
+            else "there is none before the first rules version"
+        )
+        raise ProblemError(400, "Bad request", f"expected the period to close in 'period': {hint}")
     at = service.check_at(body.at if body is not None else None)
-    closed, written = service.run(lambda plan: plan.close_period(at=at, actor=token.actor))
+    closed, written = service.run(
+        lambda plan: plan.close_period(period=period, at=at, actor=token.actor)
+    )
     return models.PeriodOut(**_out(_one(written)), period=str(closed["period"]), body=closed)
 
 

@@ -16,12 +16,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from sqlalchemy.engine import Connection
+
+from api.admin.idempotency import CURRENT, Pending
 from api.problems import ProblemError
 from ledger.domain.errors import RuleError
+from ledger.domain.identity import IdentityTakenError
 from ledger.domain.plan import Plan
-from ledger.errors import ChainError, EntryError, LedgerError, StoreError
+from ledger.errors import ChainError, EntryError, EntryTimeError, LedgerError, StoreError
+from ledger.idempotency import KeyTakenError, claim_key, create_idempotency_schema, lookup
 from ledger.instance import Ledger
-from ledger.log.entry import format_time
+from ledger.log.entry import Entry, format_time
 from ledger.log.log import Appended
 from ledger.publish.loop import DEFAULT_INTERVAL, PublishLoop
 from ledger.publish.receipt import Receipt, sign_receipt
@@ -70,6 +75,7 @@ class AdminService:
         self.publishing = PublishLoop(ledger.publisher, publish_interval)
         self._lock = threading.Lock()
         create_token_schema(ledger.store)
+        create_idempotency_schema(ledger.store)
         self.plan = Plan(ledger, clock=self.clock)
 
     @property
@@ -93,29 +99,57 @@ class AdminService:
         """Run one plan command; its result and a receipt for every entry it appended.
 
         A refusal becomes a problem document: a plan rule 409 (naming the rule), an
-        entry time before the log's last 409, an entry the log refuses 422; an
-        unavailable store stays a :class:`StoreError` (503).
+        entry time before the log's last 409 (in the future 422), an entry the log
+        refuses 422; an unavailable store stays a :class:`StoreError` (503). With an
+        idempotency key pending (api.admin.idempotency), the key is recorded in the
+        transaction that appends the entries; :class:`KeyTakenError` if another request
+        recorded it first.
         """
+        pending = CURRENT.get()
         with self._lock:
+            if pending is not None:
+                self.plan.before_append = self._recorder(pending)
             try:
                 result = command(self.plan)
-            except RuleError as exc:
-                raise ProblemError(
-                    409, "Refused by the plan's rules", str(exc), extensions={"rule": exc.rule}
-                ) from None
-            except ChainError as exc:
-                raise ProblemError(409, "Refused by the log", str(exc)) from None
-            except EntryError as exc:
-                raise ProblemError(
-                    422, "Entry refused", str(exc), extensions={"kind": exc.kind}
-                ) from None
-            except StoreError:
-                raise
+            except KeyTakenError:
+                raise  # the route answers with the first request's answer
             except LedgerError as exc:
-                raise ProblemError(422, "Refused", str(exc)) from None
+                if pending is not None and self._key_used(pending):
+                    # Refused because a request with this key got there first (it
+                    # enrolled the person, closed the period): answer with that one.
+                    raise KeyTakenError(str(exc)) from None
+                raise _problem(exc) from None
+            finally:
+                self.plan.before_append = None
             appended = list(self.plan.appended)
         self.publishing.wake()
         return result, [self.receipt(a) for a in appended]
+
+    def _recorder(self, pending: Pending) -> Callable[[Connection, list[Entry]], None]:
+        """Record the request's idempotency key in the transaction of its entries."""
+
+        def record(conn: Connection, entries: list[Entry]) -> None:
+            claim_key(
+                conn,
+                pending.scope,
+                pending.key,
+                pending.request_hash,
+                (entries[0].seq, entries[-1].seq),
+                self.wall_clock(),
+            )
+
+        return record
+
+    def _key_used(self, pending: Pending) -> bool:
+        return lookup(self.ledger.store, pending.scope, pending.key) is not None
+
+    def next_close(self) -> tuple[str, str] | None:
+        """The next period to close and its cutoff (for a request that names none)."""
+        with self._lock:
+            try:
+                return self.plan.next_close()
+            except LedgerError as exc:
+                raise _problem(exc) from None
 
     def receipt(self, appended: Appended) -> Written:
         """Sign the receipt for an appended entry, promising cover within the interval."""
@@ -124,3 +158,26 @@ class AdminService:
             Receipt(self.origin, appended.seq, appended.hash, covered_by), self.ledger.signer
         )
         return Written(appended.seq, appended.hash, covered_by, note)
+
+
+def _problem(exc: LedgerError) -> Exception:
+    """A command's refusal as a problem document (a store failure stays itself: 503)."""
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, IdentityTakenError):
+        extensions: dict[str, object] = {"index": exc.index}
+        if exc.member is not None:
+            extensions["member"] = exc.member
+        return ProblemError(409, "Refused: already a member", str(exc), extensions=extensions)
+    if isinstance(exc, RuleError):
+        return ProblemError(
+            409, "Refused by the plan's rules", str(exc), extensions={"rule": exc.rule}
+        )
+    if isinstance(exc, ChainError):
+        return ProblemError(409, "Refused by the log", str(exc))
+    if isinstance(exc, EntryTimeError):
+        status = 422 if exc.kind == "future" else 409
+        return ProblemError(status, "Entry time refused", str(exc), extensions={"kind": exc.kind})
+    if isinstance(exc, EntryError):
+        return ProblemError(422, "Entry refused", str(exc), extensions={"kind": exc.kind})
+    return ProblemError(422, "Refused", str(exc))

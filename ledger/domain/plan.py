@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -31,18 +30,26 @@ from ledger.domain.closing import close_period
 from ledger.domain.decisions import decision_body
 from ledger.domain.draw import DrawError, draw, pool_root, pool_signature_message, seed
 from ledger.domain.errors import RuleError
-from ledger.domain.periods import period_open_at
+from ledger.domain.identity import (
+    active_holders,
+    canonical_record,
+    refuse_known_people,
+)
+from ledger.domain.periods import cutoff, parse_period, period_open_at
 from ledger.domain.rules import Rules, add_days
 from ledger.domain.state import PlanState
 from ledger.domain.store import (
     create_plan_schema,
     private_table,
+    record_hash,
     store_tree,
     stored_proof,
 )
+from ledger.errors import EntryTimeError
 from ledger.instance import Ledger
-from ledger.log.entry import Entry, format_time, parse_entry
+from ledger.log.entry import Entry, format_time, parse_entry, parse_time
 from ledger.log.log import Appended, NewEntry
+from ledger.log.store import entry_table
 
 OPERATOR = "operator"
 # The entry actor pattern (specs/entries.md §1) with the role fixed to the operator.
@@ -69,6 +76,9 @@ class Plan:
         self._random = random_bytes
         self._state: PlanState | None = None
         self.appended: list[Appended] = []
+        # Runs first inside every append's transaction (see submit): the admin API
+        # records an idempotency key there, atomically with the entries.
+        self.before_append: Callable[[Connection, list[Entry]], None] | None = None
         create_plan_schema(ledger.store)
 
     # -- state --------------------------------------------------------------------
@@ -108,25 +118,69 @@ class Plan:
             raise
         self._state = state
 
-    def submit(self, entries: Sequence[NewEntry]) -> list[Appended]:
+    def submit(
+        self,
+        entries: Sequence[NewEntry],
+        *,
+        check: Callable[[Connection, list[Entry]], None] | None = None,
+    ) -> list[Appended]:
         """Append entries if, and only if, every one of them passes the plan's rules.
+
+        :attr:`before_append`, then the rules, then ``check`` run inside the append's
+        transaction (holding the sequencer's lock); any may refuse by raising, and
+        whatever they write commits with the entries or not at all.
 
         :attr:`appended` is then the entries of this, the latest command (empty while a
         command is refused), so a caller can issue receipts for them whatever the
         command returns.
         """
+
+        def guard(conn: Connection, parsed: list[Entry]) -> None:
+            if self.before_append is not None:
+                self.before_append(conn, parsed)
+            self._guard(conn, parsed)
+            if check is not None:
+                try:
+                    check(conn, parsed)
+                except BaseException:
+                    self._state = None  # applied but not appended: rebuild from the log
+                    raise
+
         self.appended = []
-        self.appended = self.ledger.log.append_batch(entries, guard=self._guard)
+        self.appended = self.ledger.log.append_batch(entries, guard=guard)
         return self.appended
 
     def time(self, at: str | None = None) -> str:
-        """The time a command's entries will carry: ``at``, or now, never before the last."""
-        if at is not None:
-            return at
+        """The time a command's entries will carry: ``at``, or now, never before the last.
+
+        An ``at`` (importing history, or a rehearsal) must be a valid entry time, no
+        later than the clock's now and no earlier than the log's last entry, so that
+        history is imported in time order and never dated ahead (:class:`EntryTimeError`).
+        """
         now = format_time(self._clock())
-        size = self.ledger.log.size()
-        last = parse_entry(self.ledger.log.entries(size - 1, size)[0][1]).time
-        return max(now, last)
+        with self.ledger.store.reader() as conn:  # the last entry, in one read
+            raw = conn.execute(
+                select(entry_table.c.data).order_by(entry_table.c.seq.desc()).limit(1)
+            ).scalar_one()
+        last = parse_entry(bytes(raw)).time
+        if at is None:
+            return max(now, last)
+        parse_time(at)
+        # The last entry's own time is always allowed: it is what "now" gives when the
+        # clock shows an earlier time than the log.
+        if at > max(now, last):
+            raise EntryTimeError(
+                "future",
+                f"expected an entry time no later than now ({now}), found {at}: "
+                "entries are never dated ahead",
+            )
+        if at < last:
+            raise EntryTimeError(
+                "backwards",
+                f"expected an entry time no earlier than the log's last entry ({last}), "
+                f"found {at}: history is imported in time order",
+            )
+        return at
 
     # -- rules and members ----------------------------------------------------------
 
@@ -155,6 +209,12 @@ class Plan:
     ) -> list[tuple[str, Appended]]:
         """Many joins in one batch.
 
+        A person whose identity record is an active member's, or who appears twice in
+        ``people``, is refused (:class:`IdentityTakenError`):
+        records are compared by the hash kept beside them in the private table, and
+        checked again inside the append's transaction, so two imports at once cannot
+        both enrol one person.
+
         The private records are written first: if the joins are then refused, they are
         deleted again; if the process dies in between, an orphan record (on no entry)
         is all that is left, never a member whose record was lost.
@@ -166,7 +226,7 @@ class Plan:
         for age_band, identity in people:
             member = "m-" + self._random(10).hex()
             salt = self._random(32)
-            record = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            record = canonical_record(identity)
             commitment = hashlib.sha256(salt + record.encode()).hexdigest()
             entries.append(
                 NewEntry(
@@ -176,20 +236,43 @@ class Plan:
                     time=when,
                 )
             )
-            private.append({"member": member, "salt": salt, "record": record})
+            private.append(
+                {
+                    "member": member,
+                    "salt": salt,
+                    "record": record,
+                    "record_hash": record_hash(record),
+                }
+            )
+        digests = [str(p["record_hash"]) for p in private]
+        new = {str(p["member"]) for p in private}
+        with self.ledger.store.reader() as conn:
+            refuse_known_people(conn, self.state, digests, when, new)
         with self.ledger.store.writer() as conn:
             conn.execute(insert(private_table), private)
+
+        def still_new(conn: Connection, _: list[Entry]) -> None:
+            assert self._state is not None
+            refuse_known_people(conn, self._state, digests, when, new)
+
         try:
-            appended = self.submit(entries)
+            appended = self.submit(entries, check=still_new)
         except BaseException:
             with self.ledger.store.writer() as conn:
-                conn.execute(
-                    delete(private_table).where(
-                        private_table.c.member.in_([p["member"] for p in private])
-                    )
-                )
+                conn.execute(delete(private_table).where(private_table.c.member.in_(sorted(new))))
             raise
         return [(str(p["member"]), a) for p, a in zip(private, appended, strict=True)]
+
+    def members_by_identity(
+        self, identities: Sequence[dict[str, Any]], *, at: str | None = None
+    ) -> list[tuple[str, str] | None]:
+        """For each identity record, (member, joined) of the active member who has it, or None."""
+        when = self.time(at)
+        digests = [record_hash(canonical_record(identity)) for identity in identities]
+        state = self.state
+        with self.ledger.store.reader() as conn:
+            holders = active_holders(conn, state, digests, when, set())
+        return [holders.get(digest) for digest in digests]
 
     def erase(self, member: str) -> bool:
         """Erase a member's identity record and salt; the log stays verifiable."""
@@ -411,14 +494,40 @@ class Plan:
 
     # -- periods --------------------------------------------------------------------
 
-    def close_period(self, *, at: str | None = None, actor: str = OPERATOR) -> dict[str, Any]:
-        """Close the next period: apportion it and store its contribution tree, atomically."""
+    def next_close(self) -> tuple[str, str] | None:
+        """The next period to close and its cutoff, or None before the first rules."""
+        period = self.state.next_period_to_close()
+        return None if period is None else (period, cutoff(period))
+
+    def close_period(
+        self, *, period: str | None = None, at: str | None = None, actor: str = OPERATOR
+    ) -> dict[str, Any]:
+        """Close the next period: apportion it and store its contribution tree, atomically.
+
+        ``period``, when given, must name the next period to close: an operator names
+        it, so that a command given twice cannot close two periods.
+        """
         when = self.time(at)
         state = self.state
-        period = state.next_period_to_close()
-        if period is None:
+        following = self.next_close()
+        if following is None:
             raise RuleError("rules.in_force", "no period to close before the first rules")
-        close = close_period(state, period, when)
+        expected, cut = following
+        if period is not None and period != expected:
+            parse_period(period)
+            done = next((c for c in state.closed if c.period == period), None)
+            why = f"it was closed at seq {done.seq}" if done is not None else "it is not next"
+            raise RuleError(
+                "period.order",
+                f"expected the next period to close, {expected} (cutoff {cut}), found "
+                f"{period}: {why}",
+            )
+        if when < cut:
+            raise RuleError(
+                "period.early",
+                f"period {expected} can be closed from its cutoff {cut}, not at {when}",
+            )
+        close = close_period(state, expected, when)
         self._one("period.closed", close.body, when, actor)
         return close.body
 

@@ -30,7 +30,7 @@ from ledger.domain.model import Claim, Member, PeriodClose, WindDown
 from ledger.domain.periods import next_period, period_open_at
 from ledger.domain.rules import Rules, admit, in_force, parse_rules
 from ledger.errors import ChainError
-from ledger.log.entry import GENESIS_TYPE, Entry
+from ledger.log.entry import GENESIS_TYPE, RETIRED_TYPE, Entry
 from ledger.publish.note import Verifier, parse_verifier_key
 
 OPERATOR_ACTOR_RE = re.compile(r"\Aoperator(:[A-Za-z0-9._@-]{1,128})?\Z")
@@ -159,7 +159,7 @@ class PlanState:
         if entry.seq == 0 and entry.type == GENESIS_TYPE:
             self.origin = str(entry.body["origin"])
             self.log_key = parse_verifier_key(str(entry.body["verifier_key"]))
-        else:
+        elif entry.type != RETIRED_TYPE:  # the log's own last entry (log.md §7), no plan rule
             self._apply_plan(entry)
         self.size += 1
 
@@ -168,7 +168,8 @@ class PlanState:
         if handler is None:
             raise RuleError(
                 "entry.type",
-                f"expected log.genesis first, then a type of specs/plan.md §3, found "
+                f"expected log.genesis first, then types of specs/plan.md §3 (and log.retired "
+                f"last), found "
                 f"{entry.type!r} at seq {entry.seq}",
             )
         if entry.type != "vote.cast" and not OPERATOR_ACTOR_RE.match(entry.actor):

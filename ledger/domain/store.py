@@ -1,17 +1,19 @@
 """The plan's own tables: private identity records, and each period's contribution tree.
 
 ``member_private`` is the operator-private table of specs/plan.md §4.3: salts and
-identity records, never served, erasable. ``contribution`` (one row per member and
+identity records, and each record's hash to find a person who is already a member;
+never served, erasable. ``contribution`` (one row per member and
 period) and ``contribution_node`` (the sum tree's levels, packed) are append-only
 like the log's tables; they let the API prove a member's charge in O(log N) reads.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text, select, text, tuple_
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, inspect, select, text, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
@@ -29,6 +31,8 @@ class MemberPrivate(SQLModel, table=True):
     member: str = Field(sa_column=Column(Text, primary_key=True))
     salt: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     record: str = Field(sa_column=Column(Text, nullable=False))
+    # SHA-256 of ``record``: finds a person who is already a member (never on the log).
+    record_hash: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class ContributionRow(SQLModel, table=True):
@@ -63,6 +67,7 @@ def create_plan_schema(store: Store) -> None:
     """Create the plan's tables (idempotent); the tree tables are append-only."""
     with store.writer() as conn:
         SQLModel.metadata.create_all(conn, tables=[private_table, contribution_table, node_table])
+        _add_record_hashes(conn)
         if store.dialect == "postgresql":
             # Packed hashes do not compress; skip TOAST's compression attempts.
             conn.execute(
@@ -85,6 +90,48 @@ def create_plan_schema(store: Store) -> None:
                             f"'{table} is append-only: {verb} refused'); END"
                         )
                     )
+
+
+def record_hash(record: str) -> str:
+    """The private lookup key of an identity record: SHA-256 of its canonical JSON, hex."""
+    return hashlib.sha256(record.encode()).hexdigest()
+
+
+def _add_record_hashes(conn: Connection) -> None:
+    """Give ``member_private`` its ``record_hash`` column and index, filled in (idempotent)."""
+    columns = {c["name"] for c in inspect(conn).get_columns("member_private")}
+    if "record_hash" not in columns:
+        conn.execute(text("ALTER TABLE member_private ADD COLUMN record_hash TEXT"))
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS member_private_record_hash ON member_private (record_hash)"
+        )
+    )
+    missing = conn.execute(
+        select(private_table.c.member, private_table.c.record).where(
+            private_table.c.record_hash.is_(None)
+        )
+    ).all()
+    for member, record in missing:
+        conn.execute(
+            update(private_table)
+            .where(private_table.c.member == member)
+            .values(record_hash=record_hash(str(record)))
+        )
+
+
+def members_with_records(conn: Connection, hashes: Sequence[str]) -> list[tuple[str, str]]:
+    """(member, record hash) of every private record whose hash is among ``hashes``."""
+    found: list[tuple[str, str]] = []
+    wanted = sorted(set(hashes))
+    for start in range(0, len(wanted), 1_000):
+        rows = conn.execute(
+            select(private_table.c.member, private_table.c.record_hash).where(
+                private_table.c.record_hash.in_(wanted[start : start + 1_000])
+            )
+        ).all()
+        found.extend((str(member), str(digest)) for member, digest in rows)
+    return found
 
 
 def store_tree(

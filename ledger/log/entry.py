@@ -26,6 +26,7 @@ MAX_ENTRY_BYTES = 65_535
 MAX_SAFE_INTEGER = 2**53 - 1
 ZERO_HASH = "0" * 64
 GENESIS_TYPE = "log.genesis"
+RETIRED_TYPE = "log.retired"  # the last entry of a retired log (specs/log.md §7)
 
 ENVELOPE_KEYS = frozenset({"version", "seq", "time", "type", "prev", "actor", "body"})
 TIME_RE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\Z")

@@ -5,7 +5,8 @@ sequencer lock, read the last entry and the tree's frontier, assign each new
 entry the next seq, ``prev`` = SHA-256 of the entry before and a time no earlier
 than the one before, serialise it canonically, and insert the entries with every
 complete-subtree hash they create. The transaction is the batch: it commits whole
-(group commit, one fsync) or not at all.
+(group commit, one fsync) or not at all. A retired log (§7: its last entry is
+``log.retired``) takes nothing more.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ledger.errors import ChainError, TreeError
+from ledger.errors import ChainError, RetiredError, TreeError
 from ledger.log import tree
 from ledger.log.entry import (
+    RETIRED_TYPE,
     ZERO_HASH,
     Entry,
     encode_entry,
@@ -104,6 +106,12 @@ class Log:
                 ).scalar_one()
                 last = parse_entry(bytes(last_raw))
                 prev, last_time = last.hash, last.time
+                if last.type == RETIRED_TYPE:
+                    raise RetiredError(
+                        size,
+                        f"the log was retired at seq {size - 1} (its successor is "
+                        f"{last.body.get('successor_origin')!r}): nothing may be appended",
+                    )
             roots = self.store.read_hashes(conn, tree.Frontier.positions(size))
             frontier = tree.Frontier(size, roots)
             hash_start = tree.stored_hash_count(size)
@@ -115,30 +123,12 @@ class Log:
             for offset, new in enumerate(batch):
                 seq = size + offset
                 when = new.time if new.time is not None else max(now, last_time)
-                if when < last_time:
-                    raise ChainError(
-                        seq,
-                        f"log.time.order (log.md §3): expected a time no earlier than "
-                        f"{last_time}, found {when}",
-                    )
-                if when > latest:
-                    raise ChainError(
-                        seq,
-                        f"log.time.ahead (log.md §3): expected a time no later than {latest} "
-                        f"(now and {MAX_AHEAD.seconds} s of clock skew), found {when}",
-                    )
+                _check_new(
+                    new, seq, when, last_time, latest, last_in_batch=offset == len(batch) - 1
+                )
                 raw = encode_entry(
                     seq=seq, time=when, type=new.type, prev=prev, actor=new.actor, body=new.body
                 )
-                if seq == 0:
-                    # Genesis is written by ledger.log.genesis; checked here so no
-                    # other path can start a log with anything else.
-                    if new.type != "log.genesis":
-                        raise ChainError(
-                            0, f"log.genesis (log.md §3): expected it first, found {new.type}"
-                        )
-                elif new.type == "log.genesis":
-                    raise ChainError(seq, "log.genesis (log.md §3): it may only be entry 0")
                 for stored in frontier.append(tree.leaf_hash(raw)):
                     hash_rows.append({"idx": hash_start + len(hash_rows), "hash": stored})
                 entry_rows.append({"seq": seq, "data": raw})
@@ -253,3 +243,30 @@ class Log:
 
 _PER_READ = 5_000
 """Positions or seqs asked for in one statement (SQLite caps a statement's parameters)."""
+
+
+def _check_new(
+    new: NewEntry, seq: int, when: str, last_time: str, latest: str, *, last_in_batch: bool
+) -> None:
+    """The chain's rules a new entry at ``seq`` dated ``when`` must keep (specs/log.md §3, §7)."""
+    if when < last_time:
+        raise ChainError(
+            seq,
+            f"log.time.order (log.md §3): expected a time no earlier than {last_time}, "
+            f"found {when}",
+        )
+    if when > latest:
+        raise ChainError(
+            seq,
+            f"log.time.ahead (log.md §3): expected a time no later than {latest} "
+            f"(now and {MAX_AHEAD.seconds} s of clock skew), found {when}",
+        )
+    if seq == 0:
+        # Genesis is written by ledger.instance.init_ledger; checked here so no other
+        # path can start a log with anything else.
+        if new.type != "log.genesis":
+            raise ChainError(0, f"log.genesis (log.md §3): expected it first, found {new.type}")
+    elif new.type == "log.genesis":
+        raise ChainError(seq, "log.genesis (log.md §3): it may only be entry 0")
+    elif new.type == RETIRED_TYPE and not last_in_batch:
+        raise RetiredError(seq, "log.retired must be the log's last entry")

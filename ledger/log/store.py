@@ -153,10 +153,8 @@ class Store:
         self.url = normalize_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
-        if self.dialect == "sqlite" and not create:
-            path = parsed.database
-            if path and path != ":memory:" and not Path(path).exists():
-                raise StoreError(f"no database at {path}: run 'tally init' first, or check --db")
+        if self.dialect == "sqlite":
+            _check_sqlite_file(parsed.database, create=create)
         kwargs: dict[str, Any] = {}
         if not pool:
             kwargs["poolclass"] = NullPool
@@ -382,6 +380,30 @@ class ConnectionHashReader:
     def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
         """Stored hashes at the given positions, in order."""
         return self._store.read_hashes(self._conn, indexes)
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_sqlite_file(path: str | None, *, create: bool) -> None:
+    """Refuse a missing file (unless ``create``) or one that is not a SQLite database."""
+    if not path or path == ":memory:":
+        return
+    file = Path(path)
+    if not file.exists():
+        if create:
+            return
+        raise StoreError(f"no database at {path}: run 'tally init' first, or check --db")
+    try:
+        with file.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"cannot open the database file {path}: {exc.strerror}") from None
+    if header and header != SQLITE_HEADER:
+        raise StoreError(
+            f"expected a SQLite database at {path}, found a file that is not one (it does "
+            "not begin with the SQLite header): check --db"
+        )
 
 
 def _configure_sqlite(engine: Engine, *, transactions: bool) -> None:

@@ -6,7 +6,9 @@ other publisher interleaves:
 1. read the current size n and compute its root from stored hashes;
 2. load the latest checkpoint already signed, of size m;
 3. refuse if n < m, or if the root of the first m entries, recomputed from the
-   stored hashes now, differs from the root signed then (the store was altered);
+   stored hashes now, differs from the root signed then (the store was altered),
+   or if a ``log.retired`` entry other than the last would be covered: a retired
+   log's final checkpoint is its last (specs/log.md §7);
 4. if n == m, return the checkpoint already signed;
 5. otherwise build the RFC 9162 consistency proof from m to n and verify it
    against the root signed then and the new root; only then sign, store, return.
@@ -20,12 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from ledger.errors import PublishError
 from ledger.log import tree
-from ledger.log.entry import format_time
+from ledger.log.entry import RETIRED_TYPE, format_time, parse_entry, read_envelope_tail
 from ledger.log.proof import ProofError, verify_consistency
-from ledger.log.store import ConnectionHashReader, Store, checkpoint_table
+from ledger.log.store import ConnectionHashReader, Store, checkpoint_table, entry_table
 from ledger.publish.checkpoint import Checkpoint, open_checkpoint
 from ledger.publish.note import Signer, sign_note
 
@@ -83,6 +86,12 @@ class Publisher:
                         last["note"],
                         last["signed_at"],
                     )
+            retired = _retired_before(conn, int(last["tree_size"]) if last else 0, size)
+            if retired is not None:
+                raise PublishError(
+                    f"the log was retired at seq {retired} (specs/log.md §7): its final "
+                    f"checkpoint covers {retired + 1} entries; refusing to sign one of {size}"
+                )
             root = tree.root_at(reader, size)
             if last is not None:
                 try:
@@ -130,3 +139,23 @@ def latest_checkpoint(store: Store) -> str | None:
             select(checkpoint_table.c.note).order_by(checkpoint_table.c.tree_size.desc()).limit(1)
         ).scalar()
     return None if note is None else str(note)
+
+
+def _retired_before(conn: Connection, signed: int, size: int) -> int | None:
+    """The seq of a ``log.retired`` entry that a checkpoint of ``size`` would cover not last.
+
+    Reads the entries not yet covered by the last checkpoint of ``signed`` entries (and
+    that checkpoint's last entry): only there can a new one have appeared.
+    """
+    rows = conn.execute(
+        select(entry_table.c.seq, entry_table.c.data)
+        .where(entry_table.c.seq >= max(signed - 1, 0), entry_table.c.seq < size - 1)
+        .order_by(entry_table.c.seq)
+    )
+    for seq, data in rows:
+        raw = bytes(data)
+        tail = read_envelope_tail(raw)
+        entry_type = tail[3] if tail is not None else parse_entry(raw).type
+        if entry_type == RETIRED_TYPE:
+            return int(seq)
+    return None

@@ -57,6 +57,9 @@ def unauthorized(response: Any, error: bool = True) -> None:
     assert response.json()["detail"]
 
 
+CLOSE = {"period": "2025-01a"}
+
+
 def forbidden(response: Any) -> None:
     assert response.status_code == 403, response.text
     assert response.headers["content-type"] == PROBLEM
@@ -90,7 +93,9 @@ def test_no_token_or_a_malformed_header_is_401(admin: Admin) -> None:
 
 def test_the_scheme_is_case_insensitive(admin: Admin) -> None:
     response = admin.client.post(
-        "/admin/v1/periods/close", headers={"Authorization": f"bearer {admin.operator}"}
+        "/admin/v1/periods/close",
+        json=CLOSE,
+        headers={"Authorization": f"bearer {admin.operator}"},
     )
     # Authenticated: the plan refuses (no rules yet), which is not an auth failure.
     assert response.status_code == 409, response.text
@@ -98,13 +103,13 @@ def test_the_scheme_is_case_insensitive(admin: Admin) -> None:
 
 def test_a_revoked_token_is_refused_at_once(admin: Admin) -> None:
     info, token = create_token(admin.ledger.store, "operator", name="temp")
-    assert admin.post("/periods/close", None, token).status_code == 409
+    assert admin.post("/periods/close", CLOSE, token).status_code == 409
     revoke_token(admin.ledger.store, info.id)
-    response = admin.post("/periods/close", None, token)
+    response = admin.post("/periods/close", CLOSE, token)
     unauthorized(response)
     assert "revoked" in response.json()["detail"]
     # The operator's own token still works.
-    assert admin.post("/periods/close").status_code == 409
+    assert admin.post("/periods/close", CLOSE).status_code == 409
 
 
 def test_roles(admin: Admin) -> None:

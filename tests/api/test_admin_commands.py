@@ -107,9 +107,9 @@ def test_a_plan_run_through_the_admin_api(admin: Admin) -> None:
     # Without `at` the entry takes the server's clock, which is stopped here.
     assert admin.entry(written[-1]["seq"])[1]["time"] == "2025-01-02T00:00:00Z"
     admin.clock.set(None)
-    closed = [ok("/periods/close", {"at": f"{day}T00:00:00Z"}) for day in ("2025-01-14",)]
+    closed = [ok("/periods/close", {"period": "2025-01a", "at": "2025-01-14T00:00:00Z"})]
     admin.clock.set("2025-01-28T00:00:00Z")
-    closed.append(ok("/periods/close"))  # no body at all: `at` is optional
+    closed.append(ok("/periods/close", {"period": "2025-01b"}))  # `at` is optional
     assert [c["period"] for c in closed] == ["2025-01a", "2025-01b"]
     assert closed[0]["body"]["members"] == 9
     admin.clock.set(None)
@@ -119,7 +119,7 @@ def test_a_plan_run_through_the_admin_api(admin: Admin) -> None:
             "/jurors",
             {"member": member, "juror_key": juror_public_b64(n), "at": "2025-02-05T00:00:00Z"},
         )
-    ok("/periods/close", {"at": "2025-02-14T00:00:00Z"})
+    ok("/periods/close", {"period": "2025-02a", "at": "2025-02-14T00:00:00Z"})
 
     # A claim approved, objected to, decided, paid, and partly reversed.
     paid = ok(
@@ -217,7 +217,7 @@ def test_a_plan_run_through_the_admin_api(admin: Admin) -> None:
         {"recovered_fen": 1_000, "reason": "fraud", "at": "2025-02-24T00:00:00Z"},
     )
     ok(f"/members/{leaver}/leave", {"at": "2025-02-25T00:00:00Z"})
-    last_close = ok("/periods/close", {"at": "2025-02-28T00:00:00Z"})
+    last_close = ok("/periods/close", {"period": "2025-02b", "at": "2025-02-28T00:00:00Z"})
     assert last_close["body"]["claims"] == [appealed, paid]
     ok("/plan/wind-down", {"claims_until": "2025-12-31T00:00:00Z", "at": "2025-03-01T00:00:00Z"})
 
@@ -275,7 +275,13 @@ def test_rule_refusals_are_problems_naming_the_rule(admin: Admin) -> None:
         "rules.notice",
     )
     refused(admin, "/rules", {"rules": {"version": 2}}, 422, "entry.keys")
-    refused(admin, "/periods/close", {"at": "2025-01-03T00:00:00Z"}, 409, "period.early")
+    refused(
+        admin,
+        "/periods/close",
+        {"period": "2025-01a", "at": "2025-01-03T00:00:00Z"},
+        409,
+        "period.early",
+    )
 
 
 def _assess() -> dict[str, Any]:

@@ -35,12 +35,13 @@ def test_init_publish_check(paths: tuple[str, str]) -> None:
 
     result = run("--db", db, "--key", key, "publish")
     assert result.exit_code == 0
-    assert result.output.startswith("cli.example/log\n1\n")
-    assert "\n\n\u2014 cli.example/log " in result.output
+    assert result.stdout.startswith("cli.example/log\n1\n")
+    assert "\n\n\u2014 cli.example/log " in result.stdout
+    assert "Signed checkpoint of 1 entry" in result.stderr
 
     result = run("--db", db, "check")
     assert result.exit_code == 0, result.output
-    assert "OK: 1 entries" in result.output
+    assert "OK: 1 entry, 1 stored hash and 1 signed checkpoint agree." in result.output
 
 
 def test_environment_variables_name_the_database_and_key(paths: tuple[str, str]) -> None:

@@ -9,24 +9,26 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from ledger.cli import EXIT_REFUSED, EXIT_USAGE, main
-from ledger.instance import init_ledger
 
 T0 = "2025-01-01T00:00:00Z"
+# The rehearsal's clock: every --at below is before it, so none is in the future.
+CLOCK = "2025-12-31T00:00:00Z"
 
 
 def tally(db: str, key: Path, *args: str) -> Result:
-    return CliRunner().invoke(main, ["--db", db, "--key", str(key), *args])
+    return CliRunner().invoke(
+        main, ["--db", db, "--key", str(key), *args], env={"TALLY_CLOCK": CLOCK}
+    )
 
 
 def ok(result: Result) -> str:
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
     key = tmp_path / "op.key"
-    # A plan started in the past: its history is imported with --at (never ahead of the clock).
-    init_ledger(db_url, key, "cli.example/plan", genesis_time=T0)[0].close()
+    ok(tally(db_url, key, "init", "--origin", "cli.example/plan", "--at", T0))
     rules_file = tmp_path / "rules.json"
     rules_file.write_text(ok(tally(db_url, key, "rules", "reference", "--effective", T0)))
     ok(tally(db_url, key, "rules", "announce", str(rules_file), "--at", T0))
@@ -56,8 +58,8 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
         )
     )
     newcomer = re.findall(r"m-[0-9a-f]{20}", out)[0]
-    for day in ("2025-01-14", "2025-01-28"):
-        ok(tally(db_url, key, "period", "close", "--at", f"{day}T00:00:00Z"))
+    for day, name in (("2025-01-14", "2025-01a"), ("2025-01-28", "2025-01b")):
+        ok(tally(db_url, key, "period", "close", "--period", name, "--at", f"{day}T00:00:00Z"))
 
     evidence = tmp_path / "evidence.pdf"
     evidence.write_bytes(b"%PDF scan")
@@ -68,6 +70,7 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
         "file",
         people[0],
         "C50",
+        "--amount-fen",
         "100000",
         "--diagnosed",
         "2025-02-01T00:00:00Z",
@@ -86,7 +89,8 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
             "file",
             people[0],
             "ACC",
-            "100000",
+            "--amount",
+            "1000",
             "--diagnosed",
             "2025-02-01T00:00:00Z",
             "--evidence",
@@ -104,7 +108,8 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
             "assess",
             claim,
             "approve",
-            "100000",
+            "--amount",
+            "1,000.00",
             "--reason",
             "covered",
             "--report",
@@ -139,6 +144,7 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
             "claim",
             "reverse",
             claim,
+            "--amount-fen",
             "100000",
             "--reason",
             "fraud",
@@ -181,12 +187,16 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
     assert no_panel.exit_code == EXIT_REFUSED
     assert "vote.panel" in no_panel.output
 
-    out = ok(tally(db_url, key, "period", "close", "--at", "2025-02-14T00:00:00Z"))
+    out = ok(
+        tally(
+            db_url, key, "period", "close", "--period", "2025-02a", "--at", "2025-02-14T00:00:00Z"
+        )
+    )
     assert "Closed 2025-02a" in out
-    assert "aid 0 fen" in out  # paid and recovered in the same period
+    assert "aid 0.00 yuan (0 fen)" in out  # paid and recovered in the same period
     status = ok(tally(db_url, key, "plan", "status"))
     assert "4 active members" in status
-    assert "1 jurors" in status
+    assert "1 juror;" in status
     ok(tally(db_url, key, "member", "erase", newcomer))
     checked = ok(tally(db_url, key, "check"))
     assert "plan's rules hold" in checked
@@ -210,8 +220,8 @@ def test_bad_plan_input_is_refused_plainly(db_url: str, tmp_path: Path) -> None:
     bad_csv = tmp_path / "bad.csv"
     bad_csv.write_text("age_band,name\n99-120,Old\n")
     result = tally(db_url, key, "member", "import", str(bad_csv))
-    assert result.exit_code == EXIT_USAGE
-    assert "age_band" in result.output
+    assert result.exit_code == EXIT_REFUSED
+    assert "line 2: refused: expected age_band 0-39 or 40-59, found '99-120'" in result.output
     bad_rules = tmp_path / "rules.json"
     bad_rules.write_text('{"version": 1}')
     result = tally(db_url, key, "rules", "announce", str(bad_rules))
@@ -220,5 +230,5 @@ def test_bad_plan_input_is_refused_plainly(db_url: str, tmp_path: Path) -> None:
     result = tally(db_url, key, "claim", "decide", "c-999")
     assert result.exit_code == EXIT_REFUSED
     assert "Traceback" not in result.output
-    result = tally(db_url, key, "period", "close", "--at", "not-a-time")
-    assert result.exit_code == EXIT_REFUSED
+    result = tally(db_url, key, "period", "close", "--period", "2025-01a", "--at", "not-a-time")
+    assert result.exit_code == EXIT_USAGE

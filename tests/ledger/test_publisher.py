@@ -92,8 +92,16 @@ def test_init_is_idempotent_and_checks_the_key(db_url: str, key_path: Path, tmp_
     again.close()
     with pytest.raises(LedgerError, match="is named"):
         init_ledger(db_url, key_path, "another.example/log")
-    with pytest.raises(LedgerError, match="the key at"):
+    # A key path with no file: refused, and no key is made for a log that has one.
+    with pytest.raises(LedgerError, match="no new key was made"):
         init_ledger(db_url, tmp_path / "fresh.key", TEST_ORIGIN)
+    assert not (tmp_path / "fresh.key").exists()
+    other = tmp_path / "other.key"
+    create_key_file(other, TEST_ORIGIN)
+    with pytest.raises(LedgerError, match="does not sign this log"):
+        init_ledger(db_url, other, TEST_ORIGIN)
+    with pytest.raises(LedgerError, match="does not sign this log"):
+        open_ledger(db_url, other)
     opened = open_ledger(db_url, key_path)
     assert opened.log.size() == 1
     opened.close()

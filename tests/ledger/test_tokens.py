@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
-from ledger.cli import EXIT_REFUSED, EXIT_UNAVAILABLE, _signing_ledger, main
+from ledger.cli import EXIT_REFUSED, EXIT_UNAVAILABLE, main
 from ledger.instance import Ledger
+from ledger.serve_cli import _signing_ledger
 from ledger.tokens import (
     TOKEN_RE,
     TokenError,

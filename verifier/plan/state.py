@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from verifier.entry import GENESIS_TYPE, Entry
+from verifier.entry import GENESIS_TYPE, RETIRED_TYPE, Entry
 from verifier.errors import KeyFormatError
 from verifier.note import Verifier, parse_verifier_key
 from verifier.plan.claims import ClaimBook, WindDown
@@ -190,6 +190,8 @@ class PlanReplay:
             )
         if entry.seq == 0:
             self._genesis(entry)
+        elif entry.type == RETIRED_TYPE:
+            pass  # the log's own last entry (log.md §7): the chain checks it, no plan rule
         else:
             try:
                 self._apply(entry)

@@ -20,9 +20,13 @@ RATIONALE = hashlib.sha256(b"the records support it").hexdigest()
 
 
 def members(plan: Plan, count: int, at: str = "2025-01-02T00:00:00Z") -> list[str]:
+    known = len(plan.state.members)  # one person joins once: new people each time
     joined = plan.join_many(
         [
-            ("0-39" if i % 3 else "40-59", {"name": f"person {i}", "id": f"ID{i:04d}"})
+            (
+                "0-39" if i % 3 else "40-59",
+                {"name": f"person {known + i}", "id": f"ID{known + i:04d}"},
+            )
             for i in range(count)
         ],
         at=at,
