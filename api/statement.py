@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from api.problems import ProblemError
-from ledger.domain.model import PeriodClose
+from ledger.domain import sumtree
+from ledger.domain.model import Member, PeriodClose
 from ledger.domain.periods import parse_period
 from ledger.domain.state import PlanState
-from ledger.domain.store import stored_proof
+from ledger.domain.store import stored_neighbours, stored_proof
 from ledger.log.log import Log
 from ledger.publish.checkpoint import parse_checkpoint
 from ledger.publish.note import split_note
@@ -22,6 +25,10 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+def _nodes(nodes: list[sumtree.Node]) -> list[dict[str, Any]]:
+    return [{"hash": _b64(n.hash), "count": n.count, "total": n.total} for n in nodes]
+
+
 def build_statement(log: Log, state: PlanState, member: str, period: str | None) -> dict[str, Any]:
     """Assemble the bundle; raises :class:`ProblemError` (404/503) when it cannot be made."""
     found = state.members.get(member)
@@ -31,8 +38,7 @@ def build_statement(log: Log, state: PlanState, member: str, period: str | None)
         raise ProblemError(404, "Not found", "no period has been closed yet")
     close = state.closed[-1] if period is None else _closed(state, period)
     index = state.closed.index(close)
-    year = close.period[:4]
-    earlier = [c for c in state.closed[: index + 1] if c.period[:4] == year]
+    covered = [c for c in state.closed[: index + 1] if c.period[:4] == close.period[:4]]
 
     note = latest_checkpoint(log.store)
     if note is None:
@@ -40,42 +46,7 @@ def build_statement(log: Log, state: PlanState, member: str, period: str | None)
     body, _ = split_note(note)
     size = parse_checkpoint(body).size
 
-    seqs = {0, close.seq, found.joined_seq}
-    seqs.update(s for s in state.rules_seqs if s < close.seq)
-    if found.left is not None and found.left_seq < close.seq:
-        seqs.add(found.left_seq)
-    if index > 0:
-        seqs.add(state.closed[index - 1].seq)
-    contributions = []
-    with log.store.reader() as conn:
-        for c in earlier:
-            proof = stored_proof(conn, c.period, member, int(c.body["members"]))
-            if proof is None:
-                continue
-            position, amount, siblings = proof
-            seqs.add(c.seq)
-            contributions.append(
-                {
-                    "period": c.period,
-                    "index": position,
-                    "amount_fen": amount,
-                    "siblings": [
-                        {"hash": _b64(n.hash), "count": n.count, "total": n.total} for n in siblings
-                    ],
-                }
-            )
-    if not contributions or contributions[-1]["period"] != close.period:
-        raise ProblemError(
-            404, "Not found", f"member {member} was not counted in period {close.period}"
-        )
-    claims = [str(c) for c in close.body["claims"]]
-    claims += [c for c, _ in state.recovered_in.get(close.period, [])]
-    for claim_id in claims:
-        claim = state.claims[claim_id]
-        seqs.update(s for s, _, _ in claim.history)
-        seqs.add(state.members[claim.member].joined_seq)
-        for juror in claim.pool or []:
-            seqs.update((state.members[juror].juror_seq, state.members[juror].joined_seq))
+    seqs = _required_seqs(state, found, close, index, covered)
     if max(seqs) >= size:
         raise ProblemError(
             503,
@@ -83,6 +54,11 @@ def build_statement(log: Log, state: PlanState, member: str, period: str | None)
             f"entries up to seq {max(seqs)} are not yet covered by a signed checkpoint "
             f"(size {size}); retry shortly",
         )
+    # A claim's later steps (a reversal after P) are shown when the checkpoint has them.
+    for claim_id in _claims_of(state, close):
+        seqs.update(s for s, _, _ in state.claims[claim_id].history if s < size)
+    with log.store.reader() as conn:
+        contributions = [_contribution(conn, c, member) for c in covered]
     raws = log.entries_at(seqs)
     proofs = log.inclusion_proofs(seqs, size)
     entries = [
@@ -99,6 +75,65 @@ def build_statement(log: Log, state: PlanState, member: str, period: str | None)
         "entries": entries,
         "contributions": contributions,
     }
+
+
+def _claims_of(state: PlanState, close: PeriodClose) -> list[str]:
+    """The claims paid in P and those whose reversal P was credited with (statement.md §2.5)."""
+    claims = [str(c) for c in close.body["claims"]]
+    return claims + [c for c, _ in state.recovered_in.get(close.period, []) if c not in claims]
+
+
+def _required_seqs(
+    state: PlanState, found: Member, close: PeriodClose, index: int, covered: list[PeriodClose]
+) -> set[int]:
+    """The entries statement.md §2 lists, up to P's close."""
+    seqs = {0, close.seq, found.joined_seq}
+    seqs.update(s for s in state.rules_seqs if s < close.seq)
+    if found.left is not None and found.left_seq < close.seq:
+        seqs.add(found.left_seq)
+    if index > 0:
+        seqs.add(state.closed[index - 1].seq)
+    seqs.update(c.seq for c in covered)
+    for claim_id in _claims_of(state, close):
+        claim = state.claims[claim_id]
+        seqs.update(s for s, _, _ in claim.history if s <= close.seq)
+        seqs.add(state.members[claim.member].joined_seq)
+        for juror in claim.pool or []:
+            seqs.update((state.members[juror].juror_seq, state.members[juror].joined_seq))
+    return seqs
+
+
+def _contribution(conn: Connection, close: PeriodClose, member: str) -> dict[str, Any]:
+    """The member's leaf of a period's sum tree, or the proof that they have none."""
+    count = int(close.body["members"])
+    proof = stored_proof(conn, close.period, member, count)
+    if proof is not None:
+        position, amount, siblings = proof
+        return {
+            "period": close.period,
+            "index": position,
+            "amount_fen": amount,
+            "siblings": _nodes(siblings),
+        }
+    index, left, right = stored_neighbours(conn, close.period, member)
+    return {
+        "period": close.period,
+        "absent": {
+            "index": index,
+            "left": _neighbour(conn, close.period, left, count),
+            "right": _neighbour(conn, close.period, right, count),
+        },
+    }
+
+
+def _neighbour(
+    conn: Connection, period: str, leaf: tuple[str, int] | None, count: int
+) -> dict[str, Any] | None:
+    if leaf is None:
+        return None
+    proof = stored_proof(conn, period, leaf[0], count)
+    assert proof is not None  # the row was just read
+    return {"member": leaf[0], "amount_fen": leaf[1], "siblings": _nodes(proof[2])}
 
 
 def _closed(state: PlanState, period: str) -> PeriodClose:

@@ -253,6 +253,29 @@ class Contribution(BaseModel):
     siblings: list[dict[str, Any]]
 
 
+class Neighbour(BaseModel):
+    """A leaf beside the place a member's leaf would be, with its proof."""
+
+    member: str
+    amount_fen: int
+    siblings: list[dict[str, Any]]
+
+
+class Absence(BaseModel):
+    """The two leaves between which the member's id would be (statement.md §1)."""
+
+    index: int
+    left: Neighbour | None
+    right: Neighbour | None
+
+
+class NoContribution(BaseModel):
+    """A period in which the member has no leaf, and the proof of it."""
+
+    period: str
+    absent: Absence
+
+
 class EntryWithProof(BaseModel):
     """An entry's exact bytes and its inclusion proof against the bundle's checkpoint."""
 
@@ -271,7 +294,7 @@ class Statement(BaseModel):
     period: str
     checkpoint: str
     entries: list[EntryWithProof]
-    contributions: list[Contribution]
+    contributions: list[Contribution | NoContribution]
 
 
 UNKNOWN_MEMBER = "tag:tally,2025:problem/unknown-member"

@@ -231,3 +231,34 @@ def stored_proof(
 
     siblings = [sumtree.fold([node(level, i) for level, i in sibling]) for sibling in pieces]
     return index, amount, siblings
+
+
+def stored_neighbours(
+    conn: Connection, period: str, member: str
+) -> tuple[int, tuple[str, int] | None, tuple[str, int] | None]:
+    """Where ``member`` would be among a period's leaves, and the leaves on either side.
+
+    Returns (index, left, right): index is the number of leaves whose member id is
+    smaller; left and right are the (member, amount) of the leaves at index - 1 and
+    index, or None past either end. Leaves are in member order (specs/plan.md §9), so
+    two adjacent leaves bracketing ``member`` prove it has none (specs/statement.md §1).
+    """
+    c = contribution_table.c
+    left = conn.execute(
+        select(c.position, c.member, c.amount_fen)
+        .where(c.period == period, c.member < member)
+        .order_by(c.member.desc())
+        .limit(1)
+    ).first()
+    right = conn.execute(
+        select(c.member, c.amount_fen)
+        .where(c.period == period, c.member > member)
+        .order_by(c.member)
+        .limit(1)
+    ).first()
+    index = 0 if left is None else int(left[0]) + 1
+    return (
+        index,
+        None if left is None else (str(left[1]), int(left[2])),
+        None if right is None else (str(right[0]), int(right[1])),
+    )

@@ -1,4 +1,5 @@
-"""Write specs/vectors/plan/invalid/: one negative vector per rule of specs/plan.md §10.
+"""Write specs/vectors/plan/invalid/ (a negative vector per rule of specs/plan.md §10) and
+the statement vectors of the same plan (specs/statement.md).
 
 Run ``make vectors`` (or ``python specs/vectors/invalid_generate.py [OUT]``). The
 ledger's own :class:`~ledger.domain.plan.Plan` builds ``plan/invalid/base.json``, a
@@ -46,7 +47,14 @@ from ledger.publish.publisher import Publisher  # noqa: E402
 OUT = HERE
 START = "2025-01-01T00:00:00Z"
 RATIONALE = hashlib.sha256(b"the records support it").hexdigest()
-BASE_RULES = replace(reference_rules(START), panel_size=3, quorum=2, notice_days=1, reveal_days=3)
+BASE_RULES = replace(
+    reference_rules(START),
+    panel_size=3,
+    quorum=2,
+    notice_days=1,
+    reveal_days=3,
+    annual_cap_fen=300_000,
+)
 
 
 def b64(data: bytes) -> str:
@@ -82,6 +90,7 @@ class Base:
 
     raws: list[bytes] = field(default_factory=list)
     labels: dict[str, int] = field(default_factory=dict)
+    statements: dict[str, dict[str, Any]] = field(default_factory=dict)
     people: list[str] = field(default_factory=list)
     claims: dict[str, str] = field(default_factory=dict)
     panels: dict[str, list[str]] = field(default_factory=dict)
@@ -132,8 +141,86 @@ def build_base() -> Base:
         )
         _run_base(plan, base, log)
         base.raws = [raw for _, raw in log.entries(0, log.size())]
+        plan.ledger.publisher.publish()
+        base.statements = _statements(plan, base)
         store.dispose()
     return base
+
+
+STATEMENTS = (
+    (
+        "reversal",
+        0,
+        "2025-03a",
+        "a period credited with a recovery (X reversed for fraud) "
+        "and paying another claim; every member capped by the annual cap",
+    ),
+    (
+        "paid-then-reversed",
+        2,
+        "2025-02b",
+        "the period that paid X, which was reversed for "
+        "fraud in the next period; the reversal is shown",
+    ),
+    (
+        "absent",
+        8,
+        "2025-03a",
+        "a member who left before the cutoff: proved to have no leaf "
+        "in this period, counted in the earlier ones",
+    ),
+)
+
+
+def _statements(plan: Plan, base: Base) -> dict[str, dict[str, Any]]:
+    """Statement vectors of the base plan, with what a verifier must report of each."""
+    from api.statement import build_statement
+
+    state, out = plan.state, {}
+    for name, who, period, description in STATEMENTS:
+        member = base.people[who]
+        bundle = build_statement(plan.ledger.log, state, member, period)
+        out[name] = {
+            "description": description,
+            "request": f"/v1/members/{member}/statement?period={period}",
+            "statement": bundle,
+            "expected": _expected(plan, state, member, period),
+        }
+    return out
+
+
+def _expected(plan: Plan, state: PlanState, member: str, period: str) -> dict[str, Any]:
+    """What statement.md §4 says of ``member`` in ``period``, by the ledger's reckoning."""
+    from ledger.domain.parts import Flows, member_parts
+    from ledger.domain.store import stored_proof
+
+    close = next(c for c in state.closed if c.period == period)
+    body = close.body
+    with plan.ledger.store.reader() as conn:
+        found = stored_proof(conn, period, member, int(body["members"]))
+    charge = 0 if found is None else found[1]
+    flows = Flows(
+        [(c, int(state.claims[c].paid_fen or 0)) for c in body["claims"]],
+        int(body["fee_fen"]),
+        state.recovered_in.get(period, []),
+        int(body["carry_in_fen"]),
+        int(body["carry_out_fen"]),
+    )
+    reversed_ = {
+        c: {
+            "recovered_fen": state.claims[c].recovered_fen,
+            "period": state.claims[c].recovered_period,
+        }
+        for c in body["claims"]
+        if state.claims[c].recovered_fen is not None
+    }
+    return {
+        "counted": found is not None,
+        "charge_fen": charge,
+        "share_fen": int(body["share_fen"]),
+        "parts": member_parts(charge, flows),
+        "reversed": reversed_,
+    }
 
 
 def _run_base(plan: Plan, base: Base, log: Log) -> None:
@@ -1487,6 +1574,8 @@ def main() -> None:
     for case in all_cases():
         name = case.rule + (f"-{case.variant}" if case.variant else "")
         write(f"plan/invalid/{name}.json", vector_of(base, case))
+    for name, vector in base.statements.items():
+        write(f"statement/{name}.json", vector)
 
 
 if __name__ == "__main__":

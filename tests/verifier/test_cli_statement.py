@@ -21,7 +21,7 @@ from tests.verifier.helpers import parse_go_private_key, sign_note
 from verifier.jcs import canonicalize
 from verifier.merkle import leaf_hash, root_from_leaf_hashes
 from verifier.state import State, StateDir
-from verifier.statement import split_proportionally
+from verifier.statement import split_signed
 
 SPECS = Path(__file__).resolve().parents[2] / "specs" / "vectors"
 VECTOR = json.loads((SPECS / "statement" / "statement.json").read_text())
@@ -78,7 +78,9 @@ def test_the_vector_verifies_with_bundle(tmp_path: Path) -> None:
     assert "It paid for 2 claims: c-21 (accident, 9,000.00 yuan; decided by a drawn panel; " in out
     assert "your part 54.02 yuan)" in out
     assert "c-18 (accident, 20,000.00 yuan; your part 120.05 yuan)" in out
-    assert "plus 2,320.00 yuan management fee (your part 13.93 yuan)" in out
+    assert "The management fee was 2,320.00 yuan (your part 13.93 yuan)." in out
+    assert "the annual cap of 188.00 yuan limited your charge" in out
+    assert "The operator paid the rest for you: 3,727.00 yuan in this period" in out
     assert "in proportion" in out
     assert "checks passed." in out
 
@@ -288,12 +290,12 @@ def test_a_resigned_bundle_with_wrong_numbers_fails(
 
 
 def test_split_is_exact() -> None:
-    assert split_proportionally(18800, [900000, 2000000, 232000]) == [5402, 12005, 1393]
-    assert split_proportionally(10, [1, 1, 1]) == [4, 3, 3]
-    assert split_proportionally(0, [1, 2]) == [0, 0]
-    assert split_proportionally(5, [0, 0]) == [0, 0]
+    assert split_signed(18800, [900000, 2000000, 232000]) == [5402, 12005, 1393]
+    assert split_signed(10, [1, 1, 1]) == [4, 3, 3]
+    assert split_signed(0, [1, 2]) == [0, 0]
+    assert split_signed(5, [0, 0]) == [0, 0]
     for total in range(0, 200, 7):
-        assert sum(split_proportionally(total, [3, 5, 11, 0, 2])) == total
+        assert sum(split_signed(total, [3, 5, 11, 0, 2])) == total
 
 
 @pytest.mark.parametrize(

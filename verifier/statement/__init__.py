@@ -29,8 +29,9 @@ from verifier.statement.errors import StatementError
 from verifier.statement.report import (
     NOT_CHECKED,
     ClaimPart,
+    RecoveryPart,
     StatementReport,
-    split_proportionally,
+    split_signed,
     yuan,
 )
 from verifier.statement.verify import (
@@ -49,13 +50,14 @@ __all__ = [
     "ClaimPart",
     "Comparison",
     "ProofSource",
+    "RecoveryPart",
     "StatementError",
     "StatementReport",
     "StatementVerdict",
     "Step",
     "compare_with_saved",
     "parse_bundle_bytes",
-    "split_proportionally",
+    "split_signed",
     "verify_bundle",
     "verify_statement",
     "yuan",

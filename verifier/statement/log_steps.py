@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from verifier.checkpoint import Checkpoint, verify_checkpoint
-from verifier.entry import GENESIS_TYPE, Entry, entry_hash_hex, parse_entry
+from verifier.entry import GENESIS_TYPE, Entry, TimeBounds, entry_hash_hex, parse_entry
 from verifier.errors import VerificationError
 from verifier.merkle import leaf_hash, verify_inclusion
 from verifier.note import Verifier
 from verifier.plan.errors import PlanError
 from verifier.plan.ids import check_member
 from verifier.plan.periods import parse_period
+from verifier.state import utc_now
 from verifier.statement.document import BUNDLE_KEYS, FORMAT, hash_bytes, integer, raw_bytes
 from verifier.statement.errors import StatementError
 
@@ -82,11 +83,14 @@ def check_checkpoint(doc: dict[str, Any], key: Verifier) -> Checkpoint:
         ) from None
 
 
-def check_entries(doc: dict[str, Any], cp: Checkpoint) -> list[Entry]:
+def check_entries(doc: dict[str, Any], cp: Checkpoint, received: str | None = None) -> list[Entry]:
     """§1, §3: entries sorted by seq below the checkpoint's size, each proved and well formed.
 
-    Adjacent seqs must chain (the later one's ``prev`` is the earlier one's hash).
+    Adjacent seqs must chain (the later one's ``prev`` is the earlier one's hash), and no
+    entry may be dated more than 600 s after ``received``, when the verifier received
+    the checkpoint (now, if not given; specs/log.md §3).
     """
+    latest = TimeBounds(((cp.size, received or utc_now()),)).latest(0)
     entries: list[Entry] = []
     last: tuple[int, bytes] | None = None
     for i, item in enumerate(doc["entries"]):
@@ -102,6 +106,12 @@ def check_entries(doc: dict[str, Any], cp: Checkpoint) -> list[Entry]:
         if last is not None and last[0] + 1 == seq and entry.prev != entry_hash_hex(last[1]):
             raise StatementError(
                 "entry.chain", f"entry at seq {seq}: prev is not the hash of seq {last[0]}"
+            )
+        if latest is not None and entry.time > latest:
+            raise StatementError(
+                "entry.time",
+                f"entry at seq {seq} is dated {entry.time}, after {latest}: more than 600 s "
+                "after the checkpoint covering it was received (log.md §3)",
             )
         entries.append(entry)
         last = (seq, raw)

@@ -21,6 +21,7 @@ from verifier.statement.errors import StatementError
 from verifier.statement.sparse import SparseReplay
 
 CONTRIBUTION_KEYS = frozenset({"period", "index", "amount_fen", "siblings"})
+ABSENCE_KEYS = frozenset({"period", "absent"})
 SIBLING_KEYS = frozenset({"hash", "count", "total"})
 
 
@@ -37,32 +38,76 @@ def replay_rules(entries: list[Entry]) -> SparseReplay:
 
 def check_contributions(
     doc: dict[str, Any], member: str, closed: dict[str, Entry]
-) -> dict[str, int]:
-    """§1, §3: each of the member's contribution leaves verifies against its period's root.
+) -> dict[str, int | None]:
+    """§1, §3: each leaf and each absence verifies against its period's root.
 
-    Returns the member's charge by period.
+    Returns, by period, the member's charge (a leaf) or None (proved absent).
     """
-    contributions: dict[str, int] = {}
+    contributions: dict[str, int | None] = {}
     for i, c in enumerate(doc["contributions"]):
-        if not isinstance(c, dict) or set(c) != CONTRIBUTION_KEYS:
+        if not isinstance(c, dict) or set(c) not in (CONTRIBUTION_KEYS, ABSENCE_KEYS):
             raise StatementError("contribution.format", f"contributions[{i}]: bad shape")
         period = c["period"]
-        if period not in closed:
+        if not isinstance(period, str) or period not in closed:
             raise StatementError("bundle.complete", f"period.closed of {period!r} is missing")
-        amount = integer(c["amount_fen"], f"contributions[{i}].amount_fen", "contribution.format")
-        index = integer(c["index"], f"contributions[{i}].index", "contribution.format")
-        siblings = _siblings(i, c["siblings"])
-        root = _contribution_root(closed[period].body)
-        try:
-            verify_proof(leaf(period, member, amount), index, root.count, siblings, root)
-        except PlanError as exc:
-            raise StatementError(
-                "contribution.proof", f"your contribution in {period} does not verify: {exc}"
-            ) from None
         if period in contributions:
             raise StatementError("contribution.format", f"two contributions for {period}")
+        root = _contribution_root(closed[period].body)
+        if "absent" in c:
+            _check_absence(i, period, member, c["absent"], root)
+            contributions[period] = None
+            continue
+        amount = integer(c["amount_fen"], f"contributions[{i}].amount_fen", "contribution.format")
+        index = integer(c["index"], f"contributions[{i}].index", "contribution.format")
+        _verify_leaf(period, member, amount, index, _siblings(i, c["siblings"]), root)
         contributions[period] = amount
     return contributions
+
+
+def _verify_leaf(
+    period: str, member: str, amount: int, index: int, siblings: list[Node], root: Node
+) -> None:
+    try:
+        verify_proof(leaf(period, member, amount), index, root.count, siblings, root)
+    except PlanError as exc:
+        raise StatementError(
+            "contribution.proof", f"the leaf of {member} in {period} does not verify: {exc}"
+        ) from None
+
+
+def _check_absence(i: int, period: str, member: str, absent: object, root: Node) -> None:
+    """The leaves at index - 1 and index bracket ``member``: it has no leaf (§1)."""
+    where = f"contributions[{i}].absent"
+    if not isinstance(absent, dict) or set(absent) != {"index", "left", "right"}:
+        raise StatementError("contribution.format", f"{where}: expected index, left and right")
+    index = integer(absent["index"], f"{where}.index", "contribution.format")
+    if index > root.count:
+        raise StatementError(
+            "contribution.absence", f"{where}: index {index} past the {root.count} leaves"
+        )
+    sides = (("left", index - 1, index > 0), ("right", index, index < root.count))
+    for side, position, exists in sides:
+        neighbour = absent[side]
+        if not exists:
+            if neighbour is not None:
+                raise StatementError("contribution.absence", f"{where}.{side}: expected null")
+            continue
+        if not isinstance(neighbour, dict) or set(neighbour) != {
+            "member",
+            "amount_fen",
+            "siblings",
+        }:
+            raise StatementError("contribution.format", f"{where}.{side}: bad shape")
+        other = neighbour["member"]
+        if not isinstance(other, str) or not (other < member if side == "left" else other > member):
+            raise StatementError(
+                "contribution.absence",
+                f"in {period}, the {side} leaf {other!r} does not bracket {member}",
+            )
+        amount = integer(
+            neighbour["amount_fen"], f"{where}.{side}.amount_fen", "contribution.format"
+        )
+        _verify_leaf(period, other, amount, position, _siblings(i, neighbour["siblings"]), root)
 
 
 def _siblings(i: int, items: object) -> list[Node]:
@@ -105,6 +150,9 @@ class PeriodFigures:
     fee_fen: int
     carry_in_fen: int
     share_fen: int
+    carry_out_fen: int = 0
+    recoveries: tuple[tuple[str, int], ...] = ()
+    """The reversals credited to P: (claim, recovered_fen), in log order."""
 
 
 def apportion_period(period: str, replay: SparseReplay) -> PeriodFigures:
@@ -132,7 +180,20 @@ def apportion_period(period: str, replay: SparseReplay) -> PeriodFigures:
     fee = fee_fen(aid, rules.fee_bp)
     share = _check_figures(pe, aid, fee, carry_in)
     claims = [] if book is None else [book.claims[c] for c, _ in payments]
-    return PeriodFigures(period, rules, first_period, payments, claims, aid, fee, carry_in, share)
+    recoveries = () if book is None else tuple(book.reversals_in.get(period, []))
+    return PeriodFigures(
+        period,
+        rules,
+        first_period,
+        payments,
+        claims,
+        aid,
+        fee,
+        carry_in,
+        share,
+        number(pe, "carry_out_fen"),
+        recoveries,
+    )
 
 
 def _carry_in(period: str, first_period: str, closed: dict[str, Entry]) -> int:
@@ -173,42 +234,82 @@ def _check_figures(pe: Entry, aid: int, fee: int, carry_in: int) -> int:
     return share
 
 
-def member_charge(
-    member: str, figures: PeriodFigures, replay: SparseReplay, contributions: dict[str, int]
-) -> int:
-    """§3: the member's charge in P, from the share, the annual cap and earlier charges.
+@dataclass(frozen=True)
+class PeriodCharge:
+    """The member's charge in one covered period, as the rules give it (plan.md §8.2)."""
 
-    Every period of P's calendar year up to P in which the member was counted must
-    have the member's contribution, each recomputed in turn.
+    period: str
+    counted: bool
+    share_fen: int
+    cap_fen: int
+    charge_fen: int
+
+    @property
+    def subsidy_fen(self) -> int:
+        """What the operator paid for the member in the period: share - charge if counted."""
+        return self.share_fen - self.charge_fen if self.counted else 0
+
+
+def member_charges(
+    member: str,
+    figures: PeriodFigures,
+    replay: SparseReplay,
+    contributions: dict[str, int | None],
+) -> list[PeriodCharge]:
+    """§3: the member's charge in every covered period, recomputed and compared.
+
+    The covered periods are P and every earlier one of its calendar year (from the
+    plan's first). In each, a member counted at the cutoff (joined before it, not
+    left before it) must have a leaf of exactly min(share, cap - earlier charges);
+    any other member must be proved absent.
     """
     period, closed = figures.period, replay.closed
     record = replay.members[member]
     year = calendar_year(period)
-    p = parse_period(figures.first_period)
-    before = 0
-    charge = 0
+    first = parse_period(figures.first_period)
+    p = first if calendar_year(first.id) == year else parse_period(f"{year:04d}-01a")
+    before, charges = 0, []
     while True:
-        pid = p.id
-        if calendar_year(pid) == year and record.counted_at(seconds(p.cutoff)):
-            if pid not in contributions:
-                raise StatementError("bundle.complete", f"your contribution for {pid} is missing")
-            cap_rules = replay.rules.in_force(seconds(closed[pid].time))
-            cap = (figures.rules if cap_rules is None else cap_rules).annual_cap_fen
-            s = number(closed[pid], "share_fen")
-            charge = charge_fen(s, cap, before)
-            if contributions[pid] != charge:
-                raise StatementError(
-                    "charge",
-                    f"your charge in {pid} is {contributions[pid]}, recomputed min(share {s}, "
-                    f"cap {cap} - {before} charged earlier) = {charge}",
-                )
-            before += charge
-        if pid == period:
+        if p.id not in contributions:
+            raise StatementError("bundle.complete", f"the contribution for {p.id} is missing")
+        counted = record.counted_at(seconds(p.cutoff))
+        found = contributions[p.id]
+        if counted != (found is not None):
+            raise StatementError(
+                "contribution.counted",
+                f"in {p.id} you were {'counted' if counted else 'not counted'} (joined before its "
+                f"cutoff and not left before it), but the bundle shows "
+                f"{'no leaf' if found is None else 'a leaf of ' + str(found) + ' fen'}",
+            )
+        charge = _charge_in(p.id, closed[p.id], replay, figures.rules, before) if counted else None
+        share, cap = number(closed[p.id], "share_fen"), _cap_at(closed[p.id], replay, figures.rules)
+        if charge is not None and found != charge:
+            raise StatementError(
+                "charge",
+                f"your charge in {p.id} is {found}, recomputed min(share {share}, cap {cap} - "
+                f"{before} charged earlier) = {charge}",
+            )
+        charges.append(PeriodCharge(p.id, counted, share, cap, charge or 0))
+        before += charge or 0
+        if p.id == period:
             break
         p = p.next()
-    if period not in contributions:
-        raise StatementError("bundle.complete", f"you were not counted in {period}")
-    return charge
+    if set(contributions) != {c.period for c in charges}:
+        extra = sorted(set(contributions) - {c.period for c in charges})
+        raise StatementError("contribution.format", f"contributions for other periods: {extra}")
+    return charges
+
+
+def _cap_at(closed: Entry, replay: SparseReplay, fallback: Rules) -> int:
+    rules = replay.rules.in_force(seconds(closed.time))
+    return (fallback if rules is None else rules).annual_cap_fen
+
+
+def _charge_in(
+    period: str, closed: Entry, replay: SparseReplay, fallback: Rules, before: int
+) -> int:
+    del period
+    return charge_fen(number(closed, "share_fen"), _cap_at(closed, replay, fallback), before)
 
 
 def claim_check(record: ClaimRecord) -> str:

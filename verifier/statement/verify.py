@@ -34,14 +34,15 @@ from verifier.statement.log_steps import (
     check_request,
 )
 from verifier.statement.plan_steps import (
+    PeriodCharge,
     PeriodFigures,
     apportion_period,
     check_contributions,
     claim_check,
-    member_charge,
+    member_charges,
     replay_rules,
 )
-from verifier.statement.report import ClaimPart, StatementReport, split_proportionally
+from verifier.statement.report import ClaimPart, RecoveryPart, StatementReport, split_signed
 from verifier.statement.sparse import SparseReplay
 
 T = TypeVar("T")
@@ -69,9 +70,9 @@ class Work:
     checkpoint: Checkpoint | None = None
     entries: list[Entry] = field(default_factory=list)
     replay: SparseReplay | None = None
-    contributions: dict[str, int] = field(default_factory=dict)
+    contributions: dict[str, int | None] = field(default_factory=dict)
     figures: PeriodFigures | None = None
-    charge_fen: int = 0
+    charges: list[PeriodCharge] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     comparison: Comparison | None = None
 
@@ -132,7 +133,8 @@ def _plan_rules(w: Work) -> None:
 
 def _contributions(w: Work) -> None:
     w.contributions = check_contributions(w.doc, _need(w.subject).member, _need(w.replay).closed)
-    w.ok(f"contribution.proof ({len(w.contributions)} periods)")
+    absent = sum(1 for v in w.contributions.values() if v is None)
+    w.ok(f"contribution.proof ({len(w.contributions)} periods, {absent} proved absent)")
 
 
 def _apportionment(w: Work) -> None:
@@ -142,8 +144,8 @@ def _apportionment(w: Work) -> None:
 
 def _charge(w: Work) -> None:
     subject, replay = _need(w.subject), _need(w.replay)
-    w.charge_fen = member_charge(subject.member, _need(w.figures), replay, w.contributions)
-    w.ok("charge (share, annual cap, earlier charges)")
+    w.charges = member_charges(subject.member, _need(w.figures), replay, w.contributions)
+    w.ok(f"charge ({len(w.charges)} periods: counted or not, share, annual cap, earlier charges)")
 
 
 def _claims(w: Work) -> None:
@@ -180,22 +182,50 @@ def _run(work: Work, steps: tuple[Step, ...]) -> StatementReport:
     for step in steps:
         step.run(work)
     subject, figures = _need(work.subject), _need(work.figures)
-    parts = split_proportionally(
-        work.charge_fen, [a for _, a in figures.payments] + [figures.fee_fen]
+    mine = work.charges[-1]
+    recoveries = list(figures.recoveries)
+    # statement.md §4: claims paid (+), the fee (+), recoveries (-), carry-in (-), carry-out (+).
+    weights = (
+        [a for _, a in figures.payments]
+        + [figures.fee_fen]
+        + [-r for _, r in recoveries]
+        + [-figures.carry_in_fen, figures.carry_out_fen]
     )
+    parts = split_signed(mine.charge_fen, weights)
+    n = len(figures.payments)
     report = StatementReport(
         member=subject.member,
         period=subject.period,
         checkpoint_size=_need(work.checkpoint).size,
-        charge_fen=work.charge_fen,
+        counted=mine.counted,
+        charge_fen=mine.charge_fen,
         share_fen=figures.share_fen,
+        cap_fen=mine.cap_fen,
         fee_fen=figures.fee_fen,
-        fee_part_fen=parts[-1],
+        fee_part_fen=parts[n],
         carry_in_fen=figures.carry_in_fen,
+        carry_in_part_fen=parts[-2],
+        carry_out_fen=figures.carry_out_fen,
+        carry_out_part_fen=parts[-1],
         claims=[
-            ClaimPart(r.claim, r.category, r.condition, a, part, r.basis or "")
+            ClaimPart(
+                r.claim,
+                r.category,
+                r.condition,
+                a,
+                part,
+                r.basis or "",
+                r.recovered_fen,
+                r.recovered_period,
+            )
             for r, (_, a), part in zip(figures.claims, figures.payments, parts, strict=False)
         ],
+        recoveries=[
+            RecoveryPart(claim, amount, part)
+            for (claim, amount), part in zip(recoveries, parts[n + 1 : -2], strict=True)
+        ],
+        year_charged_fen=sum(c.charge_fen for c in work.charges),
+        year_subsidy_fen=sum(c.subsidy_fen for c in work.charges),
         checks=work.checks,
         notes=work.notes,
         findings=work.findings,
