@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from ledger.clock import SimulatedClock
 from ledger.domain import identity as identity_module
-from ledger.domain import plan as plan_module
+from ledger.domain import member_commands as plan_module
 from ledger.domain.errors import RuleError
 from ledger.domain.identity import IdentityTakenError
 from ledger.domain.periods import PeriodError

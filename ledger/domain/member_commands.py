@@ -1,0 +1,156 @@
+"""The operator's commands on rules and members (specs/plan.md §2-§4)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
+
+from ledger.domain.identity import (
+    active_holders,
+    canonical_record,
+    refuse_known_people,
+)
+from ledger.domain.plan_core import OPERATOR, PlanCore, operator_actor
+from ledger.domain.rules import Rules
+from ledger.domain.store import (
+    private_table,
+    record_hash,
+)
+from ledger.log.entry import Entry
+from ledger.log.log import Appended, NewEntry
+
+
+class MemberCommands(PlanCore):
+    """The operator's commands on rules and members (specs/plan.md §2-§4)."""
+
+    # -- rules and members ----------------------------------------------------------
+
+    def set_rules(self, rules: Rules, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
+        """Announce a rules version (it takes force at ``rules.effective``)."""
+        return self._one("plan.rules", rules.to_body(), at, actor)
+
+    def join(
+        self,
+        age_band: str,
+        identity: dict[str, Any],
+        *,
+        at: str | None = None,
+        actor: str = OPERATOR,
+    ) -> tuple[str, Appended]:
+        """A member joins: a random pseudonym, and a salted commitment to their identity."""
+        results = self.join_many([(age_band, identity)], at=at, actor=actor)
+        return results[0]
+
+    def join_many(
+        self,
+        people: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        at: str | None = None,
+        actor: str = OPERATOR,
+    ) -> list[tuple[str, Appended]]:
+        """Many joins in one batch.
+
+        A person whose identity record is an active member's, or who appears twice in
+        ``people``, is refused (:class:`IdentityTakenError`):
+        records are compared by the hash kept beside them in the private table, and
+        checked again inside the append's transaction, so two imports at once cannot
+        both enrol one person.
+
+        The private records are written first: if the joins are then refused, they are
+        deleted again; if the process dies in between, an orphan record (on no entry)
+        is all that is left, never a member whose record was lost.
+        """
+        actor = operator_actor(actor)
+        when = self.time(at)
+        entries: list[NewEntry] = []
+        private: list[dict[str, Any]] = []
+        for age_band, identity in people:
+            member = "m-" + self._random(10).hex()
+            salt = self._random(32)
+            record = canonical_record(identity)
+            commitment = hashlib.sha256(salt + record.encode()).hexdigest()
+            entries.append(
+                NewEntry(
+                    "member.joined",
+                    actor,
+                    {"member": member, "age_band": age_band, "identity_commitment": commitment},
+                    time=when,
+                )
+            )
+            private.append(
+                {
+                    "member": member,
+                    "salt": salt,
+                    "record": record,
+                    "record_hash": record_hash(record),
+                }
+            )
+        digests = [str(p["record_hash"]) for p in private]
+        new = {str(p["member"]) for p in private}
+        with self.ledger.store.reader() as conn:
+            refuse_known_people(conn, self.state, digests, when, new)
+        with self.ledger.store.writer() as conn:
+            conn.execute(insert(private_table), private)
+
+        def still_new(conn: Connection, _: list[Entry]) -> None:
+            assert self._state is not None
+            refuse_known_people(conn, self._state, digests, when, new)
+
+        try:
+            appended = self.submit(entries, check=still_new)
+        except BaseException:
+            with self.ledger.store.writer() as conn:
+                conn.execute(delete(private_table).where(private_table.c.member.in_(sorted(new))))
+            raise
+        return [(str(p["member"]), a) for p, a in zip(private, appended, strict=True)]
+
+    def members_by_identity(
+        self, identities: Sequence[dict[str, Any]], *, at: str | None = None
+    ) -> list[tuple[str, str] | None]:
+        """For each identity record, (member, joined) of the active member who has it, or None."""
+        when = self.time(at)
+        digests = [record_hash(canonical_record(identity)) for identity in identities]
+        state = self.state
+        with self.ledger.store.reader() as conn:
+            holders = active_holders(conn, state, digests, when, set())
+        return [holders.get(digest) for digest in digests]
+
+    def erase(self, member: str) -> bool:
+        """Erase a member's identity record and salt; the log stays verifiable."""
+        with self.ledger.store.writer() as conn:
+            result = conn.execute(delete(private_table).where(private_table.c.member == member))
+        return bool(result.rowcount)
+
+    def identity(self, member: str) -> tuple[bytes, str] | None:
+        """The private (salt, record) of a member, or None once erased."""
+        with self.ledger.store.reader() as conn:
+            row = conn.execute(
+                select(private_table.c.salt, private_table.c.record).where(
+                    private_table.c.member == member
+                )
+            ).first()
+        return None if row is None else (bytes(row[0]), str(row[1]))
+
+    def leave(self, member: str, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
+        """A member leaves the plan."""
+        return self._one("member.left", {"member": member}, at, actor)
+
+    def enrol_juror(
+        self, member: str, juror_key: bytes, *, at: str | None = None, actor: str = OPERATOR
+    ) -> Appended:
+        """A member enrols as a juror with their own Ed25519 public key."""
+        body = {"member": member, "juror_key": base64.b64encode(juror_key).decode()}
+        return self._one("juror.enrolled", body, at, actor)
+
+    def wind_down(
+        self, claims_until: str, *, at: str | None = None, actor: str = OPERATOR
+    ) -> Appended:
+        """Close the plan to new members; claims diagnosed before may be filed until then."""
+        when = self.time(at)
+        body = {"claims_until": claims_until, "rules_version": self.state.rules_at(when).version}
+        return self._one("plan.wound_down", body, when, actor)
