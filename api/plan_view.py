@@ -19,6 +19,7 @@ from ledger.domain.periods import period_open_at
 from ledger.domain.state import PlanState
 from ledger.log.entry import parse_entry
 from ledger.log.log import Log
+from ledger.money import yuan_decimal
 
 READ_CHUNK = 10_000
 _LOG = logging.getLogger("tally.api")
@@ -155,7 +156,24 @@ def stats(state: PlanState) -> list[dict[str, Any]]:
                 "fee_fen": body["fee_fen"],
                 "subsidy_fen": body["subsidy_fen"],
                 "claims_paid": len(body["claims"]),
+                "reversals": len(state.recovered_in.get(period, [])),
+                "recovered_fen": sum(a for _, a in state.recovered_in.get(period, [])),
                 "decisions": dict(sorted(decided.get(period, Counter()).items())),
             }
         )
     return out
+
+
+def totals(periods: list[dict[str, Any]]) -> dict[str, Any]:
+    """The plan's totals over its closed periods, in fen and in yuan (decimal strings)."""
+    sums = {
+        key: sum(int(p[key]) for p in periods)
+        for key in ("aid_fen", "fee_fen", "subsidy_fen", "recovered_fen")
+    }
+    return {
+        "periods": len(periods),
+        "claims_paid": sum(int(p["claims_paid"]) for p in periods),
+        "reversals": sum(int(p["reversals"]) for p in periods),
+        **sums,
+        **{key.removesuffix("_fen") + "_yuan": yuan_decimal(value) for key, value in sums.items()},
+    }

@@ -55,6 +55,13 @@ def yuan(fen: int) -> str:
     return f"{sign}{whole:,}.{cents:02d}"
 
 
+def yuan_decimal(fen: int) -> str:
+    """``17713700`` to ``177137.00``: yuan as a plain decimal string, for JSON answers."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
 def money(fen: int) -> str:
     """An amount as printed: ``177,137.00 yuan (17,713,700 fen)``."""
     return f"{yuan(fen)} yuan ({fen:,} fen)"

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.plan_view import PlanView, stats, summary
+from api.plan_view import PlanView, stats, summary, totals
 from api.problems import PROBLEM_JSON, ProblemError
 from api.statement import build_statement
 from ledger.domain.periods import PeriodError, parse_period
@@ -129,15 +129,34 @@ class PeriodStats(BaseModel):
     fee_fen: int
     subsidy_fen: int
     claims_paid: int
+    reversals: int = Field(description="Claims reversed for fraud, credited to the period")
+    recovered_fen: int = Field(description="What those reversals recovered")
     decisions: dict[str, int] = Field(
         description="Claims decided in the period, by category:outcome"
     )
 
 
+class Totals(BaseModel):
+    """The plan's totals over its closed periods; money in fen and in yuan (decimal strings)."""
+
+    periods: int
+    claims_paid: int
+    reversals: int
+    aid_fen: int
+    fee_fen: int
+    subsidy_fen: int
+    recovered_fen: int
+    aid_yuan: str
+    fee_yuan: str
+    subsidy_yuan: str
+    recovered_yuan: str
+
+
 class Stats(BaseModel):
-    """Figures for every closed period."""
+    """Figures for every closed period, and the plan's totals."""
 
     periods: list[PeriodStats]
+    totals: Totals
 
 
 def _state(request: Request) -> PlanState:
@@ -347,4 +366,5 @@ def statement(
 def plan_stats(request: Request, response: Response) -> Stats:
     """Per closed period: members, joins, leaves, share, aid, fee, decisions."""
     response.headers["Cache-Control"] = SHORT
-    return Stats(periods=[PeriodStats(**p) for p in stats(_state(request))])
+    periods = stats(_state(request))
+    return Stats(periods=[PeriodStats(**p) for p in periods], totals=Totals(**totals(periods)))

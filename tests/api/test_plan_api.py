@@ -48,8 +48,16 @@ def test_rules_periods_and_stats(client: TestClient) -> None:
         "/v1/entries", params={"start": one.json()["seq"], "end": one.json()["seq"] + 1}
     )
     assert entry.json()["entries"][0]["entry"]["type"] == "period.closed"
-    stats = client.get("/v1/stats").json()["periods"]
+    answer = client.get("/v1/stats").json()
+    stats = answer["periods"]
     assert [s["period"] for s in stats] == [p["period"] for p in periods]
+    totals = answer["totals"]
+    for key in ("aid_fen", "fee_fen", "subsidy_fen", "recovered_fen", "reversals"):
+        assert totals[key] == sum(s[key] for s in stats)
+    assert totals["aid_yuan"] == f"{totals['aid_fen'] // 100}.{totals['aid_fen'] % 100:02d}"
+    reversed_claims = client.get("/v1/claims", params={"status": "reversed"}).json()["claims"]
+    assert totals["reversals"] == len(reversed_claims)
+    assert totals["recovered_fen"] == sum(c["recovered_fen"] for c in reversed_claims)
     assert sum(s["joins"] for s in stats) <= 400
     assert any(s["decisions"] for s in stats)
 

@@ -19,6 +19,7 @@ from tests.verifier.cli_support import AppServer, run, run_json
 from tests.verifier.live_log import key_of, serving
 from verifier.audit import Replayer, fetch_pages
 from verifier.client import LogClient
+from verifier.money import yuan
 from verifier.note import parse_verifier_key
 
 PERIODS = 8
@@ -56,7 +57,7 @@ def test_init_and_audit_a_real_plan(plan_server: AppServer, plan_key: Path, tmp_
     result = run(state, "audit")
     assert result.exit_code == 0, result.output
     assert "The plan's rules hold for all " in result.stdout
-    assert f"{PERIODS} closed periods." in result.stdout
+    assert f"{PERIODS} closed periods: " in result.stdout
 
     code, doc = run_json(state, "audit", "--from-start")
     assert code == 0, doc
@@ -69,7 +70,10 @@ def test_init_and_audit_a_real_plan(plan_server: AppServer, plan_key: Path, tmp_
     sentence = (
         f"The plan's rules hold for all {plan['entries']:,} entries: {plan['members']:,} "
         f"members, {plan['claims']:,} claims ({plan['paid']:,} paid, {plan['denied']:,} "
-        f"denied), {plan['periods_closed']:,} closed periods."
+        f"denied, {plan['reversed']:,} reversed for fraud with "
+        f"{yuan(plan['recovered_fen'])} recovered), {plan['periods_closed']:,} closed periods: "
+        f"{yuan(plan['aid_fen'])} of aid, {yuan(plan['fee_fen'])} of fees, "
+        f"{yuan(plan['subsidy_fen'])} of subsidies."
     )
     assert sentence in run(state, "audit").stdout
 

@@ -522,8 +522,9 @@ def test_audit_of_the_vector_dump_reports_the_plan(tmp_path: Path) -> None:
     result = run(tmp_path / "s", "audit", "--dir", str(folder), "--key", KEY)
     assert result.exit_code == 0, result.output
     assert (
-        "The plan's rules hold for all 35 entries: 8 members, 2 claims (2 paid, 0 denied), "
-        "4 closed periods." in result.stdout
+        "The plan's rules hold for all 35 entries: 8 members, 2 claims (2 paid, 0 denied, "
+        "0 reversed for fraud with 0.00 yuan recovered), 4 closed periods: 29,000.00 yuan of "
+        "aid, 2,320.00 yuan of fees, " in result.stdout
     )
     code, doc = run_json(tmp_path / "s", "audit", "--dir", str(folder), "--key", KEY)
     assert code == 0

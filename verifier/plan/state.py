@@ -37,6 +37,7 @@ from typing import Any
 
 from verifier.entry import GENESIS_TYPE, RETIRED_TYPE, Entry
 from verifier.errors import KeyFormatError
+from verifier.money import yuan
 from verifier.note import Verifier, parse_verifier_key
 from verifier.plan.claims import ClaimBook, WindDown
 from verifier.plan.closing import PeriodBook
@@ -93,6 +94,11 @@ class PlanSummary:
     periods_closed: int
     last_period: str | None
     wound_down: bool
+    aid_fen: int = 0
+    fee_fen: int = 0
+    subsidy_fen: int = 0
+    recovered_fen: int = 0
+    """Totals over the closed periods (aid net of recoveries) and every reversal."""
     findings: tuple[Finding, ...] = field(default=())
     """Appeals that ended, or stand, without their panel (:mod:`verifier.plan.findings`)."""
 
@@ -121,8 +127,10 @@ class PlanSummary:
             )
         return (
             f"The plan's rules hold for all {self.entries:,} entries: {self.members:,} "
-            f"members, {self.claims:,} claims ({self.paid:,} paid, {self.denied:,} denied), "
-            f"{self.periods_closed:,} closed periods."
+            f"members, {self.claims:,} claims ({self.paid:,} paid, {self.denied:,} denied, "
+            f"{self.reversed:,} reversed for fraud with {yuan(self.recovered_fen)} recovered), "
+            f"{self.periods_closed:,} closed periods: {yuan(self.aid_fen)} of aid, "
+            f"{yuan(self.fee_fen)} of fees, {yuan(self.subsidy_fen)} of subsidies."
         )
 
 
@@ -308,6 +316,10 @@ class PlanReplay:
                 )
         return rows
 
+    def _period_total(self, key: str) -> int:
+        values = (p.body[key] for p in self.periods.values())
+        return sum(v for v in values if isinstance(v, int) and not isinstance(v, bool))
+
     def summary(self) -> PlanSummary:
         """Counts of what was replayed."""
         claims = self.claims.values()
@@ -328,5 +340,9 @@ class PlanReplay:
             periods_closed=len(self.periods),
             last_period=next(reversed(self.periods), None),
             wound_down=self.wind_down is not None,
+            aid_fen=self._period_total("aid_fen"),
+            fee_fen=self._period_total("fee_fen"),
+            subsidy_fen=self._period_total("subsidy_fen"),
+            recovered_fen=sum(c.recovered_fen or 0 for c in claims),
             findings=tuple(appeal_findings(claims, self.last_s)),
         )

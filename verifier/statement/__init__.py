@@ -23,6 +23,7 @@ checks), :mod:`~verifier.statement.sparse` (the plan replay over a bundle),
 
 from __future__ import annotations
 
+from verifier.money import yuan
 from verifier.statement.consistency import Comparison, ProofSource, compare_with_saved
 from verifier.statement.document import BUNDLE_KEYS, FORMAT, parse_bundle_bytes
 from verifier.statement.errors import StatementError
@@ -32,7 +33,6 @@ from verifier.statement.report import (
     RecoveryPart,
     StatementReport,
     split_signed,
-    yuan,
 )
 from verifier.statement.verify import (
     STEPS,

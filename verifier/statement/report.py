@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from verifier.money import yuan
 from verifier.plan.findings import Finding
 
 NOT_CHECKED = (
@@ -202,12 +203,6 @@ def _claim_text(c: ClaimPart) -> str:
             f"period {c.recovered_period}"
         )
     return text
-
-
-def yuan(fen: int) -> str:
-    """``18800`` -> ``188.00 yuan``."""
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d} yuan"
 
 
 def split_signed(total: int, weights: list[int]) -> list[int]:
