@@ -34,7 +34,7 @@ from ledger.domain.vote import sign_vote
 from ledger.instance import Ledger
 from ledger.log.entry import format_time, parse_entry, parse_time
 
-DEMO_START = datetime(2025, 1, 1, tzinfo=UTC)
+DEMO_START = datetime(2024, 10, 1, tzinfo=UTC)
 MAJOR = ("C50", "C34", "C18", "I21", "I63", "N18")
 LIGHT = ("C73", "C61")
 
@@ -58,7 +58,7 @@ class DemoReport:
 
 class _Simulation:
     def __init__(
-        self, ledger: Ledger, seed: int, members: int, periods: int, paid_claims: int
+        self, ledger: Ledger, seed: int, members: int, periods: int, paid_claims: int | None
     ) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not secrets
         self.seed = seed
@@ -180,12 +180,24 @@ class _Simulation:
 
     # -- claims -------------------------------------------------------------------
 
+    def target_share_fen(self, n: int) -> int:
+        """The half-month share the demo aims at in its n-th period, in fen.
+
+        After 相互宝's: a few yuan, rising over time, from 3 yuan at first to 13 yuan in
+        the last period. With the default 30 periods (October 2024 to December 2025), a
+        member counted through all of 2025 reaches the annual cap of 188 yuan only at
+        its end; members who joined later in the year never do.
+        """
+        return 300 + 1000 * n // max(1, self.periods - 1)
+
+    def ordinary_claims(self, n: int) -> int:
+        """How many ordinary claims are filed (and paid) in the n-th period."""
+        return self.paid_claims if self.paid_claims is not None else 1 + n % 2
+
     def schedule_claims(self, begin: datetime, n: int) -> None:
-        kinds = ["paid"] * self.paid_claims + ["denied"]
+        kinds = ["paid"] * self.ordinary_claims(n) + ["denied"]
         if n == 2:
             kinds.append("accident")
-        if n >= 7:
-            kinds += ["paid", "paid"]
         if n == 8:
             kinds.append("overturned")
         if n == 9:
@@ -194,12 +206,22 @@ class _Simulation:
             kinds.append("fraud")
         for i, kind in enumerate(kinds):
             day = begin + timedelta(days=1 + i % 3, hours=2 + i % 12, minutes=i // 12)
-            self.at(day, functools.partial(self.claim, kind))
+            self.at(day, functools.partial(self.claim, kind, n))
 
     def after(self, delta: timedelta, action: Callable[[], None]) -> None:
         self.at(self.clock() + delta, action)
 
-    def claim(self, kind: str) -> None:
+    def claim_amount(self, n: int, benefit: int) -> int:
+        """A claim's amount: the period's target aid over its claims, give or take a quarter.
+
+        The members share what is paid, plus the 8% fee: a claim of amount A adds about
+        A x 1.08 / N to the share of N members.
+        """
+        aid = self.target_share_fen(n) * len(self.active()) * 100 // 108
+        amount = aid // self.ordinary_claims(n) * self.rng.randint(75, 125) // 100
+        return min(benefit, max(100_000, amount // 100 * 100))
+
+    def claim(self, kind: str, n: int) -> None:
         now = self.clock()
         # Diagnosed up to 20 days before filing, after the 90-day wait (accidents: any time).
         waiting = 21 if kind == "accident" else 112
@@ -208,10 +230,12 @@ class _Simulation:
             return
         member = self.rng.choice(eligible)
         band = self.plan.state.members[member].age_band
-        condition = "ACC" if kind == "accident" else self.rng.choice(MAJOR + LIGHT)
+        # Light conditions (capped at 50,000 yuan) are the rarer claims.
+        kinds = MAJOR * 3 + LIGHT
+        condition = "ACC" if kind == "accident" else self.rng.choice(kinds)
         rules = self.plan.state.rules_at(self.clock.text)
         benefit = rules.benefit_for(rules.conditions[condition].kind, band)
-        amount = min(benefit, self.rng.randrange(5_000_000, 30_000_001, 100))
+        amount = self.claim_amount(n, benefit)
         diagnosed = format_time(now - timedelta(days=self.rng.randint(1, 20)))
         claim = self.plan.file_claim(member, condition, amount, diagnosed, member.encode())
         self.report.claims[kind] = self.report.claims.get(kind, 0) + 1
@@ -289,13 +313,14 @@ def build_demo(
     *,
     seed: int,
     members: int = 20_000,
-    periods: int = 14,
-    paid_claims: int = 3,
+    periods: int = 30,
+    paid_claims: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> DemoReport:
     """Build the demo plan into an initialised ledger; returns what was built.
 
     ``paid_claims`` is the number of ordinary claims filed (and paid) each period,
-    besides the denied one and the special cases of some periods.
+    besides the denied one and the special cases of some periods; by default one or
+    two, sized so that the share is a few yuan (:meth:`_Simulation.target_share_fen`).
     """
     return _Simulation(ledger, seed, members, periods, paid_claims).run(progress)

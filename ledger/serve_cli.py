@@ -110,7 +110,7 @@ def _signing_ledger(store: Store, key: Path) -> Ledger | None:
 @store_options
 @click.option("--seed", default=1, show_default=True, type=int, help="Makes the demo reproducible.")
 @click.option("--members", default=20_000, show_default=True, type=click.IntRange(100, 1_000_000))
-@click.option("--periods", default=14, show_default=True, type=click.IntRange(1, 48))
+@click.option("--periods", default=30, show_default=True, type=click.IntRange(1, 48))
 @click.option("--no-serve", is_flag=True, help="Build the demo ledger and exit.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))

@@ -57,7 +57,13 @@ def test_statement_from_a_real_server(tmp_path: Path) -> None:
             assert code == 0, doc
             assert doc["charge_fen"] == plan.charge_of(member, period)
             assert [c["claim"] for c in doc["claims"]] == closed.body["claims"]
-            parts = sum(c["part_fen"] for c in doc["claims"]) + doc["fee_part_fen"]
+            parts = (
+                sum(c["part_fen"] for c in doc["claims"])
+                + sum(r["part_fen"] for r in doc["recoveries"])
+                + doc["fee_part_fen"]
+                + doc["carry_in_part_fen"]
+                + doc["carry_out_part_fen"]
+            )
             assert parts == doc["charge_fen"]
             assert doc["checkpoint_compared"].startswith("the same as your saved checkpoint")
             # A larger checkpoint (three more members): checked with a consistency proof, saved.
