@@ -1,7 +1,8 @@
 """An operator who holds the log's key and rewrites history: a forged tree, re-signed.
 
-The forger changes one entry's bytes, recomputes every tree hash over the altered
-log, gives each entry of a statement bundle a valid inclusion proof in the forged
+The forger changes one entry's bytes, re-chains every later entry to it (each
+``prev`` the hash of the altered entry before), recomputes every tree hash over the
+altered log, gives each entry of a statement bundle a valid inclusion proof in the forged
 tree, and signs a checkpoint of it with the real key. Only the rules (a payment
 must be the decided amount) or a checkpoint seen before can show the forgery.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from ledger.log.entry import entry_hash
 from ledger.log.tree import inclusion_proof, leaf_hash, node_hash, root_at, stored_hash_index
 from ledger.publish.checkpoint import Checkpoint
 from ledger.publish.note import Signer, sign_note
@@ -47,6 +49,11 @@ def all_entries(base: str, size: int) -> list[bytes]:
     return out
 
 
+def canonical(entry: dict[str, Any]) -> bytes:
+    """An entry's canonical bytes (specs/entries.md §3)."""
+    return json.dumps(entry, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
 def forge_bundle(
     bundle: dict[str, Any], base: str, signer: Signer, seq: int, key: str, delta: int
 ) -> dict[str, Any]:
@@ -55,9 +62,11 @@ def forge_bundle(
     raws = all_entries(base, size)
     entry = json.loads(raws[seq])
     entry["body"][key] += delta
-    raws[seq] = json.dumps(
-        entry, separators=(",", ":"), sort_keys=True, ensure_ascii=False
-    ).encode()
+    raws[seq] = canonical(entry)
+    for s in range(seq + 1, size):
+        later = json.loads(raws[s])
+        later["prev"] = entry_hash(raws[s - 1])
+        raws[s] = canonical(later)
     hashes = MemoryHashes([leaf_hash(r) for r in raws])
     root = root_at(hashes, size)
     note = sign_note(Checkpoint(signer.name, size, root).to_body(), [signer])

@@ -332,6 +332,67 @@ def test_whole_statement(page: Any) -> None:
     assert got["parts"] == [[c.claim, c.part_fen] for c in report.claims]
 
 
+STATEMENT_EXPECTED = """async ([doc, keyText]) => {
+  const { verifyStatement } = await import("./site/js/statement/run.js");
+  const { parseVerifierKey } = await import("./site/js/verify/note.js");
+  const r = await verifyStatement(doc, await parseVerifierKey(keyText), {});
+  if (!r.ok) return { ok: false, check: r.check, message: r.message };
+  const p = r.report;
+  return {
+    ok: true, counted: p.counted, charge_fen: p.charge, share_fen: p.share,
+    parts: {
+      claims: Object.fromEntries(p.claims.map((c) => [c.id, c.part])),
+      recoveries: Object.fromEntries(p.recoveries.map((x) => [x.id, x.part])),
+      fee: p.feePart, carry_in: p.carryInPart, carry_out: p.carryOutPart,
+    },
+    reversed: Object.fromEntries(p.claims.filter((c) => c.recovered !== null)
+      .map((c) => [c.id, { recovered_fen: c.recovered, period: c.recoveredPeriod }])),
+  };
+}"""
+
+EXPECTED_CASES = sorted(
+    p.stem
+    for p in (SPEC_VECTORS / "statement").glob("*.json")
+    if "expected" in json.loads(p.read_text())
+)
+
+
+@pytest.mark.parametrize("name", EXPECTED_CASES)
+def test_statement_reports_what_the_vector_expects(page: Any, name: str) -> None:
+    """statement.md §4: the page reports what the ledger reckoned: counted or not, the
+    charge, the share, every signed part (a recovery's negative), each reversal."""
+    vector = load("statement", f"{name}.json")
+    key = load("keys", "log-key.json")["verifier_key"]
+    got = run(page, STATEMENT_EXPECTED, [vector["statement"], key])
+    assert got.pop("ok") is True, got
+    assert got == vector["expected"]
+
+
+def _absence(doc: dict[str, Any]) -> dict[str, Any]:
+    return next(c["absent"] for c in doc["contributions"] if "absent" in c)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "check"),
+    [
+        (lambda d: _absence(d)["left"].update(member="m-" + "f" * 20), "contribution.absence"),
+        (lambda d: _absence(d)["right"]["siblings"].pop(), "contribution.proof"),
+        (lambda d: _absence(d).update(index=_absence(d)["index"] + 1), "contribution.proof"),
+        (lambda d: d["contributions"].pop(), "bundle.complete"),
+        (lambda d: d["contributions"].pop(0), "bundle.complete"),
+    ],
+    ids=["left-not-below", "short-proof", "index-moved", "no-absence", "earlier-leaf-gone"],
+)
+def test_an_altered_absence_fails(page: Any, mutate: Any, check: str) -> None:
+    """statement.md §1: an absence proof whose leaves do not bracket the member, or do
+    not verify, fails; so does a covered period with no contribution at all."""
+    vector = load("statement", "absent.json")["statement"]
+    mutate(vector)
+    got = run(page, STATEMENT, [vector, load("keys", "log-key.json")["verifier_key"]])
+    assert got["ok"] is False
+    assert got["check"] == check, got
+
+
 @pytest.mark.parametrize(
     ("mutate", "check"),
     [

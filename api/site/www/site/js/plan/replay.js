@@ -60,7 +60,10 @@ export class SparseReplay {
     this.last = entry.seq;
     if (entry.seq === 0) return this.genesis(entry);
     const handler = HANDLERS[entry.type];
-    if (entry.type !== "plan.rules" && handler === undefined) return undefined; // not a plan entry
+    if (entry.type === "log.retired") return undefined; // the log's own last entry (log.md §7)
+    if (entry.type !== "plan.rules" && handler === undefined) {
+      fail(entry, "§3", "entry.type", `expected a type of specs/plan.md §3 after genesis, found ${JSON.stringify(entry.type)}`);
+    }
     const t = seconds(entry.time);
     if (entry.type !== "vote.cast" && !OPERATOR.test(entry.actor)) fail(entry, "§3", "actor", `expected an operator actor, found ${entry.actor}`);
     if (entry.type === "plan.rules") return this.rules.add(entry, t);

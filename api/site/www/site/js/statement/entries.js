@@ -5,7 +5,11 @@
 import { fromBase64 } from "../verify/bytes.js";
 import { chainHash, leafHash, parseEntry } from "../verify/entry.js";
 import { verifyInclusions } from "../verify/merkle.js";
+import { seconds, showTime } from "../plan/time.js";
 import { failCheck } from "./check.js";
+
+/** log.md §3: how far past the time a checkpoint was received an entry it covers may be dated. */
+export const TIME_AHEAD_S = 600;
 
 function decode(doc, cp) {
   let last = -1;
@@ -52,7 +56,14 @@ export const entriesStep = {
         failCheck("entry.chain", `entry at seq ${items[i].seq}: prev is not the hash of seq ${items[i - 1].seq}`);
       }
     });
-    return [`entry.inclusion (${items.length})`, "entry.parse", "entry.chain"];
+    // log.md §3: no entry is dated more than 600 s after the checkpoint was received.
+    const latest = Math.floor((ctx.received ?? Date.now()) / 1000) + TIME_AHEAD_S;
+    for (const e of ctx.entries) {
+      if (seconds(e.time) > latest) {
+        failCheck("entry.time", `entry at seq ${e.seq} is dated ${e.time}, after ${showTime(latest)}: more than 600 s after the checkpoint covering it was received`);
+      }
+    }
+    return [`entry.inclusion (${items.length})`, "entry.parse", "entry.chain", "entry.time"];
   },
 };
 

@@ -33,11 +33,13 @@ export const STEPS = [
  * Check a parsed bundle `doc` with the pinned `key`. `lastSeen` is the last
  * checkpoint this browser saw (or null) and `fetchConsistency(first, second)` gives
  * the proof hashes between two sizes. `onStep(id)` is told as each step starts.
+ * `received` is when the bundle (and its checkpoint) was received, in ms since 1970
+ * (default: now); no entry may be dated more than 600 s after it (log.md §3).
  * Returns {ok: true, checks, report, notes, latestSeen} or {ok: false, check,
  * message, checks, latestSeen}.
  */
-export async function verifyStatement(doc, key, { lastSeen = null, fetchConsistency, member, period, onStep } = {}) {
-  const ctx = { doc, key, lastSeen, fetchConsistency, member, period, notes: [], latestSeen: null };
+export async function verifyStatement(doc, key, { lastSeen = null, fetchConsistency, member, period, onStep, received } = {}) {
+  const ctx = { doc, key, lastSeen, fetchConsistency, member, period, received, notes: [], latestSeen: null };
   const checks = [];
   let current = STEPS[0].id;
   try {

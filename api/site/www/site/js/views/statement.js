@@ -78,11 +78,17 @@ function passed(result, ms) {
 function failed(result) {
   return h("div", { class: "fail", role: "alert", "data-testid": "failed", "data-check": result.check },
     h("strong", {}, t("statement.failed", { check: result.check })),
-    h("p", {}, t(`check.${result.check.split(".")[0]}.why`)),
+    h("p", {}, why(result.check)),
     h("p", { class: "detail" }, result.message),
     h("p", {}, t("statement.failed.after", { n: result.checks.length })));
 }
 
+
+/** Why a check fails, in words: its own text if it has one, else its family's. */
+function why(check) {
+  const own = `check.${check}.why`;
+  return t(own) !== own ? t(own) : t(`check.${check.split(".")[0]}.why`);
+}
 
 /** A check's name in words: "claim c-12 (panel …)" -> "Claim c-12 followed every rule". */
 function label(name) {
