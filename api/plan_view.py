@@ -80,30 +80,11 @@ class PlanView:
             return self._state
 
 
-def status_of(claim: Claim) -> str:
-    """The latest step a claim has reached."""
-    if claim.recovered_fen is not None:
-        return "reversed"
-    if claim.paid_fen is not None:
-        return "paid"
-    if claim.outcome is not None:
-        return "decided"
-    if claim.jurors is not None:
-        return "voting"
-    if claim.appellant is not None:
-        return "appealed"
-    if claim.disclosed is not None:
-        return "disclosed"
-    if claim.decision is not None:
-        return "assessed"
-    return "filed"
-
-
 def summary(state: PlanState, claim: Claim) -> ClaimSummary:
     """A claim's public summary."""
     return ClaimSummary(
         claim=claim.id,
-        status=status_of(claim),
+        status=claim.status,
         member=claim.member,
         condition=claim.condition,
         category=state.rules_at(claim.filed).conditions[claim.condition].category,

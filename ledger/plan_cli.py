@@ -282,24 +282,6 @@ def plan_group() -> None:
     """The plan as a whole."""
 
 
-@plan_group.command("status")
-@store_options
-@click.pass_obj
-def plan_status(settings: Settings) -> None:
-    """Summarise the plan as its entries describe it (needs no key)."""
-    with reading(settings) as plan:
-        state = plan.state
-        active = sum(1 for m in state.members.values() if m.active_at(plan.now))
-        jurors = sum(1 for m in state.members.values() if m.juror_key is not None)
-        closed = state.closed[-1].period if state.closed else "none"
-        version = state.rules[-1].version if state.rules else "none"
-    say(
-        f"Rules version {version}; {count(active, 'active member')} "
-        f"({len(state.members):,} ever), {count(jurors, 'juror')}; "
-        f"{count(len(state.claims), 'claim')}; last closed period {closed}."
-    )
-
-
 @plan_group.command("wind-down")
 @store_options
 @click.option("--claims-until", required=True, help="Last time claims may be filed.")
@@ -316,5 +298,6 @@ def plan_wind_down(settings: Settings, claims_until: str, at: str | None) -> Non
     )
 
 
-# The claims' commands and the bulk import register themselves on the groups above.
-from ledger import claim_cli, import_cli  # noqa: E402, F401
+# The claims' commands, the bulk import and the lookups register themselves on the
+# groups above.
+from ledger import claim_cli, import_cli, lookup_cli  # noqa: E402, F401

@@ -59,6 +59,8 @@ class Reading:
 
     state: PlanState
     now: str
+    store: Store
+    """The ledger's store, open until the ``with`` block ends (for lookups)."""
 
 
 @contextmanager
@@ -77,7 +79,7 @@ def reading(settings: Settings) -> Iterator[Reading]:
             for _, raw in log.entries(start, min(start + 10_000, size)):
                 state.apply(parse_entry(raw))
         now = format_time(settings.clock_for(log)())
-        yield Reading(state, max(now, _last_time(log, size)))
+        yield Reading(state, max(now, _last_time(log, size)), store)
     except LedgerError as exc:
         fail(exc)
     finally:

@@ -128,7 +128,7 @@ def demo(
 ) -> None:
     """Build a demo ledger (creating the database and key if needed), then serve it.
 
-    The demo's history is dated from 2025-01-01 by a simulated clock; run again, it
+    The demo's history is dated from October 2024 by a simulated clock; run again, it
     serves the ledger it built before.
     """
     if not no_serve:

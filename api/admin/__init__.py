@@ -17,7 +17,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api.admin import routes
+from api.admin import lookups, routes
 from api.admin.auth import AdminGate
 from api.admin.service import AdminService
 from ledger.instance import Ledger
@@ -43,6 +43,7 @@ def install(
     app.add_middleware(AdminGate, service=service)
     if service is not None:  # a read-only server does not advertise what it cannot do
         app.include_router(routes.router)
+        app.include_router(lookups.router)
     return service
 
 

@@ -23,6 +23,7 @@ from api.problems import ProblemError
 from ledger.domain.errors import RuleError
 from ledger.domain.identity import IdentityTakenError
 from ledger.domain.plan import Plan
+from ledger.domain.state import PlanState
 from ledger.errors import ChainError, EntryError, EntryTimeError, LedgerError, StoreError
 from ledger.idempotency import KeyTakenError, claim_key, create_idempotency_schema, lookup
 from ledger.instance import Ledger
@@ -124,6 +125,17 @@ class AdminService:
             appended = list(self.plan.appended)
         self.publishing.wake()
         return result, [self.receipt(a) for a in appended]
+
+    def read(self, query: Callable[[Connection, PlanState, str], T]) -> T:
+        """Run a read-only ``query`` over the plan's state, a store connection and now."""
+        with self._lock:
+            try:
+                state = self.plan.state
+                now = self.plan.time()
+                with self.ledger.store.reader() as conn:
+                    return query(conn, state, now)
+            except LedgerError as exc:
+                raise _problem(exc) from None
 
     def _recorder(self, pending: Pending) -> Callable[[Connection, list[Entry]], None]:
         """Record the request's idempotency key in the transaction of its entries."""

@@ -15,6 +15,7 @@ from ledger.domain.identity import (
     canonical_record,
     refuse_known_people,
 )
+from ledger.domain.identity_index import forget, index_records
 from ledger.domain.plan_core import OPERATOR, PlanCore, operator_actor
 from ledger.domain.rules import Rules
 from ledger.domain.store import (
@@ -96,6 +97,9 @@ class MemberCommands(PlanCore):
             refuse_known_people(conn, self.state, digests, when, new)
         with self.ledger.store.writer() as conn:
             conn.execute(insert(private_table), private)
+            index_records(
+                conn, [(str(p["member"]), i) for p, (_, i) in zip(private, people, strict=True)]
+            )
 
         def still_new(conn: Connection, _: list[Entry]) -> None:
             assert self._state is not None
@@ -106,6 +110,7 @@ class MemberCommands(PlanCore):
         except BaseException:
             with self.ledger.store.writer() as conn:
                 conn.execute(delete(private_table).where(private_table.c.member.in_(sorted(new))))
+                forget(conn, sorted(new))
             raise
         return [(str(p["member"]), a) for p, a in zip(private, appended, strict=True)]
 
@@ -124,6 +129,7 @@ class MemberCommands(PlanCore):
         """Erase a member's identity record and salt; the log stays verifiable."""
         with self.ledger.store.writer() as conn:
             result = conn.execute(delete(private_table).where(private_table.c.member == member))
+            forget(conn, [member])
         return bool(result.rowcount)
 
     def identity(self, member: str) -> tuple[bytes, str] | None:

@@ -75,6 +75,20 @@ class Claim:
     history: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
+    def status(self) -> str:
+        """The latest step the claim has reached: filed, assessed, ... paid, reversed."""
+        steps = (
+            (self.recovered_fen is not None, "reversed"),
+            (self.paid_fen is not None, "paid"),
+            (self.outcome is not None, "decided"),
+            (self.jurors is not None, "voting"),
+            (self.appellant is not None, "appealed"),
+            (self.disclosed is not None, "disclosed"),
+            (self.decision is not None, "assessed"),
+        )
+        return next((name for reached, name in steps if reached), "filed")
+
+    @property
     def blocks_refiling(self) -> bool:
         """Open, or decided approved: a second claim for the same diagnosis is refused."""
         return self.outcome != "denied"

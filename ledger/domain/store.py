@@ -68,6 +68,10 @@ def create_plan_schema(store: Store) -> None:
     with store.writer() as conn:
         SQLModel.metadata.create_all(conn, tables=[private_table, contribution_table, node_table])
         _add_record_hashes(conn)
+        # The field index reads this module's private table, so it is imported here.
+        from ledger.domain.identity_index import create_index
+
+        create_index(conn)
         if store.dialect == "postgresql":
             # Packed hashes do not compress; skip TOAST's compression attempts.
             conn.execute(

@@ -136,7 +136,14 @@ def test_read_only_commands_never_need_the_key(db_url: str, tmp_path: Path) -> N
     loose.write_text(key.read_text())
     loose.chmod(0o644)  # a key no signing command would accept
     for absent in (tmp_path / "missing.key", loose):
-        for command in (["plan", "status"], ["rules", "show"], ["check"], ["token", "list"]):
+        for command in (
+            ["plan", "status"],
+            ["rules", "show"],
+            ["check"],
+            ["token", "list"],
+            ["claim", "queue"],
+            ["member", "find", "--name", "Wu"],
+        ):
             result = run(db_url, absent, *command)
             assert result.exit_code == 0, (command, result.output)
             assert "key" not in result.stderr.lower(), (command, result.stderr)
