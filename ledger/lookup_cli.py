@@ -13,7 +13,13 @@ import click
 
 from ledger.claim_cli import claim
 from ledger.cli import Settings, say, store_options, usage
-from ledger.domain.lookup import LookupQueryError, MemberView, find_members, member_view
+from ledger.domain.lookup import (
+    LookupQueryError,
+    MemberView,
+    find_members,
+    member_view,
+    parse_fields,
+)
 from ledger.domain.queue import Deadlines, Waiting, claim_queue, deadlines, overview
 from ledger.errors import LedgerError
 from ledger.money import money
@@ -102,12 +108,10 @@ def member_find(
     as_json: bool,
 ) -> None:
     """Find members by their identity record; print each one's status (needs no key)."""
-    wanted: dict[str, str] = {}
-    for item in fields:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"expected FIELD=VALUE, found {item!r}", param_hint="--field")
-        wanted[key] = value
+    try:
+        wanted = parse_fields(fields)
+    except LookupQueryError as exc:
+        raise click.BadParameter(str(exc), param_hint="--field") from None
     wanted.update({k: v for k, v in (("name", name), ("phone", phone)) if v is not None})
     with reading(settings) as plan, plan.store.reader() as conn:
         try:

@@ -15,14 +15,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.engine import Connection
 
-from api.admin.routes import Operator
-from api.admin.service import AdminService
+from api.admin.routes import Operator, admin_service
 from api.problems import PROBLEM_JSON, ProblemError
 from ledger.domain.lookup import (
     LookupQueryError,
     UnknownMemberError,
     find_members,
     member_view,
+    parse_fields,
 )
 from ledger.domain.queue import claim_queue, overview
 from ledger.domain.state import PlanState
@@ -43,13 +43,6 @@ MemberPath = Annotated[str, Path(pattern=r"^m-[0-9a-f]{20}$", examples=["m-01234
 Text = Annotated[str | None, Query(max_length=512)]
 
 
-def _service(request: Request) -> AdminService:
-    service: AdminService | None = request.app.state.admin
-    if service is None:
-        raise ProblemError(404, "Not found", "this server is read-only: it has no admin API")
-    return service
-
-
 @router.get("/members/{member}")
 def show_member(request: Request, token: Operator, member: MemberPath) -> dict[str, Any]:
     """A member: status, join and leaving (with seqs), juror key, claims, charges."""
@@ -61,7 +54,7 @@ def show_member(request: Request, token: Operator, member: MemberPath) -> dict[s
         except UnknownMemberError as exc:
             raise ProblemError(404, "No such member", str(exc)) from None
 
-    return _service(request).read(query)
+    return admin_service(request).read(query)
 
 
 @router.get("/members")
@@ -75,14 +68,10 @@ def find(
 ) -> dict[str, Any]:
     """The members whose identity record has every field given, or hashes to ``record_hash``."""
     del token
-    wanted: dict[str, str] = {}
-    for item in field or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key or len(item) > 512:
-            raise ProblemError(
-                400, "Malformed request", f"expected field=KEY=VALUE, found {item!r}"
-            )
-        wanted[key] = value
+    try:
+        wanted = parse_fields(field or [])
+    except LookupQueryError as exc:
+        raise ProblemError(400, "Malformed request", str(exc)) from None
     wanted.update({k: v for k, v in (("name", name), ("phone", phone)) if v is not None})
 
     def query(conn: Connection, state: PlanState, now: str) -> dict[str, Any]:
@@ -93,7 +82,7 @@ def find(
         views = [member_view(conn, state, m, now).json() for m in found if state.member(m)]
         return {"members": views}
 
-    return _service(request).read(query)
+    return admin_service(request).read(query)
 
 
 @router.get("/claims/queue")
@@ -106,7 +95,7 @@ def queue(request: Request, token: Operator) -> dict[str, Any]:
         waiting = claim_queue(state, now) if state.rules else []
         return {"now": now, "claims": [w.json() for w in waiting]}
 
-    return _service(request).read(query)
+    return admin_service(request).read(query)
 
 
 @router.get("/plan/status")
@@ -118,4 +107,4 @@ def status(request: Request, token: Operator) -> dict[str, Any]:
         del conn
         return overview(state, now)
 
-    return _service(request).read(query)
+    return admin_service(request).read(query)

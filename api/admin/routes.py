@@ -59,7 +59,8 @@ MemberPath = Annotated[str, Path(pattern=r"^m-[0-9a-f]{20}$")]
 NoBody = Annotated[models.Command | None, Body()]
 
 
-def _service(request: Request) -> AdminService:
+def admin_service(request: Request) -> AdminService:
+    """The admin service of the app serving ``request`` (404 on a read-only server)."""
     service: AdminService | None = request.app.state.admin
     if service is None:  # not mounted then; kept for a direct call
         raise ProblemError(404, "Not found", "this server is read-only: it has no admin API")
@@ -83,7 +84,7 @@ def _one(written: list[Written]) -> Written:
 def _simple(
     request: Request, token: TokenInfo, body: models.Command | None, method: str, claim: str
 ) -> models.WrittenOut:
-    service = _service(request)
+    service = admin_service(request)
     at = service.check_at(body.at if body is not None else None)
     _, written = service.run(lambda plan: getattr(plan, method)(claim, at=at, actor=token.actor))
     return models.WrittenOut(**_out(_one(written)))
@@ -95,7 +96,7 @@ def _simple(
 @router.post("/rules", status_code=201, response_model=models.RulesOut)
 def announce_rules(request: Request, token: Operator, body: models.RulesIn) -> models.RulesOut:
     """Announce a rules version (``plan.rules``); it takes force at its ``effective`` time."""
-    service = _service(request)
+    service = admin_service(request)
     at = service.check_at(body.at)
     try:
         rules = parse_rules(body.rules)
@@ -109,7 +110,7 @@ def announce_rules(request: Request, token: Operator, body: models.RulesIn) -> m
 @router.post("/members", status_code=201, response_model=models.MemberOut)
 def join(request: Request, token: Operator, body: models.JoinIn) -> models.MemberOut:
     """A member joins (``member.joined``); the identity record stays off the log."""
-    service = _service(request)
+    service = admin_service(request)
     at = service.check_at(body.at)
     (member, _), written = service.run(
         lambda plan: plan.join(body.age_band, body.identity, at=at, actor=token.actor)
@@ -120,7 +121,7 @@ def join(request: Request, token: Operator, body: models.JoinIn) -> models.Membe
 @router.post("/members/bulk", status_code=201, response_model=models.MembersOut)
 def join_many(request: Request, token: Operator, body: models.BulkJoinIn) -> models.MembersOut:
     """Many members join in one batch, all or none, each with a receipt."""
-    service = _service(request)
+    service = admin_service(request)
     at = service.check_at(body.at)
     people = [(p.age_band, p.identity) for p in body.members]
     joined, written = service.run(lambda plan: plan.join_many(people, at=at, actor=token.actor))
@@ -143,7 +144,7 @@ def leave(
 @router.post("/jurors", status_code=201, response_model=models.WrittenOut)
 def enrol(request: Request, token: Operator, body: models.EnrolIn) -> models.WrittenOut:
     """A member enrols as a juror with their own public key (``juror.enrolled``)."""
-    service = _service(request)
+    service = admin_service(request)
     at = service.check_at(body.at)
     key = base64.b64decode(body.juror_key)
     _, written = service.run(
@@ -158,7 +159,7 @@ def enrol(request: Request, token: Operator, body: models.EnrolIn) -> models.Wri
 @router.post("/claims", status_code=201, response_model=models.ClaimOut)
 def file_claim(request: Request, token: Operator, body: models.FileIn) -> models.ClaimOut:
     """File a claim (``claim.filed``); the evidence stays off the log, its hash goes on."""
-    service = _service(request)
+    service = admin_service(request)
     at = service.check_at(body.at)
     evidence = base64.b64decode(body.evidence)
     claim, written = service.run(
@@ -180,7 +181,7 @@ def assess(
     request: Request, token: Operator, claim: ClaimId, body: models.AssessIn
 ) -> models.WrittenOut:
     """The operator's assessment (``claim.assessed``); the report stays off the log."""
-    service = _service(request)
+    service = admin_service(request)
     at = service.check_at(body.at)
     report = base64.b64decode(body.report)
     _, written = service.run(
@@ -204,7 +205,7 @@ def object_to(
     request: Request, token: Operator, claim: ClaimId, body: models.ObjectIn
 ) -> models.WrittenOut:
     """A member objects to a disclosed claim (``claim.objected``)."""
-    service = _service(request)
+    service = admin_service(request)
     at = service.check_at(body.at)
     _, written = service.run(
         lambda plan: plan.object(claim, body.objector, body.reason, at=at, actor=token.actor)
@@ -217,7 +218,7 @@ def appeal(
     request: Request, token: Operator, claim: ClaimId, body: models.AppealIn
 ) -> models.WrittenOut:
     """An appeal (``claim.appealed``); the juror pool is fixed now."""
-    service = _service(request)
+    service = admin_service(request)
     at = service.check_at(body.at)
     _, written = service.run(
         lambda plan: plan.appeal(
@@ -238,7 +239,7 @@ def sign_pool(
 @router.post("/claims/{claim}/draw", status_code=201, response_model=models.DrawOut)
 def draw(request: Request, token: Operator, claim: ClaimId, body: models.DrawIn) -> models.DrawOut:
     """Draw the panel with the appellant's revealed secret (``panel.drawn``)."""
-    service = _service(request)
+    service = admin_service(request)
     at = service.check_at(body.at)
     secret = bytes.fromhex(body.secret)
     jurors, written = service.run(
@@ -261,7 +262,7 @@ def vote(
             "Forbidden",
             f"expected a vote by this token's juror {token.juror}, found one by {body.juror}",
         )
-    service = _service(request)
+    service = admin_service(request)
     _, written = service.run(
         lambda plan: plan.cast_vote(
             claim, body.juror, body.choice, body.rationale_hash, body.signature
@@ -291,7 +292,7 @@ def reverse(
     request: Request, token: Operator, claim: ClaimId, body: models.ReverseIn
 ) -> models.WrittenOut:
     """Fraud found after payment (``claim.reversed``): a compensating entry, never an edit."""
-    service = _service(request)
+    service = admin_service(request)
     at = service.check_at(body.at)
     _, written = service.run(
         lambda plan: plan.reverse(claim, body.recovered, body.reason, at=at, actor=token.actor)
@@ -308,7 +309,7 @@ def close_period(
 ) -> models.PeriodOut:
     """Close the next period (``period.closed``), named in ``period``: apportion it, store
     its contribution tree. Naming it means a request sent twice cannot close two periods."""
-    service = _service(request)
+    service = admin_service(request)
     period = body.period if body is not None else None
     if period is None:
         following = service.next_close()
@@ -328,7 +329,7 @@ def close_period(
 @router.post("/plan/wind-down", status_code=201, response_model=models.WrittenOut)
 def wind_down(request: Request, token: Operator, body: models.WindDownIn) -> models.WrittenOut:
     """Close the plan to new members (``plan.wound_down``)."""
-    service = _service(request)
+    service = admin_service(request)
     at = service.check_at(body.at)
     _, written = service.run(
         lambda plan: plan.wind_down(body.claims_until, at=at, actor=token.actor)

@@ -111,6 +111,17 @@ def _charges(conn: Connection, state: PlanState, member: str) -> list[tuple[str,
     return [(p, found[p]) for p in periods if p in found]
 
 
+def parse_fields(items: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``KEY=VALUE`` items as a dict of identity record fields to look up."""
+    fields: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise LookupQueryError(f"expected a field as KEY=VALUE, found {item!r}")
+        fields[key] = value
+    return fields
+
+
 def find_members(
     conn: Connection, *, fields: dict[str, str] | None = None, record_hash: str | None = None
 ) -> list[str]:
