@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api import admin, problems, site
-from api.middleware import AccessLog, RateLimit
+from api.middleware import AccessLog, Buckets, RateLimit
 from api.plan_view import PlanView
 from api.routes import health as health_routes
 from api.routes import log as log_routes
@@ -42,6 +42,8 @@ def create_app(
     ledger: Ledger | None = None,
     publish_interval: float = DEFAULT_INTERVAL,
     clock: Callable[[], datetime] | None = None,
+    buckets: Buckets | None = None,
+    publisher_pid: int | None = None,
 ) -> FastAPI:
     """Build the app serving the log kept in ``store`` (which must be initialised).
 
@@ -49,7 +51,9 @@ def create_app(
     second, and at once). ``ledger`` (over the same store, with the key) enables the
     admin API and the server's own checkpoint signing every ``publish_interval``
     seconds; ``clock`` times admin entries that name no time (default: the wall
-    clock; for simulations).
+    clock; for simulations). A worker of a multi-process server passes the rate
+    limiter's shared ``buckets`` and the ``publisher_pid`` of the process that signs
+    checkpoints for all of them.
     """
     meta = store.require_meta()
     if ledger is not None and ledger.store is not store:
@@ -71,8 +75,10 @@ def create_app(
     app.state.metrics = Metrics(app.state.log)
     problems.install(app)
     # Before the other middleware, so that they wrap the admin gate (access logs see its 401s).
-    admin.install(app, ledger, publish_interval=publish_interval, clock=clock)
-    app.add_middleware(RateLimit, rate=rate, burst=burst)
+    admin.install(
+        app, ledger, publish_interval=publish_interval, clock=clock, publisher_pid=publisher_pid
+    )
+    app.add_middleware(RateLimit, rate=rate, burst=burst, buckets=buckets)
     app.add_middleware(AccessLog)
     app.include_router(log_routes.router)
     app.include_router(plan_routes.router)

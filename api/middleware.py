@@ -13,6 +13,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +21,17 @@ from api.problems import problem_response
 
 access_log = logging.getLogger("tally.access")
 MAX_CLIENTS = 10_000
+
+
+class Buckets(Protocol):
+    """Where a rate limiter keeps its clients' budgets."""
+
+    rate: float
+    burst: int
+
+    def take(self, client: str, now: float) -> float:
+        """Take a token; return 0 if allowed, else the seconds until one is available."""
+        ...
 
 
 class TokenBuckets:
@@ -50,10 +62,19 @@ class TokenBuckets:
 class RateLimit:
     """ASGI middleware: refuse public requests beyond a client's budget (429, Retry-After)."""
 
-    def __init__(self, app: ASGIApp, *, rate: float, burst: int, prefix: str = "/v1/") -> None:
-        """Limit requests to paths under ``prefix``."""
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        rate: float,
+        burst: int,
+        prefix: str = "/v1/",
+        buckets: Buckets | None = None,
+    ) -> None:
+        """Limit requests to paths under ``prefix``, in ``buckets`` (default: this
+        process's own; a multi-process server passes buckets its workers share)."""
         self.app = app
-        self.buckets = TokenBuckets(rate, burst)
+        self.buckets = buckets if buckets is not None else TokenBuckets(rate, burst)
         self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

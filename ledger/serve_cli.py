@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 
-from ledger.cli import Settings, err, fail, main, say, store_options
+from ledger.cli import Settings, err, fail, main, say, store_options, usage
 from ledger.cli_serve import bind_socket, demo_addresses, sample_member
 from ledger.clock import Clock
 from ledger.demo import DEMO_START, build_demo
@@ -26,6 +26,7 @@ from ledger.log.store import Store
 from ledger.publish.keyfile import load_key_file
 from ledger.publish.loop import DEFAULT_INTERVAL as DEFAULT_PUBLISH_INTERVAL
 from ledger.publish.publisher import Publisher
+from ledger.serve_workers import run_workers, worker_config
 from ledger.wording import count
 
 publish_interval_option = click.option(
@@ -49,9 +50,21 @@ publish_interval_option = click.option(
     type=click.FloatRange(min=0.1),
     help="Public requests a second per client (bursts of four times that).",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes over the same store (one per core); one of them signs.",
+)
 @click.pass_obj
 def serve(
-    settings: Settings, host: str, port: int, publish_interval: float, rate_limit: float
+    settings: Settings,
+    host: str,
+    port: int,
+    publish_interval: float,
+    rate_limit: float,
+    workers: int,
 ) -> None:
     """Serve the public log API over HTTP, and the admin API when the key is readable.
 
@@ -59,8 +72,12 @@ def serve(
     holders of tokens from 'tally token create', and signs checkpoints itself every
     --publish-interval seconds and after each admin write. Without it, it serves the
     public API only, read-only. With --clock (TALLY_CLOCK) admin writes that name no
-    time are dated by that simulated time, for a rehearsal.
+    time are dated by that simulated time, for a rehearsal. With --workers N, N
+    processes serve on the one address, share each client's rate limit, and only the
+    supervising process signs checkpoints.
     """
+    if workers > 1 and settings.clock is not None:
+        usage("--clock is for a rehearsal in one process: drop it, or --workers")
     try:
         store = Store(settings.db)
         store.require_meta()
@@ -71,6 +88,11 @@ def serve(
     except LedgerError as exc:
         store.dispose()
         fail(exc)
+    if workers > 1:
+        _serve_workers(
+            settings.db, store, sock, settings.key, workers, publish_interval, rate_limit
+        )
+        return
     clock = settings.clock_for(Log(store))
     ledger = _signing_ledger(store, settings.key)
     _serve(
@@ -81,6 +103,24 @@ def serve(
         rate=rate_limit,
         clock=None if settings.clock is None else clock,
     )
+
+
+def _serve_workers(
+    db: str,
+    store: Store,
+    sock: socket.socket,
+    key: Path,
+    workers: int,
+    interval: float,
+    rate: float,
+) -> None:
+    """Serve with ``workers`` processes (ledger.serve_workers); this one signs."""
+    signing = _signing_ledger(store, key)
+    store.dispose()  # no connection crosses the fork
+    config = worker_config(db, key if signing is not None else None, interval, rate)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    err.print(f"Serving with {count(workers, 'worker')}.", markup=False)
+    run_workers(sock, workers, config)
 
 
 def _signing_ledger(store: Store, key: Path) -> Ledger | None:

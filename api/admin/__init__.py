@@ -32,10 +32,14 @@ def install(
     *,
     publish_interval: float = DEFAULT_INTERVAL,
     clock: Callable[[], datetime] | None = None,
+    publisher_pid: int | None = None,
 ) -> AdminService | None:
-    """Add the admin API to ``app``; with ``ledger``, also its publishing loop."""
+    """Add the admin API to ``app``; with ``ledger``, also its publishing loop (or, with
+    ``publisher_pid``, a way to wake that process's loop)."""
     service = (
-        AdminService(ledger, publish_interval=publish_interval, clock=clock)
+        AdminService(
+            ledger, publish_interval=publish_interval, clock=clock, publisher_pid=publisher_pid
+        )
         if ledger is not None
         else None
     )

@@ -29,7 +29,7 @@ from ledger.idempotency import KeyTakenError, claim_key, create_idempotency_sche
 from ledger.instance import Ledger
 from ledger.log.entry import Entry, format_time
 from ledger.log.log import Appended
-from ledger.publish.loop import DEFAULT_INTERVAL, PublishLoop
+from ledger.publish.loop import DEFAULT_INTERVAL, PublishLoop, RemoteWake
 from ledger.publish.receipt import Receipt, sign_receipt
 from ledger.tokens import create_token_schema
 
@@ -63,17 +63,24 @@ class AdminService:
         publish_interval: float = DEFAULT_INTERVAL,
         clock: Callable[[], datetime] | None = None,
         wall_clock: Callable[[], datetime] = _now,
+        publisher_pid: int | None = None,
     ) -> None:
         """Open the plan and prepare the publishing loop (started by the app's lifespan).
 
         ``clock`` gives the time of entries whose request names no ``at`` (by default
         the wall clock; a simulation passes its own); ``wall_clock`` times receipts.
+        With ``publisher_pid``, checkpoints are signed by that process, not this one
+        (a worker of ``tally serve --workers``): a write wakes its loop.
         """
         self.ledger = ledger
         self.origin = ledger.publisher.origin
         self.clock = clock if clock is not None else _now
         self.wall_clock = wall_clock
-        self.publishing = PublishLoop(ledger.publisher, publish_interval)
+        self.publishing: PublishLoop | RemoteWake = (
+            PublishLoop(ledger.publisher, publish_interval)
+            if publisher_pid is None
+            else RemoteWake(publisher_pid, publish_interval)
+        )
         self._lock = threading.Lock()
         create_token_schema(ledger.store)
         create_idempotency_schema(ledger.store)

@@ -14,6 +14,8 @@ stops on its own, and never takes the server down with it.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 from typing import Protocol
 
@@ -118,3 +120,41 @@ class PublishLoop:
             self.run_once()
             self._wake.wait(self._delay())
             self._wake.clear()
+
+
+class RemoteWake:
+    """The publishing loop as a worker process sees it: the loop runs in process ``pid``.
+
+    ``tally serve --workers N`` signs checkpoints in its supervising process only, so
+    that exactly one process publishes. A worker's admin write still asks for a
+    checkpoint at once: :meth:`wake` sends the supervisor ``SIGUSR1``, which wakes its
+    loop. Starting and stopping are the supervisor's business.
+    """
+
+    def __init__(self, pid: int, interval: float = DEFAULT_INTERVAL) -> None:
+        """Wake the loop of process ``pid``, which signs every ``interval`` seconds."""
+        self.pid = pid
+        self.interval = interval
+
+    @property
+    def running(self) -> bool:
+        """Whether the supervising process is alive."""
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def start(self) -> None:
+        """Nothing to start: the loop runs in the supervisor."""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Nothing to stop: the loop runs in the supervisor."""
+        del timeout
+
+    def wake(self) -> None:
+        """Ask the supervisor's loop for a checkpoint now."""
+        try:
+            os.kill(self.pid, signal.SIGUSR1)
+        except ProcessLookupError:
+            log.warning("the publishing process %d is gone: no checkpoint was asked for", self.pid)
