@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="tally serve --workers")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -93,9 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         log(f"building a log of {args.entries:,} entries")
         url, size = build(folder, args.entries, log)
-        with serving(url, folder) as base:
-            log("warming the plan view (replays the log once)")
-            claims = httpx.get(f"{base}/v1/claims", params={"status": "paid"}, timeout=600).json()
+        with serving(url, folder, args.workers) as base:
+            log("warming the plan view (each worker replays the log once)")
+            for _ in range(4 * args.workers):  # new connections: every worker gets some
+                claims = httpx.get(
+                    f"{base}/v1/claims", params={"status": "paid"}, timeout=600
+                ).json()
             member = claims["claims"][0]["member"]
             script = folder / "proofs.lua"
             script.write_text(
@@ -129,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[name] = run_wrk(target, args.seconds, args.connections, lua)
     print(
         f"Tally HTTP bench: {size:,} entries, wrk 1 thread, {args.connections} connections, "
-        f"{args.seconds} s each, one uvicorn worker"
+        f"{args.seconds} s each, {args.workers} server process(es)"
     )
     for name, r in results.items():
         print(
@@ -137,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
             f"p99 {r['p99_ms']:>7.2f} ms   non-2xx {r['non_2xx']}"
         )
     if args.json is not None:
-        args.json.write_text(json.dumps({"entries": size, "results": results}, indent=2))
+        args.json.write_text(
+            json.dumps({"entries": size, "workers": args.workers, "results": results}, indent=2)
+        )
     return 0
 
 

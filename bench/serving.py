@@ -21,8 +21,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(db_url: str, folder: Path) -> Iterator[str]:
-    """Serve ``db_url`` read-only (no key, no rate limit to speak of); yield its base URL."""
+def serving(db_url: str, folder: Path, workers: int = 1) -> Iterator[str]:
+    """Serve ``db_url`` read-only (no key, no rate limit to speak of) with ``workers``
+    processes; yield its base URL."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -38,6 +39,8 @@ def serving(db_url: str, folder: Path) -> Iterator[str]:
             str(port),
             "--rate-limit",
             "1000000",
+            "--workers",
+            str(workers),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
