@@ -22,6 +22,7 @@ from tests.conftest import REPO
 from tests.test_end_to_end import free_port
 
 TALLY = [sys.executable, "-m", "ledger.cli"]
+pytestmark = pytest.mark.slow
 
 
 def tally(db: str, key: Path, *args: str) -> str:
