@@ -44,10 +44,11 @@ def audit(folder: Path, key: str, state: Path, code: Path) -> tuple[float, int, 
         "--key",
         key,
     ]
+    # Run in ``code``: ``python -c`` puts the working directory first on sys.path.
     env = dict(os.environ, PYTHONPATH=str(code))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         began = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=code)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - began
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     log(str(describe_machine()))
     results = []
     with tempfile.TemporaryDirectory(prefix="tally-bench-scale-") as tmp:
-        dumps = args.dumps or Path(tmp)
+        dumps = (args.dumps or Path(tmp)).resolve()
         dumps.mkdir(parents=True, exist_ok=True)
         for n in sorted(args.members):
             r = measure(n, dumps, args.code.resolve(), log)
