@@ -12,6 +12,7 @@ import base64
 from verifier.entry import Entry
 from verifier.plan.claims import WindDown
 from verifier.plan.records import DAY, Body, MemberRecord, show_time
+from verifier.plan.roster import MemberTable
 from verifier.plan.rules import AGE_BANDS, Rules, check_rules_version
 
 JOINED_KEYS = ("member", "age_band", "identity_commitment")
@@ -24,7 +25,7 @@ class MemberRoll:
     """Every member, the enrolled jurors still active, each juror key's owner, the wind-down."""
 
     def __init__(self) -> None:
-        self.members: dict[str, MemberRecord] = {}
+        self.members = MemberTable()
         self.jurors: set[str] = set()
         """Enrolled jurors still active: the candidates for a pool (§6)."""
         self.juror_keys: dict[str, str] = {}
@@ -55,7 +56,7 @@ class MemberRoll:
         body = Body(entry, JOINED_KEYS)
         member = body.member("member")
         band = body.text("age_band")
-        commitment = body.hex64("identity_commitment")
+        body.hex64("identity_commitment")  # checked; the commitment stays in the entry
         if member in self.members:
             body.fail(
                 "member.joined.new",
@@ -74,14 +75,14 @@ class MemberRoll:
                 f"expected no joins after the wind-down at seq {self.wind_down.seq}, "
                 f"found {member} joining",
             )
-        self.members[member] = MemberRecord(member, entry.seq, entry.time, t, band, commitment)
+        self.members.add(member, entry.seq, t, band)
 
     def left(self, entry: Entry, t: int, rules: Rules) -> None:
         """§4.2: the member is active."""
         del rules
         body = Body(entry, LEFT_KEYS)
         record = self._active(body, "member.left.active")
-        record.left_seq, record.left_at, record.left_s = entry.seq, entry.time, t
+        self.members.leave(record.member, entry.seq, t)
         self.jurors.discard(record.member)
 
     def enrolled(self, entry: Entry, t: int, rules: Rules) -> None:
@@ -111,7 +112,7 @@ class MemberRoll:
                 f"expected a juror key no one else holds, found the key enrolled for {owner} "
                 f"at seq {self.members[owner].juror_seq}",
             )
-        record.juror_key, record.juror_seq = key, entry.seq
+        self.members.enrol(record.member, key, entry.seq)
         self.juror_keys[key] = record.member
         self.jurors.add(record.member)
 

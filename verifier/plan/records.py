@@ -10,12 +10,14 @@
   whole seconds since 1970 so that "t + n days" (a day is 86,400 seconds, plan.md
   conventions) is integer arithmetic.
 - :class:`MemberRecord`, :class:`ClaimRecord` and :class:`PeriodRecord` are the
-  readable projection of the plan the replay keeps: who joined when, each claim's
-  history of seqs, each closed period's body.
+  readable projection of the plan the replay keeps: who joined when (read from the
+  fixed-size records of :mod:`verifier.plan.roster`), each claim's history of
+  seqs, each closed period's body.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import NoReturn
@@ -183,16 +185,19 @@ class Body:
         return v
 
 
-@dataclass
+@dataclass(frozen=True)
 class MemberRecord:
-    """A member as the log shows them (§4): join, age band, leaving, juror key."""
+    """A member as the log shows them (§4): join, age band, leaving, juror key.
+
+    A snapshot of :class:`~verifier.plan.roster.MemberTable`'s fixed-size record;
+    the identity commitment is checked when the member joins and stays in that entry.
+    """
 
     member: str
     joined_seq: int
     joined_at: str
     joined_s: int
     age_band: str
-    identity_commitment: str
     left_seq: int | None = None
     left_at: str | None = None
     left_s: int | None = None
@@ -285,10 +290,10 @@ class ClaimRecord:
 
 @dataclass
 class PeriodRecord:
-    """A closed period (§8.3): its body as stated (and re-derived), and who paid what.
+    """A closed period (§8.3): its body as stated (and re-derived), and how charges were set.
 
-    Only the charges below the share are kept (``capped``): every other member
-    counted at the cutoff was charged exactly ``share_fen``.
+    A member counted at the cutoff was charged min(``share_fen``, ``annual_cap_fen``
+    less what they were charged earlier that year), so no charge is kept per member.
     """
 
     period: str
@@ -297,5 +302,16 @@ class PeriodRecord:
     cutoff_s: int
     body: dict[str, JSONValue]
     share_fen: int
-    capped: dict[str, int]
+    annual_cap_fen: int
     recovered_fen: int
+    capped_of: Callable[[], dict[str, int]] = field(default=dict, repr=False, compare=False)
+    """Computes :attr:`capped`; the replay that closed the period sets it."""
+
+    @property
+    def capped(self) -> dict[str, int]:
+        """The members charged less than the share, with their charge, in id order.
+
+        Computed when asked, with a pass over every member: the replay keeps no
+        per-member charge of a period.
+        """
+        return self.capped_of()

@@ -30,6 +30,7 @@ to tell a member what they were charged and what their share paid for.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -286,16 +287,44 @@ class PlanReplay:
         if self._book is None or first is None:  # pragma: no cover - a version is in force
             raise AssertionError("closing a period before genesis or rules")
         self.closing.closed(entry, t, rules, first, self._book, self.members)
+        closed = next(reversed(self.periods.values()))
+        closed.capped_of = functools.partial(self.capped_in, closed.period)
 
     # -- the projection ---------------------------------------------------------------
 
     def charge_of(self, member: str, period: str) -> int | None:
-        """What ``member`` was charged in the closed ``period``; ``None`` if not counted."""
+        """What ``member`` was charged in the closed ``period``; ``None`` if not counted.
+
+        Re-derived as the close derived it (§8.2): min(share, annual cap less what the
+        member was charged by the earlier closes of that calendar year, floored at 0).
+        """
         record = self.members.get(member)
         closed = self.periods.get(period)
         if record is None or closed is None or not record.counted_at(closed.cutoff_s):
             return None
-        return closed.capped.get(member, closed.share_fen)
+        year, before = None, 0
+        for p in self.periods.values():
+            if p.period[:4] != year:
+                year, before = p.period[:4], 0
+            if record.counted_at(p.cutoff_s):
+                charge = min(p.share_fen, max(0, p.annual_cap_fen - before))
+                if p is closed:
+                    return charge
+                before += charge
+        raise AssertionError(f"{period} is closed but not among the periods")  # pragma: no cover
+
+    def capped_in(self, period: str) -> dict[str, int]:
+        """The members charged less than the share in the closed ``period``, with their
+        charge, in id order (a pass over every member)."""
+        closed = self.periods[period]
+        members = self.members
+        capped = {}
+        for o in members.in_id_order():
+            member = members.member_id(o)
+            charge = self.charge_of(member, period)
+            if charge is not None and charge < closed.share_fen:
+                capped[member] = charge
+        return capped
 
     def contributions(self, member: str) -> list[Contribution]:
         """Every closed period that counted ``member``: their charge, and the claims paid."""
@@ -328,9 +357,9 @@ class PlanReplay:
             entries=self.next_seq,
             plan_entries=self.plan_entries,
             rules_version=None if latest is None else latest.version,
-            members=sum(1 for m in self.members.values() if m.active),
+            members=len(self.members) - self.members.left_count,
             members_joined=len(self.members),
-            members_left=sum(1 for m in self.members.values() if not m.active),
+            members_left=self.members.left_count,
             jurors=len(self.jurors),
             claims=len(self.claims),
             paid=sum(1 for c in claims if c.paid_fen is not None),

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from verifier.plan.errors import PeriodError, SumTreeError, SumTreeMismatchError
@@ -123,8 +123,11 @@ def root(nodes: Sequence[Node]) -> Node:
     return result
 
 
-def tree_root(period: str, leaves: Sequence[tuple[str, int]]) -> Node:
+def tree_root(period: str, leaves: Iterable[tuple[str, int]]) -> Node:
     """The root over ``(member, amount)`` leaves, which must be in strictly increasing id order.
+
+    ``leaves`` may be any iterable, a generator included: they are read once, in order,
+    and only the O(log n) roots of the perfect subtrees so far are kept.
 
     The same tree as :func:`root` over :func:`leaf` nodes, built on packed
     ``hash ‖ u64be(count) ‖ u64be(total)`` triples: each leaf is checked once, and an

@@ -8,8 +8,9 @@ from verifier.entry import Entry
 from verifier.plan.claims import ClaimBook
 from verifier.plan.closing import CLOSED_KEYS
 from verifier.plan.errors import PlanError
+from verifier.plan.ids import MEMBER_PATTERN
 from verifier.plan.periods import parse_period
-from verifier.plan.records import Body, MemberRecord, seconds
+from verifier.plan.records import Body, seconds
 from verifier.plan.rules import check_rules_version
 from verifier.plan.state import PlanReplay
 
@@ -39,9 +40,10 @@ class SparseReplay(PlanReplay):
         self.next_seq = entry.seq
         if entry.type == "claim.objected" and isinstance(entry.body.get("objector"), str):
             objector = str(entry.body["objector"])
-            if objector not in self.members:
+            if MEMBER_PATTERN.fullmatch(objector) and objector not in self.members:
                 # statement.md §2 does not include objectors' joins: not checkable here.
-                self.members[objector] = MemberRecord(objector, -1, entry.time, 0, "", "")
+                # (An id of another form is refused by the objection's own check.)
+                self.members.add(objector, -1, 0, "", joined_at=entry.time)
                 self.placeholders.append(objector)
         super().apply(entry)
 
