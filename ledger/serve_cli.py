@@ -49,9 +49,20 @@ publish_interval_option = click.option(
     type=click.FloatRange(min=0.1),
     help="Public requests a second per client (bursts of four times that).",
 )
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Serve the public API only, writing nothing (no admin API, no signing, even with "
+    "a key): for a PostgreSQL hot standby, or any replica of the database.",
+)
 @click.pass_obj
 def serve(
-    settings: Settings, host: str, port: int, publish_interval: float, rate_limit: float
+    settings: Settings,
+    host: str,
+    port: int,
+    publish_interval: float,
+    rate_limit: float,
+    read_only: bool,
 ) -> None:
     """Serve the public log API over HTTP, and the admin API when the key is readable.
 
@@ -59,10 +70,12 @@ def serve(
     holders of tokens from 'tally token create', and signs checkpoints itself every
     --publish-interval seconds and after each admin write. Without it, it serves the
     public API only, read-only. With --clock (TALLY_CLOCK) admin writes that name no
-    time are dated by that simulated time, for a rehearsal.
+    time are dated by that simulated time, for a rehearsal. With --read-only it opens
+    the database read-only and serves the public API alone, key or not: run any
+    number of these on read replicas, beside the one server that signs.
     """
     try:
-        store = Store(settings.db)
+        store = Store(settings.db, read_only=read_only)
         store.require_meta()
     except LedgerError as exc:
         fail(exc)
@@ -72,7 +85,13 @@ def serve(
         store.dispose()
         fail(exc)
     clock = settings.clock_for(Log(store))
-    ledger = _signing_ledger(store, settings.key)
+    if read_only:
+        err.print(
+            "Serving read-only (--read-only): the public API only; nothing is written, "
+            "no checkpoint is signed.",
+            markup=False,
+        )
+    ledger = None if read_only else _signing_ledger(store, settings.key)
     _serve(
         store,
         sock,
