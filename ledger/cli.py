@@ -299,7 +299,7 @@ def check(settings: Settings, full: bool) -> None:
 
 
 # The other commands register themselves on `main`.
-from ledger import plan_cli, retire_cli, serve_cli, site_cli, token_cli  # noqa: E402, F401
+from ledger import plan_cli, retire_cli, serve_cli, site_cli, tiles_cli, token_cli  # noqa: E402, F401
 
 if __name__ == "__main__":
     # Run as `python -m ledger.cli`, this file is __main__; the commands registered

@@ -57,6 +57,12 @@ publish_interval_option = click.option(
     type=click.IntRange(1, 64),
     help="Server processes over the same store (one per core); one of them signs.",
 )
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Serve the public API only, writing nothing (no admin API, no signing, even with "
+    "a key): for a PostgreSQL hot standby, or any replica of the database.",
+)
 @click.pass_obj
 def serve(
     settings: Settings,
@@ -65,6 +71,7 @@ def serve(
     publish_interval: float,
     rate_limit: float,
     workers: int,
+    read_only: bool,
 ) -> None:
     """Serve the public log API over HTTP, and the admin API when the key is readable.
 
@@ -74,12 +81,14 @@ def serve(
     public API only, read-only. With --clock (TALLY_CLOCK) admin writes that name no
     time are dated by that simulated time, for a rehearsal. With --workers N, N
     processes serve on the one address, share each client's rate limit, and only the
-    supervising process signs checkpoints.
+    supervising process signs checkpoints. With --read-only it opens the database
+    read-only and serves the public API alone, key or not: run any number of these on
+    read replicas, beside the one server that signs.
     """
     if workers > 1 and settings.clock is not None:
         usage("--clock is for a rehearsal in one process: drop it, or --workers")
     try:
-        store = Store(settings.db)
+        store = Store(settings.db, read_only=read_only)
         store.require_meta()
     except LedgerError as exc:
         fail(exc)
@@ -88,13 +97,18 @@ def serve(
     except LedgerError as exc:
         store.dispose()
         fail(exc)
-    if workers > 1:
-        _serve_workers(
-            settings.db, store, sock, settings.key, workers, publish_interval, rate_limit
+    if read_only:
+        err.print(
+            "Serving read-only (--read-only): the public API only; nothing is written, "
+            "no checkpoint is signed.",
+            markup=False,
         )
+    if workers > 1:
+        key = None if read_only else settings.key
+        _serve_workers(settings.db, store, sock, key, workers, publish_interval, rate_limit)
         return
     clock = settings.clock_for(Log(store))
-    ledger = _signing_ledger(store, settings.key)
+    ledger = None if read_only else _signing_ledger(store, settings.key)
     _serve(
         store,
         sock,
@@ -109,15 +123,18 @@ def _serve_workers(
     db: str,
     store: Store,
     sock: socket.socket,
-    key: Path,
+    key: Path | None,
     workers: int,
     interval: float,
     rate: float,
 ) -> None:
-    """Serve with ``workers`` processes (ledger.serve_workers); this one signs."""
-    signing = _signing_ledger(store, key)
+    """Serve with ``workers`` processes (ledger.serve_workers); this one signs (with
+    ``key``; None: read-only, the store opened so by every worker)."""
+    read_only = key is None
+    signing = None if key is None else _signing_ledger(store, key)
     store.dispose()  # no connection crosses the fork
-    config = worker_config(db, key if signing is not None else None, interval, rate)
+    signer = key if signing is not None else None
+    config = worker_config(db, signer, interval, rate, read_only=read_only)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     err.print(f"Serving with {count(workers, 'worker')}.", markup=False)
     run_workers(sock, workers, config)

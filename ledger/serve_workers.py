@@ -49,6 +49,8 @@ class WorkerConfig:
     rate: float
     buckets: Path
     buckets_key: bytes
+    read_only: bool = False
+    """Open the store read-only (``tally serve --read-only``, a replica)."""
 
 
 def run_workers(sock: socket.socket, workers: int, config: WorkerConfig) -> None:
@@ -95,13 +97,15 @@ def run_workers(sock: socket.socket, workers: int, config: WorkerConfig) -> None
         shutil.rmtree(config.buckets.parent, ignore_errors=True)
 
 
-def worker_config(db: str, key: Path | None, interval: float, rate: float) -> WorkerConfig:
+def worker_config(
+    db: str, key: Path | None, interval: float, rate: float, *, read_only: bool = False
+) -> WorkerConfig:
     """The workers' configuration, with a fresh shared rate-limit table in a private
     directory (removed when the server stops)."""
     from api.shared_buckets import SharedTokenBuckets
 
     path, secret = SharedTokenBuckets.create(Path(tempfile.mkdtemp(prefix="tally-serve-")))
-    return WorkerConfig(db, key, interval, rate, path, secret)
+    return WorkerConfig(db, key, interval, rate, path, secret, read_only)
 
 
 def _publishing_loop(config: WorkerConfig) -> PublishLoop | None:
@@ -143,7 +147,7 @@ def _worker(sock: socket.socket, config: WorkerConfig, supervisor: int) -> None:
     from api.app import create_app
     from api.shared_buckets import SharedTokenBuckets
 
-    store = Store(config.db)
+    store = Store(config.db, read_only=config.read_only)
     ledger = None
     if config.key is not None:
         signer = load_key_file(config.key)

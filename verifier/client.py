@@ -47,7 +47,7 @@ from verifier.strict_json import (
     loads_object,
     type_name,
 )
-from verifier.tiles import split_bundle, split_tile, tile_path
+from verifier.tiles import consistency_proof_from_tiles, split_bundle, split_tile, tile_path
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds to wait to connect, and for each read (``--timeout``)."""
@@ -260,8 +260,11 @@ class LogClient:
         except StrictJSONError as exc:
             raise ServerError(f"{where}: {exc}") from None
 
-    def _get(self, path: str, params: dict[str, int | str], media_type: str) -> bytes:
+    def _get(
+        self, path: str, params: dict[str, int | str], media_type: str | tuple[str, ...]
+    ) -> bytes:
         where = _where(path, params)
+        accepted = (media_type,) if isinstance(media_type, str) else media_type
         url = self.base_url + path
         deadline = time.monotonic() + self.timeout * DEADLINE_FACTOR
         try:
@@ -269,9 +272,10 @@ class LogClient:
                 if response.status_code != 200:
                     raise self._error_answer(response, where)
                 found_type = response.headers.get("content-type", "")
-                if found_type.split(";")[0].strip().lower() != media_type:
+                if found_type.split(";")[0].strip().lower() not in accepted:
                     raise ServerError(
-                        f"{where}: expected content type {media_type}, found {found_type!r}"
+                        f"{where}: expected content type {' or '.join(accepted)}, "
+                        f"found {found_type!r}"
                     )
                 declared = response.headers.get("content-length")
                 if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
@@ -323,6 +327,30 @@ class LogClient:
         if isinstance(doc, dict) and isinstance(doc.get("detail"), str):
             text = f"{text}: {doc['detail'][:300]!r}"
         return StatusError(text, status, as_problem(doc))
+
+
+class TileClient(LogClient):
+    """A client that reads only the C2SP tlog-tiles paths, as a static copy of a log has.
+
+    The checkpoint is ``/checkpoint`` (as a plain file server gives it: text/plain or
+    application/octet-stream; the signature is what counts), and a consistency proof
+    is built from the hash tiles of the newer tree, then verified like any other.
+    Such a copy (``tally tiles export``) has no ``/v1/`` endpoints.
+    """
+
+    def checkpoint(self) -> str:
+        """``GET /checkpoint``: the latest signed checkpoint, as note text (unverified)."""
+        body = self._get("/checkpoint", {}, ("text/plain", "application/octet-stream"))
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ServerError(
+                f"/checkpoint: expected UTF-8 text, found an invalid byte at {exc.start}"
+            ) from None
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        """RFC 9162 consistency proof hashes read from the hash tiles, unverified."""
+        return consistency_proof_from_tiles(first, second, self.hash_tile)
 
 
 def _verbatim_page(body: bytes, start: int, end: int) -> list[ServedEntry] | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from verifier.b64 import encode
 from verifier.checkpoint import Checkpoint, verify_checkpoint
-from verifier.client import LogClient
+from verifier.client import LogClient, TileClient
 from verifier.entry import TimeBounds
 from verifier.errors import VerificationError
 from verifier.fork import ForkError, Seen, check_extends
@@ -120,12 +120,16 @@ class Session:
 
 
 @contextmanager
-def open_session(state_dir: StateDir, timeout: float, url: str | None = None) -> Iterator[Session]:
+def open_session(
+    state_dir: StateDir, timeout: float, url: str | None = None, *, tiles: bool = False
+) -> Iterator[Session]:
     """Lock ``state_dir``, load its state (it must exist), and open a client.
 
-    ``url`` is another server of the same log; by default the saved one.
+    ``url`` is another server of the same log; by default the saved one. With
+    ``tiles`` the client reads the tiles' paths only (:class:`TileClient`).
     """
+    kind = TileClient if tiles else LogClient
     with state_dir.lock():
         state = state_dir.require()
-        with LogClient(url or state.url, timeout=timeout) as client:
+        with kind(url or state.url, timeout=timeout) as client:
             yield Session(state_dir, state, client)

@@ -104,3 +104,71 @@ def root_from_tiles(size: int, read_tile: Callable[[int, int, int], list[bytes]]
     for left in reversed(subtrees[:-1]):
         root = node_hash(left, root)
     return root
+
+
+TileReader = Callable[[int, int, int], list[bytes]]
+
+
+def cached(read_tile: TileReader) -> TileReader:
+    """``read_tile`` that asks for each tile once (proofs reuse the same few tiles)."""
+    seen: dict[tuple[int, int, int], list[bytes]] = {}
+
+    def read(level: int, n: int, width: int) -> list[bytes]:
+        if (level, n, width) not in seen:
+            seen[level, n, width] = read_tile(level, n, width)
+        return seen[level, n, width]
+
+    return read
+
+
+def subtree_hash(lo: int, hi: int, size: int, read_tile: TileReader) -> bytes:
+    """MTH(D[lo:hi]) for a node ``[lo, hi)`` of the tree of ``size`` leaves, from hash tiles.
+
+    A complete subtree (``hi - lo`` a power of two, ``lo`` a multiple of it) is one
+    tile's run of hashes folded, as in :func:`root_from_tiles`; any other node of
+    the tree splits at the largest power of two below its width (RFC 9162 §2.1.1)
+    into two nodes that are.
+    """
+    n = hi - lo
+    if not 0 <= lo < hi <= size:
+        raise ValueError(f"expected 0 <= lo < hi <= size, found {lo}, {hi}, {size}")
+    if n & (n - 1) == 0 and lo % n == 0:
+        level, r = divmod(n.bit_length() - 1, HEIGHT)
+        first = lo >> (HEIGHT * level)
+        t = first // WIDTH
+        hashes = read_tile(level, t, tile_width(level, t, size))
+        nodes = hashes[first % WIDTH : first % WIDTH + (1 << r)]
+        while len(nodes) > 1:
+            nodes = [node_hash(a, b) for a, b in zip(nodes[::2], nodes[1::2], strict=True)]
+        return nodes[0]
+    k = 1 << ((n - 1).bit_length() - 1)
+    return node_hash(
+        subtree_hash(lo, lo + k, size, read_tile), subtree_hash(lo + k, hi, size, read_tile)
+    )
+
+
+def consistency_proof_from_tiles(first: int, second: int, read_tile: TileReader) -> list[bytes]:
+    """PROOF(first, D[0:second]) of RFC 9162 §2.1.4.1, its nodes read from hash tiles.
+
+    The hashes are whatever the tiles say: the caller verifies the proof against
+    both signed roots, so tiles that lie make it fail, as a lying proof would.
+    """
+    if not 0 < first <= second:
+        raise ValueError(f"expected 0 < first <= second, found {first} and {second}")
+    read = cached(read_tile)
+    proof: list[bytes] = []
+    lo, hi, m, complete = 0, second, first, True
+    # SUBPROOF(m, D[lo:hi], b), unrolled: each step adds one node, at the end of the
+    # list in RFC order (the recursion appends after its inner call returns).
+    tail: list[bytes] = []
+    while m != hi - lo:
+        k = 1 << ((hi - lo - 1).bit_length() - 1)
+        if m <= k:
+            tail.append(subtree_hash(lo + k, hi, second, read))
+            hi = lo + k
+        else:
+            tail.append(subtree_hash(lo, lo + k, second, read))
+            lo, m, complete = lo + k, m - k, False
+    if not complete:
+        proof.append(subtree_hash(lo, hi, second, read))
+    return proof + tail[::-1]

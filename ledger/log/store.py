@@ -148,8 +148,19 @@ def normalize_url(url: str) -> str:
 class Store:
     """A connection to the log's database, with the few raw operations the log needs."""
 
-    def __init__(self, url: str, *, create: bool = False, pool: bool = True) -> None:
-        """Open the database at ``url``; a missing SQLite file is made only if ``create``."""
+    def __init__(
+        self, url: str, *, create: bool = False, pool: bool = True, read_only: bool = False
+    ) -> None:
+        """Open the database at ``url``; a missing SQLite file is made only if ``create``.
+
+        With ``read_only`` every connection is made read-only by the database itself
+        (PostgreSQL: ``default_transaction_read_only``; SQLite: ``query_only``) and
+        :meth:`writer` refuses, so that nothing can write: what a server on a
+        PostgreSQL hot standby needs, where any write would fail.
+        """
+        if read_only and create:
+            raise ValueError("a store opened read-only cannot create its database")
+        self.read_only = read_only
         self.url = normalize_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
@@ -181,8 +192,11 @@ class Store:
         except (ArgumentError, ImportError) as exc:
             raise StoreError(f"cannot open database {url!r}: {exc}") from None
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine, transactions=True)
-            _configure_sqlite(self.read_engine, transactions=False)
+            _configure_sqlite(self.engine, transactions=True, read_only=read_only)
+            _configure_sqlite(self.read_engine, transactions=False, read_only=read_only)
+        elif read_only:
+            _configure_postgres_read_only(self.engine)
+            _configure_postgres_read_only(self.read_engine)
         self._read_hashes_sql = select(hash_table.c.idx, hash_table.c.hash).where(
             hash_table.c.idx.in_(bindparam("ids", expanding=True))
         )
@@ -304,6 +318,10 @@ class Store:
     @contextmanager
     def writer(self) -> Iterator[Connection]:
         """A write transaction holding the sequencer lock until it commits or rolls back."""
+        if self.read_only:
+            raise StoreError(
+                "this store was opened read-only (a read-only server or export): it writes nothing"
+            )
         try:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(tally_writer=True)
@@ -406,14 +424,18 @@ def _check_sqlite_file(path: str | None, *, create: bool) -> None:
         )
 
 
-def _configure_sqlite(engine: Engine, *, transactions: bool) -> None:
+def _configure_sqlite(engine: Engine, *, transactions: bool, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" hook below issue BEGIN, not pysqlite.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        if read_only:
+            # WAL mode is kept in the file, set by the writer; a reader changes nothing.
+            cursor.execute("PRAGMA query_only=ON")
+        else:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
 
@@ -424,6 +446,16 @@ def _configure_sqlite(engine: Engine, *, transactions: bool) -> None:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("tally_writer", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _configure_postgres_read_only(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Every transaction of the session is READ ONLY: the server refuses any write.
+        cursor = dbapi_conn.cursor()
+        cursor.execute("SET default_transaction_read_only = on")
+        cursor.close()
+        dbapi_conn.commit()  # a SET in a transaction rolled back would be undone
 
 
 def _is_missing_table(exc: Exception) -> bool:

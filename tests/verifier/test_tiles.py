@@ -11,9 +11,18 @@ from typing import Any
 
 import pytest
 
+from verifier.compact import consistency_proof
 from verifier.errors import ServerError
 from verifier.merkle import leaf_hash, node_hash, root_from_leaf_hashes
-from verifier.tiles import root_from_tiles, split_bundle, split_tile, tile_path, tile_width
+from verifier.tiles import (
+    consistency_proof_from_tiles,
+    root_from_tiles,
+    split_bundle,
+    split_tile,
+    subtree_hash,
+    tile_path,
+    tile_width,
+)
 
 VECTORS = Path(__file__).resolve().parents[2] / "specs" / "vectors"
 TILES: list[dict[str, Any]] = json.loads((VECTORS / "http" / "tiles.json").read_text())["examples"]
@@ -119,3 +128,28 @@ def test_a_tile_of_the_wrong_length() -> None:
     assert split_tile(node_hash(b"a" * 32, b"b" * 32) * 2, 2, "tile")[0] == node_hash(
         b"a" * 32, b"b" * 32
     )
+
+
+def _tiles_of(leaves: list[bytes]) -> Any:
+    """``read_tile`` over a tree's leaf hashes, each hash computed from the leaves."""
+
+    def read(level: int, n: int, width: int) -> list[bytes]:
+        span = 256**level
+        return [
+            root_from_leaf_hashes(leaves[(n * 256 + i) * span : (n * 256 + i + 1) * span])
+            for i in range(width)
+        ]
+
+    return read
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 255, 256, 257, 611, 65_536 + 300])
+def test_consistency_proofs_from_tiles_are_rfc_9162s(size: int) -> None:
+    leaves = [leaf_hash(str(i).encode()) for i in range(size)]
+    read = _tiles_of(leaves)
+    assert subtree_hash(0, size, size, read) == root_from_leaf_hashes(leaves)
+    for first in sorted({1, 2, size // 3 or 1, 256, 300, size - 1 or 1, size}):
+        if first <= size:
+            assert consistency_proof_from_tiles(first, size, read) == consistency_proof(
+                leaves, first
+            ), first

@@ -44,8 +44,9 @@ TILES_SENTENCE = (
 @click.option(
     "--tiles",
     is_flag=True,
-    help="Read the log from its C2SP tiles (entry bundles) instead of /v1/entries, and "
-    "check that its hash tiles give the signed root too.",
+    help="Read the log from its C2SP tiles alone (/checkpoint, entry bundles, hash tiles) "
+    "instead of /v1/, and check that its hash tiles give the signed root too: audits a "
+    "static copy of the log (tally tiles export) as well as a server.",
 )
 @click.pass_obj
 def audit(
@@ -69,8 +70,9 @@ def audit(
     with --dir --log-only, it is not compared with your saved checkpoint. With
     --log-only, checks the chain and the tree of all the entries and nothing else
     (specs/log.md §3); it neither resumes nor saves progress. With --tiles, the
-    entries come from the server's C2SP tiles, and the tiles' own root must be the
-    signed one.
+    checkpoint, the entries and the consistency with the saved checkpoint come from
+    the C2SP tiles alone (a static copy of the log will do), and the tiles' own root
+    must be the signed one.
     """
     _refuse_combinations(app, url, dump_dir, from_start, key_text, log_only, tiles)
     if dump_dir is not None:
@@ -80,7 +82,7 @@ def audit(
             _dump(app, dump_dir, key_text)
         return
     base = None if url is None else parse_url(url)
-    with open_session(app.state_dir, app.timeout, base) as session:
+    with open_session(app.state_dir, app.timeout, base, tiles=tiles) as session:
         if log_only:
             outcome = audit_links(session, tiles=tiles, progress=app.progress)
         else:
