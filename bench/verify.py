@@ -2,7 +2,8 @@
 
 ``python -m bench.verify`` measures, on this machine:
 
-- a log of ``--entries`` entries (default 1,000,000) in a temporary SQLite ledger,
+- a log of ``--entries`` entries (default 1,000,000: the rules and members joining)
+  in a temporary SQLite ledger,
   dumped in the verifier's format: ``tally-verify audit --dir --log-only`` (the
   chain and the tree alone, one process per core) and ``tally-verify audit --dir``
   (every entry parsed and checked, chain, tree, plan rules), both in-process; then,
@@ -21,6 +22,7 @@ Every audit must pass; the numbers are printed, and written with ``--json``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import tempfile
 import time
@@ -35,6 +37,7 @@ from api.app import create_app
 from bench.machine import describe_machine
 from bench.serving import serving
 from ledger.demo import build_demo
+from ledger.domain.rules import reference_rules
 from ledger.instance import Ledger, init_ledger
 from ledger.log.log import NewEntry
 from verifier.cli import cli
@@ -56,12 +59,30 @@ def new_ledger(folder: Path, name: str) -> tuple[Ledger, str]:
 
 
 def fill(ledger: Ledger, n: int) -> None:
-    """Append filler entries until the log holds ``n``."""
+    """Append entries until the log holds ``n``: the reference rules, then members
+    joining (each a valid ``member.joined``; built here, not through the plan's
+    commands, so that a million take seconds), all dated the log's start."""
     done = ledger.log.size()
+    if done < n:
+        body = reference_rules(START).to_body()
+        ledger.log.append_batch([NewEntry("plan.rules", "operator", body, time=START)])
+        done += 1
     while done < n:
         count = min(BATCH, n - done)
         ledger.log.append_batch(
-            [NewEntry("demo.thing", "operator", {"i": done + i}) for i in range(count)]
+            [
+                NewEntry(
+                    "member.joined",
+                    "operator",
+                    {
+                        "member": "m-" + hashlib.sha256(b"%d" % (done + i)).hexdigest()[:20],
+                        "age_band": "0-39",
+                        "identity_commitment": hashlib.sha256(b"p%d" % (done + i)).hexdigest(),
+                    },
+                    time=START,
+                )
+                for i in range(count)
+            ]
         )
         done += count
 
