@@ -21,26 +21,26 @@ from typing import Any
 
 import httpx
 
+from bench.filler import joins
 from bench.serving import serving
 from ledger.demo import build_demo
 from ledger.instance import init_ledger
-from ledger.log.log import NewEntry
+from ledger.log.entry import parse_entry
 
 START = "2025-01-01T00:00:00Z"
 
 
 def build(folder: Path, entries: int, log: Any) -> tuple[str, int]:
-    """The demo plan, then filler entries up to ``entries``; returns (url, size)."""
+    """The demo plan, then members joining up to ``entries``; returns (url, size)."""
     url = f"sqlite:///{folder}/http.db"
     ledger, _ = init_ledger(url, folder / "http.key", "bench.example/http", genesis_time=START)
     try:
         build_demo(ledger, seed=1, members=2_000, periods=12)
         size = ledger.log.size()
+        last = parse_entry(ledger.log.entries(size - 1, size)[0][1]).time
         while size < entries:
             count = min(5_000, entries - size)
-            ledger.log.append_batch(
-                [NewEntry("bench.filler", "operator", {"i": size + i}) for i in range(count)]
-            )
+            ledger.log.append_batch(joins(size, count, last))
             size += count
             if size % 100_000 < 5_000:
                 log(f"  {size:,} / {entries:,} entries")

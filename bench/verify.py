@@ -22,7 +22,6 @@ Every audit must pass; the numbers are printed, and written with ``--json``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import tempfile
 import time
@@ -34,6 +33,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from bench.filler import joins
 from bench.machine import describe_machine
 from bench.serving import serving
 from ledger.demo import build_demo
@@ -69,21 +69,7 @@ def fill(ledger: Ledger, n: int) -> None:
         done += 1
     while done < n:
         count = min(BATCH, n - done)
-        ledger.log.append_batch(
-            [
-                NewEntry(
-                    "member.joined",
-                    "operator",
-                    {
-                        "member": "m-" + hashlib.sha256(b"%d" % (done + i)).hexdigest()[:20],
-                        "age_band": "0-39",
-                        "identity_commitment": hashlib.sha256(b"p%d" % (done + i)).hexdigest(),
-                    },
-                    time=START,
-                )
-                for i in range(count)
-            ]
-        )
+        ledger.log.append_batch(joins(done, count, START))
         done += count
 
 
