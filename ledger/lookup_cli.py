@@ -135,7 +135,7 @@ def member_find(
 def claim_queue_command(settings: Settings, as_json: bool) -> None:
     """Claims waiting for a step, who must act, and by when (needs no key)."""
     with reading(settings) as plan:
-        queue = claim_queue(plan.state, plan.now) if plan.state.rules else []
+        queue = claim_queue(plan.state, plan.now)
         now = plan.now
     if as_json:
         show_json({"now": now, "claims": [w.json() for w in queue]})

@@ -18,7 +18,7 @@ from ledger.cli import Settings, err, fail, main, say, store_options, usage
 from ledger.cli_serve import bind_socket, demo_addresses, sample_member
 from ledger.clock import Clock
 from ledger.demo import DEMO_START, build_demo
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, StoreError
 from ledger.instance import Ledger, init_ledger
 from ledger.log.entry import format_time
 from ledger.log.log import Log
@@ -55,7 +55,7 @@ publish_interval_option = click.option(
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Server processes over the same store (one per core); one of them signs.",
+    help="Server processes over the same store (one per core), beside one that signs.",
 )
 @click.option(
     "--read-only",
@@ -80,10 +80,10 @@ def serve(
     --publish-interval seconds and after each admin write. Without it, it serves the
     public API only, read-only. With --clock (TALLY_CLOCK) admin writes that name no
     time are dated by that simulated time, for a rehearsal. With --workers N, N
-    processes serve on the one address, share each client's rate limit, and only the
-    supervising process signs checkpoints. With --read-only it opens the database
-    read-only and serves the public API alone, key or not: run any number of these on
-    read replicas, beside the one server that signs.
+    processes serve on the one address, share each client's rate limit, and one
+    process beside them signs checkpoints. With --read-only it opens the database
+    read-only and serves the public API alone, key or not: run any number of these
+    on read replicas, beside the one server that signs.
     """
     if workers > 1 and settings.clock is not None:
         usage("--clock is for a rehearsal in one process: drop it, or --workers")
@@ -137,7 +137,13 @@ def _serve_workers(
     config = worker_config(db, signer, interval, rate, read_only=read_only)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     err.print(f"Serving with {count(workers, 'worker')}.", markup=False)
-    run_workers(sock, workers, config)
+    if run_workers(sock, workers, config) != 0:
+        fail(
+            StoreError(
+                "the server stopped: a process kept failing as it started (is the database "
+                "reachable?); its error is logged above"
+            )
+        )
 
 
 def _signing_ledger(store: Store, key: Path) -> Ledger | None:

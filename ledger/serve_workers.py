@@ -1,15 +1,20 @@
-"""``tally serve --workers N``: N server processes over one store, one of them signing.
+"""``tally serve --workers N``: N server processes over one store, one signer beside them.
 
 The supervising process binds the socket, makes the rate limiter's shared table
-(api.shared_buckets), and forks N workers before it opens anything else (no
-database connection or thread crosses a fork). Each worker opens its own store and
-serves the whole API on the shared socket; the kernel hands each new connection to
-one of them. The workers are stateless towards each other: every write goes through
-the database's one sequencer (ADR 0004), which each worker's plan catches up with
-inside the append's transaction. Exactly one process signs checkpoints: the
-supervisor, with its own publishing loop, woken by a worker's admin write through
-``SIGUSR1`` (ledger.publish.loop.RemoteWake). A worker that dies is started again;
-``SIGTERM`` or ``SIGINT`` stops them all.
+(api.shared_buckets), blocks the signals it handles, and forks: a signer (with the
+key) and N workers. It never opens a database connection or starts a thread, so it
+can fork again at any time: a process that dies is started again, after a delay
+that grows while it keeps dying young, and the server gives up (exit 1) when one
+dies young five times in a row. The supervisor waits for signals synchronously
+(``sigwaitinfo``), so no handler ever runs in the middle of its work.
+
+Each worker opens its own store and serves the whole API on the shared socket; the
+kernel hands each new connection to one of them. The workers are stateless towards
+each other: every write goes through the database's one sequencer (ADR 0004), which
+each worker's plan catches up with inside the append's transaction. Exactly one
+process signs checkpoints, the signer: a worker's admin write sends the supervisor
+``SIGUSR1`` (ledger.publish.loop.RemoteWake), which passes it on to the signer,
+whose loop then signs at once. ``SIGTERM`` or ``SIGINT`` stops them all (ADR 0017).
 """
 
 from __future__ import annotations
@@ -23,9 +28,9 @@ import signal
 import socket
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from ledger.instance import Ledger
 from ledger.log.log import Log
@@ -36,6 +41,13 @@ from ledger.publish.publisher import Publisher
 
 log = logging.getLogger("tally.serve")
 PR_SET_PDEATHSIG = 1
+HANDLED = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGUSR1}
+YOUNG = 10.0
+"""A process that dies within this many seconds of its start died young."""
+GIVE_UP = 5
+"""Deaths young in a row after which the server stops."""
+FIRST_DELAY = 0.5
+"""Seconds before the first restart; each death young doubles it (up to 30 s)."""
 
 
 @dataclass(frozen=True)
@@ -53,48 +65,120 @@ class WorkerConfig:
     """Open the store read-only (``tally serve --read-only``, a replica)."""
 
 
-def run_workers(sock: socket.socket, workers: int, config: WorkerConfig) -> None:
-    """Serve on ``sock`` with ``workers`` processes until told to stop."""
-    supervisor = os.getpid()
-    children: dict[int, int] = {}
-    for n in range(workers):
-        children[_fork_worker(sock, config, supervisor)] = n
-    loop = _publishing_loop(config)
-    stopping = False
+@dataclass
+class Child:
+    """One process the supervisor keeps running: a worker, or the signer."""
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        del frame
-        stopping = True
-        for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+    name: str
+    run: Callable[[], None]
+    pid: int = 0
+    started: float = 0.0
+    young_deaths: int = 0
+    restart_at: float | None = None
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if loop is not None:
-        signal.signal(signal.SIGUSR1, lambda signum, frame: loop.wake())
-        loop.start()
+
+@dataclass
+class Supervisor:
+    """The supervising process's state: its children, and whether it is stopping."""
+
+    children: list[Child] = field(default_factory=list)
+    stopping: bool = False
+    failed: str | None = None
+
+    def start(self, child: Child) -> None:
+        """Fork ``child`` (signals stay blocked in the supervisor)."""
+        child.pid = _fork(child.run, os.getpid())
+        child.started = time.monotonic()
+        child.restart_at = None
+
+    def by_pid(self, pid: int) -> Child | None:
+        """The child with this pid, if it is one of ours."""
+        return next((c for c in self.children if c.pid == pid), None)
+
+    def signer(self) -> Child | None:
+        """The signer, if the server has one."""
+        return next((c for c in self.children if c.name == "signer"), None)
+
+    def stop(self) -> None:
+        """Ask every running child to stop."""
+        self.stopping = True
+        for child in self.children:
+            if child.pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGTERM)
+
+
+def run_workers(sock: socket.socket, workers: int, config: WorkerConfig) -> int:
+    """Serve on ``sock`` with ``workers`` processes until told to stop; the exit code."""
+    sup = Supervisor()
+    if config.key is not None:
+        sup.children.append(Child("signer", lambda: _signer(config)))
+    sup.children += [
+        Child(f"worker {n}", lambda: _worker(sock, config, os.getppid())) for n in range(workers)
+    ]
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
     try:
-        while children:
-            try:
-                pid, status = os.wait()
-            except ChildProcessError:
-                break
-            except InterruptedError:  # pragma: no cover - PEP 475 retries wait() itself
-                continue
-            n = children.pop(pid, -1)
-            if n >= 0 and not stopping:
-                log.warning(
-                    "worker %d (pid %d) exited with status %d: starting it again", n, pid, status
-                )
-                time.sleep(0.5)
-                children[_fork_worker(sock, config, supervisor)] = n
+        for child in sup.children:
+            sup.start(child)
+        while any(c.pid for c in sup.children):
+            _step(sup)
     finally:
-        if loop is not None:
-            loop.stop()
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
         sock.close()
         shutil.rmtree(config.buckets.parent, ignore_errors=True)
+    if sup.failed is not None:
+        log.error("stopping: %s", sup.failed)
+        return 1
+    return 0
+
+
+def _step(sup: Supervisor) -> None:
+    """Wait for the next signal (or a restart that is due) and act on it."""
+    due = [c.restart_at for c in sup.children if c.restart_at is not None]
+    timeout = max(0.0, min(due) - time.monotonic()) if due else None
+    info = signal.sigwaitinfo(HANDLED) if timeout is None else signal.sigtimedwait(HANDLED, timeout)
+    if info is not None:
+        if info.si_signo in (signal.SIGTERM, signal.SIGINT):
+            sup.stop()
+        elif info.si_signo == signal.SIGUSR1:
+            signer = sup.signer()
+            if signer is not None and signer.pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(signer.pid, signal.SIGUSR1)
+        _reap(sup)
+    now = time.monotonic()
+    for child in sup.children:
+        if child.restart_at is not None and child.restart_at <= now and not sup.stopping:
+            sup.start(child)
+
+
+def _reap(sup: Supervisor) -> None:
+    """Collect every child that ended; schedule its restart, or give up."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        child = sup.by_pid(pid)
+        if child is None:
+            continue
+        child.pid = 0
+        if sup.stopping:
+            continue
+        lived = time.monotonic() - child.started
+        child.young_deaths = child.young_deaths + 1 if lived < YOUNG else 0
+        code = os.waitstatus_to_exitcode(status)
+        if child.young_deaths >= GIVE_UP:
+            sup.failed = f"the {child.name} died {GIVE_UP} times within {YOUNG:g} s of starting"
+            sup.stop()
+            continue
+        delay = min(30.0, FIRST_DELAY * 2 ** max(0, child.young_deaths - 1))
+        log.warning(
+            "the %s (pid %d) exited (%d): starting it again in %.1f s", child.name, pid, code, delay
+        )
+        child.restart_at = time.monotonic() + delay
 
 
 def worker_config(
@@ -108,37 +192,45 @@ def worker_config(
     return WorkerConfig(db, key, interval, rate, path, secret, read_only)
 
 
-def _publishing_loop(config: WorkerConfig) -> PublishLoop | None:
-    if config.key is None:
-        return None
-    store = Store(config.db)
-    signer = load_key_file(config.key)
-    return PublishLoop(Publisher(store, signer), config.publish_interval)
-
-
-def _fork_worker(sock: socket.socket, config: WorkerConfig, supervisor: int) -> int:
+def _fork(run: Callable[[], None], supervisor: int) -> int:
     pid = os.fork()
     if pid:
         return pid
     code = 1
     try:
         _die_with(supervisor)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        _worker(sock, config, supervisor)
+        for signum in HANDLED:
+            signal.signal(signum, signal.SIG_DFL)
+        run()  # with the supervisor's signals still blocked: each child unblocks its own
         code = 0
-    except BaseException:  # a worker reports and exits; it never returns into the CLI
-        log.exception("worker %d failed", os.getpid())
+    except BaseException:  # a child reports and exits; it never returns into the CLI
+        log.exception("server process %d failed", os.getpid())
     finally:
         os._exit(code)
 
 
 def _die_with(supervisor: int) -> None:
-    """Ask Linux to stop this worker if the supervisor dies (prctl PR_SET_PDEATHSIG)."""
+    """Ask Linux to stop this child if the supervisor dies (prctl PR_SET_PDEATHSIG)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != supervisor:  # it died before the request took effect
         os._exit(0)
+
+
+def _signer(config: WorkerConfig) -> None:
+    """The one process that signs: its loop, woken by SIGUSR1, stopped by SIGTERM."""
+    assert config.key is not None
+    loop = PublishLoop(
+        Publisher(Store(config.db), load_key_file(config.key)), config.publish_interval
+    )
+    signals = {signal.SIGUSR1, signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_SETMASK, signals)  # taken by sigwait, never a handler
+    loop.start()
+    try:
+        while signal.sigwait(signals) == signal.SIGUSR1:
+            loop.wake()
+    finally:
+        loop.stop()
 
 
 def _worker(sock: socket.socket, config: WorkerConfig, supervisor: int) -> None:
@@ -147,6 +239,7 @@ def _worker(sock: socket.socket, config: WorkerConfig, supervisor: int) -> None:
     from api.app import create_app
     from api.shared_buckets import SharedTokenBuckets
 
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)  # uvicorn handles TERM and INT
     store = Store(config.db, read_only=config.read_only)
     ledger = None
     if config.key is not None:

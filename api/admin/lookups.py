@@ -92,7 +92,7 @@ def queue(request: Request, token: Operator) -> dict[str, Any]:
 
     def query(conn: Connection, state: PlanState, now: str) -> dict[str, Any]:
         del conn
-        waiting = claim_queue(state, now) if state.rules else []
+        waiting = claim_queue(state, now)
         return {"now": now, "claims": [w.json() for w in waiting]}
 
     return admin_service(request).read(query)

@@ -36,8 +36,9 @@ STAGES = (
 class Waiting:
     """A claim waiting for its next step.
 
-    ``waits_on`` is who must act: ``operator``, ``members`` (objections),
-    ``appellant`` (an appeal, or the secret that seeds the draw) or ``jurors``.
+    ``waits_on`` is who must act: ``operator``, ``members`` (objections), the
+    ``claimant`` or the ``objectors`` (an appeal), the ``appellant`` (the secret that
+    seeds the draw) or the ``jurors``.
     ``until`` is when the step's window closes (an entry time), or None when the
     step may be taken now and has no deadline in the rules.
     """
@@ -68,16 +69,15 @@ def waiting(claim: Claim, rules: Rules, now: str) -> Waiting | None:
         return step("disclosure", "operator", f"assessed {claim.decision}")
     due = decision_due(claim, rules)
     if claim.appellant is None:
-        if now < claim.objections_close:
-            objections = f"{len(claim.objectors)} objection(s) so far"
-            return step("objections", "members", objections, until=claim.objections_close)
-        if now < due:
-            return step("appeals", "appellant", "open for an appeal", until=due)
-        return step("decision", "operator", "no appeal: decided on the assessment")
+        return _before_appeal(claim, due, now, step)
     if claim.jurors is None and now < due:
+        appealed = f"appealed by {claim.appellant}"
+        if claim.pool is not None and len(claim.pool) < rules.panel_size:
+            short = f"{appealed}; the pool of {len(claim.pool)} is smaller than a panel"
+            return step("decision", "operator", f"{short}: decided on the assessment from {due}")
         if claim.pool_signature is None:
-            return step("pool", "operator", f"appealed by {claim.appellant}", until=due)
-        return step("secret", "appellant", f"appealed by {claim.appellant}", until=due)
+            return step("pool", "operator", appealed, until=due)
+        return step("secret", "appellant", appealed, until=due)
     if claim.jurors is not None and due and now < due:
         votes = f"{len(claim.votes)} of {len(claim.jurors)} jurors have voted"
         return step("votes", "jurors", votes, until=due)
@@ -96,6 +96,22 @@ class _Step:
         return Waiting(c.id, c.member, stage, who, self.since, until or None, detail)
 
 
+def _before_appeal(claim: Claim, due: str, now: str, step: _Step) -> Waiting:
+    """Disclosed, not appealed: who may still act (§5.4-§5.5), or the decision."""
+    assert claim.objections_close is not None
+    if now >= due:
+        return step("decision", "operator", "no appeal: decided on the assessment")
+    if claim.decision == "deny":
+        # Only the claimant may appeal a denial, from disclosure to the appeal deadline.
+        return step("appeals", "claimant", "denied: open for the claimant's appeal", until=due)
+    if now < claim.objections_close:
+        objections = f"{len(claim.objectors)} objection(s) so far"
+        return step("objections", "members", objections, until=claim.objections_close)
+    if not claim.objectors:
+        return step("appeals", "objectors", "no objection: nobody may appeal", until=due)
+    return step("appeals", "objectors", f"{len(claim.objectors)} objector(s) may appeal", until=due)
+
+
 def _why_decide(claim: Claim) -> str:
     if claim.jurors is not None:
         return f"the panel has voted ({len(claim.votes)} of {len(claim.jurors)})"
@@ -104,7 +120,9 @@ def _why_decide(claim: Claim) -> str:
 
 def claim_queue(state: PlanState, now: str) -> list[Waiting]:
     """Every claim not yet finished, with what it waits for, the most urgent first."""
-    rules = state.rules_at(now)
+    rules = in_force(state.rules, now)
+    if rules is None:  # no rules in force yet: no claim can have been filed
+        return []
     found = [w for c in state.claims.values() if (w := waiting(c, rules, now)) is not None]
     return sorted(found, key=lambda w: (w.until or "~", w.since, w.claim))
 
@@ -150,7 +168,7 @@ def deadlines(state: PlanState, now: str) -> Deadlines:
     period = state.next_period_to_close()
     at = cutoff(period) if period is not None else None
     announced = [(r.version, r.effective) for r in state.rules if r.effective > now]
-    queue = claim_queue(state, now) if state.rules else []
+    queue = claim_queue(state, now)
     return Deadlines(now, period, at, at is not None and at <= now, announced, queue)
 
 

@@ -123,16 +123,16 @@ class PublishLoop:
 
 
 class RemoteWake:
-    """The publishing loop as a worker process sees it: the loop runs in process ``pid``.
+    """The publishing loop as a worker process sees it: another process runs it.
 
-    ``tally serve --workers N`` signs checkpoints in its supervising process only, so
-    that exactly one process publishes. A worker's admin write still asks for a
-    checkpoint at once: :meth:`wake` sends the supervisor ``SIGUSR1``, which wakes its
-    loop. Starting and stopping are the supervisor's business.
+    ``tally serve --workers N`` signs checkpoints in one process only (its signer). A
+    worker's admin write still asks for a checkpoint at once: :meth:`wake` sends
+    ``SIGUSR1`` to process ``pid`` (the supervisor, which passes it on to the signer).
+    Starting and stopping are the supervisor's business.
     """
 
     def __init__(self, pid: int, interval: float = DEFAULT_INTERVAL) -> None:
-        """Wake the loop of process ``pid``, which signs every ``interval`` seconds."""
+        """Wake the signing loop through process ``pid``; it signs every ``interval`` s."""
         self.pid = pid
         self.interval = interval
 

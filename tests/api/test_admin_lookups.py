@@ -94,3 +94,15 @@ def test_lookups_are_for_operators_only(admin: Admin) -> None:
     for path in (f"/members/{wu}", "/claims/queue", "/plan/status"):
         assert get(admin, path, token=juror).status_code == 403
         assert admin.client.get(f"/admin/v1{path}").status_code == 401
+
+
+def test_a_lookup_by_name_leaves_no_name_in_the_access_log(
+    admin: Admin, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="tally.access"):
+        assert get(admin, "/members", name="Wu Fang", phone="13800000001").status_code == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "tally.access"]
+    assert any('"query":"name=*&phone=*"' in line for line in lines), lines
+    assert not any("Wu" in line or "13800000001" in line for line in lines)

@@ -4,6 +4,7 @@ worker that dies started again, and everything gone after SIGTERM."""
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import re
@@ -89,8 +90,7 @@ def served(db_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str],
 
 def test_two_workers_one_limit_one_signer(served: tuple[subprocess.Popen[str], str, str]) -> None:
     server, base, token = served
-    workers = children(server.pid)
-    assert len(workers) == 2
+    assert len(children(server.pid)) == 3  # the signer and two workers
     # Each request on a new connection, so the kernel may give it to either worker:
     # the budget (a burst of 1, then one every 4 s) is the client's, not each worker's.
     started = time.monotonic()
@@ -108,7 +108,7 @@ def test_two_workers_one_limit_one_signer(served: tuple[subprocess.Popen[str], s
         timeout=10,
     )
     assert joined.status_code == 201, joined.text
-    seq = joined.json()["seq"]
+    seq = int(joined.json()["seq"])
     assert seq >= before
 
     def covered() -> bool:
@@ -123,7 +123,7 @@ def test_a_dead_worker_is_started_again_and_sigterm_stops_all(
     server, base, _ = served
     first = children(server.pid)
     os.kill(first[0], signal.SIGKILL)
-    wait_until(lambda: len(children(server.pid)) == 2 and first[0] not in children(server.pid))
+    wait_until(lambda: len(children(server.pid)) == 3 and first[0] not in children(server.pid))
     wait_until(lambda: answers(base))
     workers = children(server.pid)
     server.send_signal(signal.SIGTERM)
@@ -160,3 +160,35 @@ def test_processes_share_one_bucket_per_client(tmp_path: Path) -> None:
     assert buckets.take("203.0.113.7", 1002.0) == 0  # refilled at the rate
     assert buckets.take("198.51.100.1", 1000.0) == 0  # another client, its own bucket
     buckets.close()
+
+
+def test_a_process_that_keeps_dying_young_stops_the_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Restarted after a growing delay; after five quick deaths in a row, given up on,
+    and the supervisor's signal mask is as it was."""
+    from ledger import serve_workers as sw
+
+    monkeypatch.setattr(sw, "FIRST_DELAY", 0.01)
+    starts: list[float] = []
+
+    def fail_at_once() -> None:
+        raise RuntimeError("cannot reach the database")
+
+    sup = sw.Supervisor([sw.Child("worker 0", fail_at_once)])
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, sw.HANDLED)
+    try:
+        sup.start(sup.children[0])
+        starts.append(time.monotonic())
+        deadline = time.monotonic() + 30
+        while any(c.pid for c in sup.children) or sup.children[0].restart_at is not None:
+            assert time.monotonic() < deadline
+            sw._step(sup)
+            if sup.children[0].pid and sup.children[0].started > starts[-1]:
+                starts.append(sup.children[0].started)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+    assert sup.failed == "the worker 0 died 5 times within 10 s of starting"
+    assert len(starts) == 5
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert gaps == sorted(gaps)  # the delay grows

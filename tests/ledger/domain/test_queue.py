@@ -31,9 +31,9 @@ def test_a_claim_through_its_panel(plan: Plan) -> None:
     plan.assess(claim, "deny", 0, "pre-existing", b"r", at="2025-04-11T06:00:00Z")
     assert stage(plan, "2025-04-11T06:00:00Z") == ("disclosure", "operator", None)
     plan.disclose(claim, at="2025-04-12T00:00:00Z")
-    assert stage(plan, "2025-04-12T00:00:00Z") == ("objections", "members", "2025-04-15T00:00:00Z")
-    # After the objection window, the appeal window (3 days more) is open.
-    assert stage(plan, "2025-04-15T00:00:00Z") == ("appeals", "appellant", "2025-04-18T00:00:00Z")
+    # A denial: only the claimant may act, by appealing until objections close + 3 days.
+    assert stage(plan, "2025-04-12T00:00:00Z") == ("appeals", "claimant", "2025-04-18T00:00:00Z")
+    assert stage(plan, "2025-04-15T00:00:00Z") == ("appeals", "claimant", "2025-04-18T00:00:00Z")
     assert stage(plan, "2025-04-18T00:00:00Z") == ("decision", "operator", None)
     secret = hashlib.sha256(b"queue secret").digest()
     plan.appeal(claim, people[0], hashlib.sha256(secret).hexdigest(), at="2025-04-16T00:00:00Z")
@@ -73,7 +73,7 @@ def test_a_denied_claim_leaves_the_queue_and_the_most_urgent_comes_first(plan: P
     plan.disclose(second, at="2025-01-03T03:00:00Z")
     queue = claim_queue(plan.state, "2025-01-03T04:00:00Z")
     # The one with a deadline first, then the one waiting since longest.
-    assert [(w.claim, w.stage) for w in queue] == [(second, "objections"), (first, "assessment")]
+    assert [(w.claim, w.stage) for w in queue] == [(second, "appeals"), (first, "assessment")]
     plan.decide(second, at="2025-01-09T03:00:00Z")
     assert [w.claim for w in claim_queue(plan.state, "2025-01-09T03:00:00Z")] == [first]
 
@@ -95,3 +95,28 @@ def test_the_calendar_names_the_next_cutoff_and_rules_announced(plan: Plan) -> N
     assert facts["active_members"] == 2
     assert facts["announced_rules"] == [{"version": 2, "effective": "2025-03-01T00:00:00Z"}]
     assert facts["waiting"]["assessment"] == 0
+
+
+def test_an_approval_waits_on_members_then_objectors(plan: Plan) -> None:
+    a, b = members(plan, 2)
+    claim = plan.file_claim(
+        a, "ACC", 1_000, "2025-01-02T00:00:00Z", b"e", at="2025-01-03T00:00:00Z"
+    )
+    plan.assess(claim, "approve", 1_000, "ok", b"r", at="2025-01-03T01:00:00Z")
+    plan.disclose(claim, at="2025-01-03T02:00:00Z")
+    assert stage(plan, "2025-01-04T00:00:00Z") == ("objections", "members", "2025-01-06T02:00:00Z")
+    late = only(plan, "2025-01-07T00:00:00Z")
+    assert (late.stage, late.waits_on, late.detail) == (
+        "appeals",
+        "objectors",
+        "no objection: nobody may appeal",
+    )
+    plan.object(claim, b, "seen at work", at="2025-01-04T00:00:00Z")
+    assert only(plan, "2025-01-07T00:00:00Z").detail == "1 objector(s) may appeal"
+    assert stage(plan, "2025-01-09T02:00:00Z") == ("decision", "operator", None)
+
+
+def test_no_rules_in_force_yet_is_an_empty_queue(plan: Plan) -> None:
+    plan.set_rules(reference_rules("2025-03-01T00:00:00Z", version=2), at="2025-01-20T00:00:00Z")
+    assert claim_queue(plan.state, "2024-12-01T00:00:00Z") == []
+    assert deadlines(plan.state, "2024-12-01T00:00:00Z").queue == []
