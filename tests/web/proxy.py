@@ -76,7 +76,13 @@ class TamperingProxy:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.client = httpx.AsyncClient(base_url=self.upstream, timeout=60)
+                # No kept-alive connections: one the upstream closes as idle just as
+                # it is reused would fail a request (a ReadError) for no reason of the test's.
+                self.client = httpx.AsyncClient(
+                    base_url=self.upstream,
+                    timeout=60,
+                    limits=httpx.Limits(max_keepalive_connections=0),
+                )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.client is not None:
