@@ -157,8 +157,9 @@ class _Simulation:
 
     def leave(self) -> None:
         candidates = [m for m in self.active() if m not in self.jurors]
-        for member in self.rng.sample(candidates, min(len(candidates), self.target_members // 400)):
-            self.plan.leave(member)
+        leaving = self.rng.sample(candidates, min(len(candidates), self.target_members // 400))
+        if leaving:
+            self.plan.leave_many(leaving)
 
     def enrol_jurors(self) -> None:
         for member in self.rng.sample(self.active(tenure_days=31), 60):

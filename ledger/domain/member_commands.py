@@ -146,6 +146,15 @@ class MemberCommands(PlanCore):
         """A member leaves the plan."""
         return self._one("member.left", {"member": member}, at, actor)
 
+    def leave_many(
+        self, members: Sequence[str], *, at: str | None = None, actor: str = OPERATOR
+    ) -> list[Appended]:
+        """Many members leave, in one batch: all of them, or none if one may not."""
+        actor, when = operator_actor(actor), self.time(at)
+        return self.submit(
+            [NewEntry("member.left", actor, {"member": m}, time=when) for m in members]
+        )
+
     def enrol_juror(
         self, member: str, juror_key: bytes, *, at: str | None = None, actor: str = OPERATOR
     ) -> Appended:

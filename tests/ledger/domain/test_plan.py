@@ -360,3 +360,22 @@ def test_a_panel_needs_its_pool_signed_on_the_log_first(plan: Plan) -> None:
         lambda: plan.draw_panel(claim, b"\0" * 32, at="2025-04-14T04:00:00Z"),
     )
     assert len(plan.draw_panel(claim, secret, at="2025-04-14T05:00:00Z")) == 15
+
+
+def test_many_leave_in_one_batch_or_none_do(plan: Plan) -> None:
+    people = members(plan, 4)
+    plan.leave(people[0], at="2025-01-03T00:00:00Z")
+    refused(
+        plan,
+        "member.left.active",
+        lambda: plan.leave_many(people[:3], at="2025-01-04T00:00:00Z"),
+    )
+    assert all(plan.state.members[p].left is None for p in people[1:])
+    left = plan.leave_many(people[1:3], at="2025-01-04T00:00:00Z")
+    assert [a.seq for a in left] == [left[0].seq, left[0].seq + 1]
+    assert [plan.state.members[p].left for p in people] == [
+        "2025-01-03T00:00:00Z",
+        "2025-01-04T00:00:00Z",
+        "2025-01-04T00:00:00Z",
+        None,
+    ]
