@@ -88,7 +88,9 @@ def served(db_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str],
         server.communicate(timeout=20)
 
 
-def test_two_workers_one_limit_one_signer(served: tuple[subprocess.Popen[str], str, str]) -> None:
+def test_two_workers_one_limit_one_signer_restarted_and_stopped(
+    served: tuple[subprocess.Popen[str], str, str],
+) -> None:
     server, base, token = served
     assert len(children(server.pid)) == 3  # the signer and two workers
     # Each request on a new connection, so the kernel may give it to either worker:
@@ -115,12 +117,7 @@ def test_two_workers_one_limit_one_signer(served: tuple[subprocess.Popen[str], s
         return int(httpx.get(f"{base}/checkpoint").text.split("\n")[1]) > seq
 
     wait_until(covered, 10)
-
-
-def test_a_dead_worker_is_started_again_and_sigterm_stops_all(
-    served: tuple[subprocess.Popen[str], str, str],
-) -> None:
-    server, base, _ = served
+    # A worker that dies is started again; SIGTERM stops them all.
     first = children(server.pid)
     os.kill(first[0], signal.SIGKILL)
     wait_until(lambda: len(children(server.pid)) == 3 and first[0] not in children(server.pid))
