@@ -13,7 +13,6 @@ from pathlib import Path
 
 import click
 
-from api.site import SiteExportError, export_site
 from ledger.cli import EXIT_REFUSED, err, main, say
 
 
@@ -26,6 +25,9 @@ def site() -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 def export(folder: Path) -> None:
     """Write the page into FOLDER (new or empty), to host next to the log's endpoints."""
+    # Imported here: the web framework is not loaded by every other command.
+    from api.site import SiteExportError, export_site
+
     try:
         files = export_site(folder)
     except SiteExportError as exc:
