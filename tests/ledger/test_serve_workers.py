@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -19,23 +18,15 @@ import httpx
 import pytest
 
 from api.shared_buckets import SharedTokenBuckets
+from ledger.domain.plan import Plan
+from ledger.domain.rules import reference_rules
+from ledger.instance import init_ledger
+from ledger.tokens import create_token
 from tests.conftest import REPO
 from tests.test_end_to_end import free_port
 
 TALLY = [sys.executable, "-m", "ledger.cli"]
 pytestmark = pytest.mark.slow
-
-
-def tally(db: str, key: Path, *args: str) -> str:
-    done = subprocess.run(
-        [*TALLY, "--db", db, "--key", str(key), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def children(pid: int) -> list[int]:
@@ -61,11 +52,12 @@ def answers(base: str) -> bool:
 def served(db_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, str]]:
     key = tmp_path / "k.key"
     start = "2025-01-01T00:00:00Z"
-    tally(db_url, key, "init", "--at", start)
-    rules = tmp_path / "rules.json"
-    rules.write_text(tally(db_url, key, "rules", "reference", "--effective", start))
-    tally(db_url, key, "rules", "announce", str(rules), "--at", start)
-    token = re.findall(r"tly_\S+", tally(db_url, key, "token", "create", "--role", "operator"))[0]
+    ledger, _ = init_ledger(db_url, key, "workers.test.example/log", genesis_time=start)
+    try:
+        Plan(ledger).set_rules(reference_rules(start), at=start)
+        _, token = create_token(ledger.store, "operator", name="ops")
+    finally:
+        ledger.close()
     port = free_port()
     server = subprocess.Popen(
         [
