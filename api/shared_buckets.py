@@ -46,7 +46,9 @@ class SharedTokenBuckets:
         """A fresh, empty table in ``directory`` and a new random key for it."""
         path = directory / "rate-limit.buckets"
         with path.open("wb") as f:
-            f.truncate(SLOTS * SLOT.size)
+            # Allocated now, not on first write: a full disk is an error here, at
+            # start, never a SIGBUS in a worker later.
+            os.posix_fallocate(f.fileno(), 0, SLOTS * SLOT.size)
         return path, secrets.token_bytes(16)
 
     def _tag(self, client: str) -> int:
@@ -56,7 +58,7 @@ class SharedTokenBuckets:
     def take(self, client: str, now: float) -> float:
         """Take a token; return 0 if allowed, else the seconds until one is available."""
         tag = self._tag(client)
-        at = (tag % SLOTS) * SLOT.size
+        at = ((tag >> 1) % SLOTS) * SLOT.size  # the low bit is always 1
         fcntl.lockf(self._fd, fcntl.LOCK_EX, SLOT.size, at)
         try:
             owner, tokens, last = SLOT.unpack_from(self._map, at)

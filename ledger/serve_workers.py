@@ -41,13 +41,16 @@ from ledger.publish.publisher import Publisher
 
 log = logging.getLogger("tally.serve")
 PR_SET_PDEATHSIG = 1
-HANDLED = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGUSR1}
+HANDLED = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1}
+STOPS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 YOUNG = 10.0
 """A process that dies within this many seconds of its start died young."""
 GIVE_UP = 5
 """Deaths young in a row after which the server stops."""
 FIRST_DELAY = 0.5
 """Seconds before the first restart; each death young doubles it (up to 30 s)."""
+GRACE = 30.0
+"""Seconds the children have to finish their requests once told to stop; then killed."""
 
 
 @dataclass(frozen=True)
@@ -83,13 +86,24 @@ class Supervisor:
 
     children: list[Child] = field(default_factory=list)
     stopping: bool = False
+    stop_at: float = 0.0
     failed: str | None = None
 
     def start(self, child: Child) -> None:
-        """Fork ``child`` (signals stay blocked in the supervisor)."""
-        child.pid = _fork(child.run, os.getpid())
-        child.started = time.monotonic()
+        """Fork ``child`` (signals stay blocked in the supervisor); if the system cannot
+        fork now, try again a little later."""
         child.restart_at = None
+        child.started = time.monotonic()
+        try:
+            child.pid = _fork(child.run, os.getpid())
+        except OSError as exc:
+            log.warning("could not start the %s (%s): trying again in 1 s", child.name, exc)
+            child.restart_at = time.monotonic() + 1.0
+
+    def running(self) -> bool:
+        """Whether any child runs, or (unless stopping) is due to start again."""
+        waiting = not self.stopping and any(c.restart_at is not None for c in self.children)
+        return waiting or any(c.pid for c in self.children)
 
     def by_pid(self, pid: int) -> Child | None:
         """The child with this pid, if it is one of ours."""
@@ -100,12 +114,22 @@ class Supervisor:
         return next((c for c in self.children if c.name == "signer"), None)
 
     def stop(self) -> None:
-        """Ask every running child to stop."""
-        self.stopping = True
+        """Ask every running child to stop (a second time: again); none restarts."""
+        if not self.stopping:
+            self.stopping, self.stop_at = True, time.monotonic()
         for child in self.children:
+            child.restart_at = None
             if child.pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child.pid, signal.SIGTERM)
+
+    def kill_stragglers(self) -> None:
+        """Kill the children still running :data:`GRACE` seconds after the stop."""
+        for child in self.children:
+            if child.pid:
+                log.warning("the %s did not stop within %g s: killing it", child.name, GRACE)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGKILL)
 
 
 def run_workers(sock: socket.socket, workers: int, config: WorkerConfig) -> int:
@@ -120,12 +144,14 @@ def run_workers(sock: socket.socket, workers: int, config: WorkerConfig) -> int:
     try:
         for child in sup.children:
             sup.start(child)
-        while any(c.pid for c in sup.children):
+        while sup.running():
             _step(sup)
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
         sock.close()
         shutil.rmtree(config.buckets.parent, ignore_errors=True)
+        while signal.sigtimedwait(HANDLED, 0) is not None:
+            pass  # taken here, so that none acts when the mask is restored
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
     if sup.failed is not None:
         log.error("stopping: %s", sup.failed)
         return 1
@@ -135,10 +161,14 @@ def run_workers(sock: socket.socket, workers: int, config: WorkerConfig) -> int:
 def _step(sup: Supervisor) -> None:
     """Wait for the next signal (or a restart that is due) and act on it."""
     due = [c.restart_at for c in sup.children if c.restart_at is not None]
+    if sup.stopping:
+        due = [sup.stop_at + GRACE]
     timeout = max(0.0, min(due) - time.monotonic()) if due else None
     info = signal.sigwaitinfo(HANDLED) if timeout is None else signal.sigtimedwait(HANDLED, timeout)
+    if info is None and sup.stopping:
+        sup.kill_stragglers()
     if info is not None:
-        if info.si_signo in (signal.SIGTERM, signal.SIGINT):
+        if info.si_signo in STOPS:
             sup.stop()
         elif info.si_signo == signal.SIGUSR1:
             signer = sup.signer()
@@ -258,5 +288,8 @@ def _worker(sock: socket.socket, config: WorkerConfig, supervisor: int) -> None:
         publisher_pid=supervisor if ledger is not None else None,
     )
     app.state.plan_view.warm_in_background()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="info", access_log=False))
+    settings = uvicorn.Config(
+        app, log_level="info", access_log=False, timeout_graceful_shutdown=int(GRACE) - 5
+    )
+    server = uvicorn.Server(settings)
     server.run(sockets=[sock])

@@ -153,8 +153,8 @@ class RemoteWake:
         del timeout
 
     def wake(self) -> None:
-        """Ask the supervisor's loop for a checkpoint now."""
+        """Ask the signing loop for a checkpoint now."""
         try:
             os.kill(self.pid, signal.SIGUSR1)
-        except ProcessLookupError:
-            log.warning("the publishing process %d is gone: no checkpoint was asked for", self.pid)
+        except OSError as exc:  # gone, or no longer ours: the interval still signs
+            log.warning("could not ask process %d for a checkpoint: %s", self.pid, exc)

@@ -184,3 +184,26 @@ def test_a_process_that_keeps_dying_young_stops_the_server(
     # last is longer than the first two together.
     assert all(g >= d for g, d in zip(gaps, (0.1, 0.2, 0.4, 0.8), strict=True)), gaps
     assert gaps[3] > gaps[0] + gaps[1], gaps
+
+
+def test_children_all_down_but_due_to_restart_keep_the_server_up() -> None:
+    """With no signer (read-only), every worker dead at once and waiting for its restart
+    is not a stopped server; a stop cancels the restarts."""
+    from ledger import serve_workers as sw
+
+    sup = sw.Supervisor([sw.Child("worker 0", lambda: None), sw.Child("worker 1", lambda: None)])
+    for child in sup.children:
+        child.restart_at = time.monotonic() + 1
+    assert sup.running()
+    sup.stop()
+    assert not sup.running()
+    assert all(c.restart_at is None for c in sup.children)
+
+
+def test_the_bucket_table_uses_every_slot(tmp_path: Path) -> None:
+    path, key = SharedTokenBuckets.create(tmp_path)
+    assert path.stat().st_blocks * 512 >= path.stat().st_size  # allocated, not sparse
+    buckets = SharedTokenBuckets(path, rate=1.0, burst=1, key=key)
+    slots = {(buckets._tag(f"198.51.100.{n}") >> 1) % 65_536 % 2 for n in range(64)}
+    assert slots == {0, 1}
+    buckets.close()
