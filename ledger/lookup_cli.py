@@ -158,8 +158,8 @@ def waiting_line(w: Waiting) -> str:
 def plan_status(settings: Settings, as_json: bool) -> None:
     """The plan now: rules, members, claims, the next cutoff, open windows (needs no key)."""
     with reading(settings) as plan:
-        facts = overview(plan.state, plan.now)
         calendar = deadlines(plan.state, plan.now)
+        facts = overview(plan.state, plan.now, calendar)
     if as_json:
         show_json(facts)
         return

@@ -172,10 +172,11 @@ def deadlines(state: PlanState, now: str) -> Deadlines:
     return Deadlines(now, period, at, at is not None and at <= now, announced, queue)
 
 
-def overview(state: PlanState, now: str) -> dict[str, Any]:
+def overview(state: PlanState, now: str, calendar: Deadlines | None = None) -> dict[str, Any]:
     """The plan at ``now`` as JSON: rules in force, members, jurors, claims, the last
-    closed period, and its calendar (:func:`deadlines`)."""
+    closed period, and its calendar (:func:`deadlines`, computed unless given)."""
     rules = in_force(state.rules, now)
+    calendar = calendar if calendar is not None else deadlines(state, now)
     return {
         "rules_version": None if rules is None else rules.version,
         "active_members": sum(1 for m in state.members.values() if m.active_at(now)),
@@ -183,5 +184,5 @@ def overview(state: PlanState, now: str) -> dict[str, Any]:
         "jurors": sum(1 for m in state.members.values() if m.juror_key is not None),
         "claims": len(state.claims),
         "last_closed_period": state.closed[-1].period if state.closed else None,
-        **deadlines(state, now).json(),
+        **calendar.json(),
     }

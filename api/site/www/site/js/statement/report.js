@@ -39,7 +39,6 @@ export function buildReport(ctx) {
   ];
   const parts = splitSigned(charge.charge, weights);
   const n = period.payments.length;
-  const claim = (id) => replay.claims.get(id);
   return {
     member: doc.member,
     period: doc.period,
@@ -63,11 +62,13 @@ export function buildReport(ctx) {
     subsidy: b.subsidy_fen,
     members: b.members,
     aid: period.aid,
-    claims: period.payments.map(([id, amount], i) => ({
-      id, amount, part: parts[i], category: claim(id).category, condition: claim(id).condition,
-      basis: claim(id).basis, history: claim(id).history,
-      recovered: claim(id).recovered_fen, recoveredPeriod: claim(id).recovered_period,
-    })),
+    claims: period.payments.map(([id, amount], i) => {
+      const c = replay.claims.get(id);
+      return {
+        id, amount, part: parts[i], category: c.category, condition: c.condition, basis: c.basis,
+        history: c.history, recovered: c.recovered_fen, recoveredPeriod: c.recovered_period,
+      };
+    }),
     recoveries: period.recoveries.map(([id, amount], i) => ({ id, amount, part: parts[n + 1 + i] })),
     history: charge.history,
   };
