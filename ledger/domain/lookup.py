@@ -75,9 +75,10 @@ def member_view(conn: Connection, state: PlanState, member: str, now: str) -> Me
     found = state.member(member)
     if found is None:
         raise UnknownMemberError(f"no member {member} has joined this plan")
-    kept = conn.execute(
-        select(private_table.c.member).where(private_table.c.member == member)
-    ).first()
+    kept = conn.dialect.has_table(conn, private_table.name) and (
+        conn.execute(select(private_table.c.member).where(private_table.c.member == member)).first()
+        is not None
+    )
     claims = [
         {
             "claim": c.id,
@@ -92,9 +93,7 @@ def member_view(conn: Connection, state: PlanState, member: str, now: str) -> Me
         for c in state.claims.values()
         if c.member == member
     ]
-    return MemberView(
-        found, status_at(found, now), kept is not None, claims, _charges(conn, state, member)
-    )
+    return MemberView(found, status_at(found, now), kept, claims, _charges(conn, state, member))
 
 
 def _charges(conn: Connection, state: PlanState, member: str) -> list[tuple[str, int]]:

@@ -129,3 +129,30 @@ def test_a_ledger_made_before_the_identity_index(db_url: str, tmp_path: Path) ->
         store.dispose()
     assert rows == 2  # name and phone of the one record kept
     assert wu in ok(run(db_url, key, "member", "find", "--phone", "13800000001"))
+
+
+def test_a_member_of_a_log_whose_plan_tables_were_never_made(db_url: str, tmp_path: Path) -> None:
+    """Entries appended by another tool (a restore, a benchmark) before any command
+    opened the plan: the member is shown, with no identity record kept."""
+    from ledger.domain.rules import reference_rules
+    from ledger.instance import init_ledger
+    from ledger.log.log import NewEntry
+
+    ledger, _ = init_ledger(db_url, tmp_path / "k.key", "bare.example/log", genesis_time=START)
+    member = "m-" + "ab" * 10
+    try:
+        ledger.log.append_batch(
+            [
+                NewEntry("plan.rules", "operator", reference_rules(START).to_body(), time=START),
+                NewEntry(
+                    "member.joined",
+                    "operator",
+                    {"member": member, "age_band": "0-39", "identity_commitment": "cd" * 32},
+                    time=START,
+                ),
+            ]
+        )
+    finally:
+        ledger.close()
+    shown = json.loads(ok(run(db_url, tmp_path / "k.key", "member", "show", member, "--json")))
+    assert (shown["member"], shown["identity_kept"]) == (member, False)
