@@ -1,28 +1,35 @@
-"""The API's view of the plan: the state rebuilt from the log, kept up to date per request.
+"""The API's view of the plan: the state the projection tables hold, per request.
 
-The view replays new entries through :class:`ledger.domain.state.PlanState` under a
-lock, so every answer reflects the log as it is, and only public data leaves: what
-the entries themselves say (never an identity record, a salt or an off-log document).
+Each request gets a :class:`ledger.domain.stored_state.StoredPlanState` of its own,
+reading the rows it needs (ADR 0018): a worker answers as soon as it starts, whatever
+the log's size. Only public data leaves: what the entries themselves say (never an
+identity record, a salt or an off-log document).
+
+Tables that lag the log (entries another tool appended) are brought up to date in
+memory, once per size, never written from a request. A ledger that has no tables
+yet gets them (empty, then caught up in memory) unless it is opened read-only; then
+the view replays the log in memory, as versions before the tables did.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import inspect
+
 from ledger.domain.claims import disclosure_body
 from ledger.domain.model import Claim
 from ledger.domain.periods import period_open_at
+from ledger.domain.projections import CHUNK, apply_in_memory, behind
 from ledger.domain.state import PlanState
+from ledger.domain.store import create_plan_schema
+from ledger.domain.stored_state import StoredPlanState
 from ledger.log.entry import parse_entry
 from ledger.log.log import Log
 from ledger.money import yuan_decimal
-
-READ_CHUNK = 10_000
-_LOG = logging.getLogger("tally.api")
 
 
 @dataclass(frozen=True)
@@ -45,39 +52,49 @@ class ClaimSummary:
 
 
 class PlanView:
-    """A thread-safe, incrementally rebuilt plan state for the API."""
+    """The plan's state for each request, over the projection tables."""
 
     def __init__(self, log: Log) -> None:
         self._log = log
-        self._state = PlanState()
+        self._lagging: StoredPlanState | None = None
+        self._replayed = PlanState()
+        self._tables = False
         self._lock = threading.Lock()
 
-    def warm_in_background(self) -> threading.Thread:
-        """Replay the log now, in a thread, so that the first plan request need not.
-
-        On a large log the first replay takes a while (about 30 s per million
-        entries); a server starts it as it starts, and requests that come before it
-        ends wait for it. A failure is logged, and the next request tries again.
-        """
-
-        def warm() -> None:
-            try:
-                self.state()
-            except Exception as exc:  # the store is down, say: requests will retry
-                _LOG.warning("could not replay the plan ahead of requests: %s", exc)
-
-        thread = threading.Thread(target=warm, name="tally-plan-view", daemon=True)
-        thread.start()
-        return thread
+    def _has_tables(self) -> bool:
+        if not self._tables:
+            store = self._log.store
+            with store.reader() as conn:
+                self._tables = inspect(conn).has_table("plan_schema")
+            if not self._tables and not store.read_only:
+                create_plan_schema(store)
+                self._tables = True
+        return self._tables
 
     def state(self) -> PlanState:
-        """The plan as of the log's current size."""
+        """The plan as of the log's current size (a new state, for one request)."""
+        if not self._has_tables():
+            return self._replay()
+        store = self._log.store
+        applied, size = behind(store)
+        if applied >= size:
+            return StoredPlanState.load(store)
+        with self._lock:
+            lagging = self._lagging
+            if lagging is None or lagging.size > size:
+                lagging = StoredPlanState.load(store)
+            apply_in_memory(store, lagging, size)
+            self._lagging = lagging
+            return lagging
+
+    def _replay(self) -> PlanState:
+        """The plan replayed in memory from the log (a read-only ledger with no tables)."""
         with self._lock:
             size = self._log.size()
-            for start in range(self._state.size, size, READ_CHUNK):
-                for _, raw in self._log.entries(start, min(start + READ_CHUNK, size)):
-                    self._state.apply(parse_entry(raw))
-            return self._state
+            for start in range(self._replayed.size, size, CHUNK):
+                for _, raw in self._log.entries(start, min(start + CHUNK, size)):
+                    self._replayed.apply(parse_entry(raw))
+            return self._replayed
 
 
 def summary(state: PlanState, claim: Claim) -> ClaimSummary:
@@ -110,10 +127,9 @@ def _disclosure(state: PlanState, claim: Claim) -> dict[str, Any] | None:
 
 def stats(state: PlanState) -> list[dict[str, Any]]:
     """Per closed period: members, joins, leaves, share, aid, fee, decisions by category."""
-    joins = Counter(period_open_at(m.joined) for m in state.members.values())
-    leaves = Counter(period_open_at(m.left) for m in state.members.values() if m.left)
+    joins, leaves = state.movements()
     decided: dict[str, Counter[str]] = {}
-    for claim in state.claims.values():
+    for claim in state.all_claims():
         decision = next((h for h in claim.history if h[1] == "claim.decided"), None)
         if decision is None or claim.outcome is None:
             continue
@@ -137,8 +153,8 @@ def stats(state: PlanState) -> list[dict[str, Any]]:
                 "fee_fen": body["fee_fen"],
                 "subsidy_fen": body["subsidy_fen"],
                 "claims_paid": len(body["claims"]),
-                "reversals": len(state.recovered_in.get(period, [])),
-                "recovered_fen": sum(a for _, a in state.recovered_in.get(period, [])),
+                "reversals": len(recovered := state.recovered_in_period(period)),
+                "recovered_fen": sum(a for _, a in recovered),
                 "decisions": dict(sorted(decided.get(period, Counter()).items())),
             }
         )

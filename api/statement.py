@@ -80,7 +80,8 @@ def build_statement(log: Log, state: PlanState, member: str, period: str | None)
 def _claims_of(state: PlanState, close: PeriodClose) -> list[str]:
     """The claims paid in P and those whose reversal P was credited with (statement.md §2.5)."""
     claims = [str(c) for c in close.body["claims"]]
-    return claims + [c for c, _ in state.recovered_in.get(close.period, []) if c not in claims]
+    recovered = state.recovered_in_period(close.period)
+    return claims + [c for c, _ in recovered if c not in claims]
 
 
 def _required_seqs(

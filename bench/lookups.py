@@ -1,15 +1,17 @@
-"""The operator's read-only commands on a large plan: what each costs as it grows.
+"""The operator's commands on a large plan: what each costs as it grows.
 
 ``python -m bench.lookups --members 1000000`` builds a SQLite ledger of the reference
-rules and ``--members`` members joining (bench.filler), then times ``tally plan
-status``, ``tally claim queue`` and ``tally member show`` as an operator runs them
-(a new process each), with the peak memory of each.
+rules and ``--members`` members joining (bench.filler, appended without the plan's
+state tables), times ``tally projections rebuild`` (what an upgraded ledger does
+once), then ``tally plan status``, ``tally claim queue``, ``tally member show``,
+``tally claim file`` and ``tally member leave`` as an operator runs them (a new
+process each), with the peak memory of each process.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -45,17 +47,20 @@ def build(folder: Path, members: int) -> tuple[str, str]:
 def timed(url: str, *args: str) -> tuple[float, int]:
     """Seconds and peak RSS (MB) of one ``tally`` command in its own process."""
     began = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "--db", url, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.perf_counter() - began
-    if done.returncode != 0:
-        raise SystemExit(f"tally {' '.join(args)} failed: {done.stderr[-1000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-    return seconds, peak
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "ledger.cli", "--db", url, *args],
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - began
+        if child.returncode != 0:
+            errors.seek(0)
+            message = errors.read().decode(errors="replace")[-1000:]
+            raise SystemExit(f"tally {' '.join(args)} failed: {message}")
+    return seconds, usage.ru_maxrss // 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,13 +70,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tally-bench-lookups-") as tmp:
         began = time.perf_counter()
-        url, member = build(Path(tmp), args.members)
+        folder = Path(tmp)
+        url, member = build(folder, args.members)
         print(f"built {args.members:,} members in {time.perf_counter() - began:.1f} s")
-        for command in (["plan", "status"], ["claim", "queue"], ["member", "show", member]):
+        key = str(folder / "lookups.key")
+        evidence = folder / "evidence.pdf"
+        evidence.write_bytes(b"a discharge summary")
+        diagnosis = ["--diagnosed", "2025-06-01T00:00:00Z", "--evidence", str(evidence)]
+        other = str(joins(args.members // 3, 1, START)[0].body["member"])
+        commands = (
+            ["projections", "rebuild"],
+            ["plan", "status"],
+            ["claim", "queue"],
+            ["member", "show", member],
+            ["--key", key, "claim", "file", member, "cancer", "--amount", "300000", *diagnosis],
+            ["--key", key, "member", "leave", other],
+        )
+        for command in commands:
             seconds, peak = timed(url, *command)
-            print(
-                f"  tally {' '.join(command[:2]):<14} {seconds:7.1f} s   peak RSS so far {peak} MB"
-            )
+            name = " ".join(c for c in command[:4] if not c.startswith(("-", "/")))
+            print(f"  tally {name[:22]:<22} {seconds:7.1f} s   peak RSS {peak} MB")
     return 0
 
 

@@ -299,7 +299,15 @@ def check(settings: Settings, full: bool) -> None:
 
 
 # The other commands register themselves on `main`.
-from ledger import plan_cli, retire_cli, serve_cli, site_cli, tiles_cli, token_cli  # noqa: E402, F401
+from ledger import (  # noqa: E402, F401
+    plan_cli,
+    projections_cli,
+    retire_cli,
+    serve_cli,
+    site_cli,
+    tiles_cli,
+    token_cli,
+)
 
 if __name__ == "__main__":
     # Run as `python -m ledger.cli`, this file is __main__; the commands registered

@@ -151,9 +151,7 @@ class _Simulation:
     def active(self, tenure_days: int = 0) -> list[str]:
         now = self.clock.text
         limit = format_time(self.clock() - timedelta(days=tenure_days))
-        return sorted(
-            m.id for m in self.plan.state.members.values() if m.active_at(now) and m.joined <= limit
-        )
+        return self.plan.state.active_ids(now, limit)
 
     def leave(self) -> None:
         candidates = [m for m in self.active() if m not in self.jurors]

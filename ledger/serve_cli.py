@@ -293,7 +293,6 @@ def _serve(
         sock.close()
         fail(exc)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    app.state.plan_view.warm_in_background()
     config = uvicorn.Config(app, log_level="info", access_log=False)
     server = uvicorn.Server(config)
     try:

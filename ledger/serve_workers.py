@@ -287,7 +287,6 @@ def _worker(sock: socket.socket, config: WorkerConfig, supervisor: int) -> None:
         buckets=buckets,
         publisher_pid=supervisor if ledger is not None else None,
     )
-    app.state.plan_view.warm_in_background()
     settings = uvicorn.Config(
         app, log_level="info", access_log=False, timeout_graceful_shutdown=int(GRACE) - 5
     )

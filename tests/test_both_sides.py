@@ -211,7 +211,7 @@ class Driver:
 
 
 def ledger_view(state: PlanState) -> dict[str, Any]:
-    members = {m.id: (m.age_band, m.joined, m.left, m.juror_key) for m in state.members.values()}
+    members = {m.id: (m.age_band, m.joined, m.left, m.juror_key) for m in state.all_members()}
     claims = {
         c.id: (
             c.member,
@@ -226,7 +226,7 @@ def ledger_view(state: PlanState) -> dict[str, Any]:
             dict(c.votes),
             sorted(c.objectors),
         )
-        for c in state.claims.values()
+        for c in state.all_claims()
     }
     return {"members": members, "claims": claims, "periods": [c.body for c in state.closed]}
 

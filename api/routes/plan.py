@@ -228,7 +228,7 @@ def claims(
             raise ProblemError(400, "Bad request", str(exc)) from None
     state = _state(request)
     chosen = []
-    for claim in list(state.claims.values()):
+    for claim in list(state.all_claims()):
         item = summary(state, claim)
         if status is not None and item.status != status:
             continue

@@ -10,7 +10,6 @@ in :mod:`ledger.domain.plan`), so a large period is computed once.
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ledger.domain import sumtree
@@ -83,10 +82,10 @@ def _compute(state: PlanState, period: str, time: str) -> PeriodClose:
     if time < cut:
         raise RuleError("period.early", f"period {period} can be closed from {cut}, not {time}")
     rules = state.rules_at(time)
-    paid = state.paid_in.get(period, [])
-    recovered = state.recovered_in.get(period, [])
+    paid = state.paid_in_period(period)
+    recovered = state.recovered_in_period(period)
     aid = sum(a for _, a in paid) - sum(a for _, a in recovered)
-    before = state.charged.get(parse_time(cut).year, {})
+    before = state.year_charges(parse_time(cut).year)
     counted = [m.id for m in state.counted_at(cut)]
     result = apportion(
         aid_fen=aid,
@@ -128,8 +127,5 @@ def closed(state: PlanState, entry: Entry, rules: Rules) -> None:
         if found != expected or type(found) is not type(expected):
             raise RuleError(rule, f"period {period}: expected {key} {expected!r}, found {found!r}")
     year = parse_time(close.body["cutoff"]).year
-    charged = state.charged.setdefault(year, {})
-    for member, charge in close.apportionment.charges.items():
-        charged[member] = charged.get(member, 0) + charge
-    # The state keeps trees only when asked (they are large).
-    state.closed.append(close if state.keep_trees else replace(close, tree=[]))
+    state.add_charges(year, close.apportionment.charges)
+    state.add_closed(close)

@@ -115,7 +115,7 @@ def paid(state: PlanState, entry: Entry, rules: Rules) -> None:
         )
     claim.paid_fen = amount
     claim.paid_period = open_period
-    state.paid_in.setdefault(open_period, []).append((claim.id, amount))
+    state.add_paid(open_period, claim.id, amount, entry.seq)
 
 
 def reversed_(state: PlanState, entry: Entry, rules: Rules) -> None:
@@ -138,4 +138,4 @@ def reversed_(state: PlanState, entry: Entry, rules: Rules) -> None:
     period = period_open_at(entry.time)
     claim.recovered_fen = recovered
     claim.recovered_period = period
-    state.recovered_in.setdefault(period, []).append((claim.id, recovered))
+    state.add_recovered(period, claim.id, recovered, entry.seq)

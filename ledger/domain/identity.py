@@ -44,8 +44,10 @@ def active_holders(
     """Record hash to (member, joined) of each active member, not in ``new``, who has it."""
     holders: dict[str, tuple[str, str]] = {}
     for member, digest in members_with_records(conn, digests):
+        if member in new:  # the batch's own records, written ahead of its joins
+            continue
         found = state.members.get(member)
-        if member not in new and found is not None and found.active_at(when):
+        if found is not None and found.active_at(when):
             holders[digest] = (member, found.joined)
     return holders
 

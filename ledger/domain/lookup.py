@@ -90,8 +90,7 @@ def member_view(conn: Connection, state: PlanState, member: str, now: str) -> Me
             "paid_period": c.paid_period,
             "recovered_fen": c.recovered_fen,
         }
-        for c in state.claims.values()
-        if c.member == member
+        for c in state.claims_of(member)
     ]
     return MemberView(found, status_at(found, now), kept, claims, _charges(conn, state, member))
 

@@ -1,10 +1,12 @@
 """The core of the operator's commands (specs/plan.md): the plan's state, and appending.
 
 A command builds its entries from the current state, then appends them through the
-log with a guard: inside the sequencer's lock the guard brings the state up to date
-with any entries another writer appended meanwhile, and replays the new entries
-through :meth:`PlanState.apply`. An entry that breaks a rule refuses the whole
-command, with the rule's id, and nothing is appended.
+log with a guard: inside the sequencer's lock the guard reads the state the
+projection tables hold (ADR 0018; the rows read while building are reused when no
+other writer appended meanwhile), checks the new entries through
+:meth:`PlanState.apply`, and writes the rows they change in the same transaction.
+An entry that breaks a rule refuses the whole command, with the rule's id, and
+nothing is appended or written.
 
 Every entry but a vote has the operator's actor: ``operator`` by default, or
 ``operator:<name>`` naming who gave the command (the admin API passes its token's
@@ -13,6 +15,7 @@ name); a vote's actor is always ``juror:<member>`` (specs/plan.md §7).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -23,12 +26,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ledger.domain.errors import RuleError
-from ledger.domain.state import PlanState
+from ledger.domain.projections import apply_in_memory, behind, catch_up
 from ledger.domain.store import (
     create_plan_schema,
     store_tree,
 )
-from ledger.errors import EntryTimeError
+from ledger.domain.stored_state import StoredPlanState, read_core
+from ledger.errors import ChainError, EntryError, EntryTimeError
 from ledger.instance import Ledger
 from ledger.log.entry import Entry, format_time, parse_entry, parse_time
 from ledger.log.log import Appended, NewEntry
@@ -59,32 +63,62 @@ class PlanCore:
         self.ledger = ledger
         self._clock = clock
         self._random = random_bytes
-        self._state: PlanState | None = None
+        self._state: StoredPlanState | None = None
         self.appended: list[Appended] = []
         # Runs first inside every append's transaction (see submit): the admin API
         # records an idempotency key there, atomically with the entries.
         self.before_append: Callable[[Connection, list[Entry]], None] | None = None
         create_plan_schema(ledger.store)
+        applied, size = behind(ledger.store)
+        if applied < size and not ledger.store.read_only:
+            # An upgraded ledger, or entries another tool appended. A log whose entries
+            # break the plan's rules still opens (its log API serves); the first use of
+            # the state then names the entry.
+            with contextlib.suppress(RuleError, EntryError, ChainError):
+                catch_up(ledger.store)
 
     # -- state --------------------------------------------------------------------
 
     @property
-    def state(self) -> PlanState:
-        """The state as of the last entry in the log."""
-        state = self._state if self._state is not None else PlanState()
-        size = self.ledger.log.size()
-        for start in range(state.size, size, 10_000):
-            for _, raw in self.ledger.log.entries(start, min(start + 10_000, size)):
-                state.apply(parse_entry(raw))
+    def state(self) -> StoredPlanState:
+        """The state as of the last entry in the log, over the projection tables.
+
+        Rows are read as the rules ask for them. The object is kept while no other
+        writer appends (the tables then hold the same rows), so a command that builds
+        its entries and then appends them reads each row once; inside an append's
+        transaction it is the state that transaction is changing.
+        """
+        state = self._state
+        if state is not None and state.bound:
+            return state
+        store = self.ledger.store
+        applied, size = behind(store)
+        if applied < size and not store.read_only:
+            catch_up(store)
+            applied = size
+        if state is None or state.size != applied:
+            state = StoredPlanState.load(store)
+        if state.size < size:  # a read-only copy whose tables lag: apply, write nothing
+            apply_in_memory(store, state, size)
         self._state = state
         return state
 
     def _guard(self, conn: Connection, entries: list[Entry]) -> None:
-        state = self._state if self._state is not None else PlanState()
+        store = self.ledger.store
+        core = read_core(conn)
+        applied = 0 if core is None else core.size
+        state = self._state
+        if state is None or state.size != applied or state.bound:
+            state = StoredPlanState.load(store, conn)
+        state.bind(conn)
+        self._state = state
         try:
             if entries and state.size < entries[0].seq:
-                for _, raw in self.ledger.store.entry_bytes(conn, state.size, entries[0].seq):
+                # Entries appended without the plan's tables (another tool): apply them too.
+                for _, raw in store.entry_bytes(conn, state.size, entries[0].seq):
                     state.apply(parse_entry(raw))
+                    state.close_cache = None
+            state.prefetch(entries)
             for entry in entries:
                 state.apply(entry)
                 if entry.type == "period.closed":
@@ -98,10 +132,10 @@ class PlanCore:
                         conn, close.period, close.members, close.apportionment.charges, close.tree
                     )
                     state.close_cache = None
+            state.save(conn)
         except BaseException:
-            self._state = None  # partly applied: rebuild from the log next time
+            self._state = None  # partly applied: read the tables again next time
             raise
-        self._state = state
 
     def submit(
         self,
@@ -132,7 +166,14 @@ class PlanCore:
                     raise
 
         self.appended = []
-        self.appended = self.ledger.log.append_batch(entries, guard=guard)
+        try:
+            self.appended = self.ledger.log.append_batch(entries, guard=guard)
+        except BaseException:
+            self._state = None  # the transaction rolled back: the tables did not change
+            raise
+        finally:
+            if self._state is not None:
+                self._state.bind(None)
         return self.appended
 
     def time(self, at: str | None = None) -> str:

@@ -123,7 +123,7 @@ def claim_queue(state: PlanState, now: str) -> list[Waiting]:
     rules = in_force(state.rules, now)
     if rules is None:  # no rules in force yet: no claim can have been filed
         return []
-    found = [w for c in state.claims.values() if (w := waiting(c, rules, now)) is not None]
+    found = [w for c in state.all_claims() if (w := waiting(c, rules, now)) is not None]
     return sorted(found, key=lambda w: (w.until or "~", w.since, w.claim))
 
 
@@ -177,11 +177,12 @@ def overview(state: PlanState, now: str, calendar: Deadlines | None = None) -> d
     closed period, and its calendar (:func:`deadlines`, computed unless given)."""
     rules = in_force(state.rules, now)
     calendar = calendar if calendar is not None else deadlines(state, now)
+    active, ever, jurors = state.member_counts(now)
     return {
         "rules_version": None if rules is None else rules.version,
-        "active_members": sum(1 for m in state.members.values() if m.active_at(now)),
-        "members_ever": len(state.members),
-        "jurors": sum(1 for m in state.members.values() if m.juror_key is not None),
+        "active_members": active,
+        "members_ever": ever,
+        "jurors": jurors,
         "claims": len(state.claims),
         "last_closed_period": state.closed[-1].period if state.closed else None,
         **calendar.json(),

@@ -17,8 +17,10 @@ from sqlalchemy import select
 from ledger.check import Mismatch
 from ledger.domain import sumtree
 from ledger.domain.errors import RuleError
+from ledger.domain.projections import MovedOnError, compare
 from ledger.domain.state import PlanState
 from ledger.domain.store import contribution_table, create_plan_schema, load_tree
+from ledger.domain.stored_state import read_core
 from ledger.errors import ChainError, EntryError
 from ledger.log.entry import parse_entry
 from ledger.log.store import Store
@@ -34,6 +36,8 @@ class PlanReport:
     periods: int = 0
     members: int = 0
     claims: int = 0
+    projections_compared: int | None = None
+    """The size at which the projection tables were compared (None: not built yet)."""
     mismatches: list[Mismatch] = field(default_factory=list)
 
     @property
@@ -51,6 +55,11 @@ def replay_plan(
     state = PlanState()
     with store.reader() as conn:
         size = store.size(conn)
+        core = read_core(conn)
+    # The tables are compared when the replay reaches the entries they have applied.
+    target = None if core is None or core.size > size else core.size
+    if target == 0:
+        _compare_projections(report, store, state)
     for start in range(0, size, CHUNK):
         with store.reader() as conn:
             rows = store.entry_bytes(conn, start, min(start + CHUNK, size))
@@ -60,6 +69,8 @@ def replay_plan(
             except (RuleError, EntryError, ChainError) as exc:
                 report.mismatches.append(Mismatch(seq, f"breaks a plan rule: {exc}"))
                 return report, state
+            if state.size == target:
+                _compare_projections(report, store, state)
         report.entries = state.size
         if progress is not None:
             progress(report.entries, size)
@@ -71,6 +82,17 @@ def replay_plan(
     report.members = len(state.members)
     report.claims = len(state.claims)
     return report, state
+
+
+def _compare_projections(report: PlanReport, store: Store, state: PlanState) -> None:
+    """Compare the projection tables with the replay at the size they were built to."""
+    try:
+        difference = compare(store, state)
+    except MovedOnError:  # appended meanwhile: the next check compares them
+        return
+    report.projections_compared = state.size
+    if difference is not None:
+        report.mismatches.append(Mismatch(difference.seq, str(difference)))
 
 
 def _compare_tree(

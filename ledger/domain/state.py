@@ -21,7 +21,8 @@ through it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 
 from ledger.domain import claims, closing, decisions, members, panel
@@ -43,7 +44,8 @@ class PlanState:
     """Everything the entries so far imply about the plan.
 
     The rule modules read and change it through its methods only, so that the same
-    checks can run over another home of the state.
+    checks run over the projection tables (:class:`ledger.domain.stored_state.StoredPlanState`)
+    as over this in-memory replay (``tally check``, the rebuild).
     """
 
     origin: str = ""
@@ -51,8 +53,8 @@ class PlanState:
     size: int = 0
     rules: list[Rules] = field(default_factory=list)
     rules_seqs: list[int] = field(default_factory=list)
-    members: dict[str, Member] = field(default_factory=dict)
-    claims: dict[str, Claim] = field(default_factory=dict)
+    members: MutableMapping[str, Member] = field(default_factory=dict)
+    claims: MutableMapping[str, Claim] = field(default_factory=dict)
     juror_keys: dict[str, str] = field(default_factory=dict)
     diagnoses: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     wound_down: WindDown | None = None
@@ -124,6 +126,53 @@ class PlanState:
             (m for m in self.members.values() if m.counted_at(cutoff)), key=lambda m: m.id
         )
 
+    def active_ids(self, time: str, joined_by: str | None = None) -> list[str]:
+        """The ids of members active at ``time`` (and joined by ``joined_by``), in id order."""
+        return sorted(
+            m.id
+            for m in self.members.values()
+            if m.active_at(time) and (joined_by is None or m.joined <= joined_by)
+        )
+
+    def all_members(self) -> Iterator[Member]:
+        """Every member who ever joined (in no particular order)."""
+        return iter(self.members.values())
+
+    def all_claims(self) -> Iterator[Claim]:
+        """Every claim filed, in filing order."""
+        return iter(sorted(self.claims.values(), key=lambda c: c.history[0][0]))
+
+    def claims_of(self, member: str) -> list[Claim]:
+        """Every claim ``member`` filed, in filing order."""
+        return [c for c in self.all_claims() if c.member == member]
+
+    def member_counts(self, time: str) -> tuple[int, int, int]:
+        """(members active at ``time``, members ever, enrolled jurors)."""
+        members = list(self.members.values())
+        return (
+            sum(1 for m in members if m.active_at(time)),
+            len(members),
+            sum(1 for m in members if m.juror_key is not None),
+        )
+
+    def movements(self) -> tuple[Counter[str], Counter[str]]:
+        """How many members joined, and how many left, in each period (by its id)."""
+        joins = Counter(period_open_at(m.joined) for m in self.members.values())
+        leaves = Counter(period_open_at(m.left) for m in self.members.values() if m.left)
+        return joins, leaves
+
+    def paid_in_period(self, period: str) -> list[tuple[str, int]]:
+        """(claim, fen) of each payment counted in ``period``, in log order."""
+        return list(self.paid_in.get(period, []))
+
+    def recovered_in_period(self, period: str) -> list[tuple[str, int]]:
+        """(claim, fen) of each recovery credited to ``period``, in log order."""
+        return list(self.recovered_in.get(period, []))
+
+    def year_charges(self, year: int) -> Mapping[str, int]:
+        """What each member was charged in the periods closed so far with cutoffs in ``year``."""
+        return self.charged.get(year, {})
+
     # -- changing -----------------------------------------------------------------
 
     def add_member(self, member: Member) -> None:
@@ -142,6 +191,26 @@ class PlanState:
         self.diagnoses.setdefault((claim.member, claim.condition, claim.diagnosed), []).append(
             claim.id
         )
+
+    def add_paid(self, period: str, claim: str, amount: int, seq: int) -> None:
+        """Count a payment (entry ``seq``) in ``period``."""
+        del seq
+        self.paid_in.setdefault(period, []).append((claim, amount))
+
+    def add_recovered(self, period: str, claim: str, amount: int, seq: int) -> None:
+        """Credit a recovery (entry ``seq``) to ``period``."""
+        del seq
+        self.recovered_in.setdefault(period, []).append((claim, amount))
+
+    def add_charges(self, year: int, charges: Mapping[str, int]) -> None:
+        """Add a closed period's charges to each member's total for ``year``."""
+        charged = self.charged.setdefault(year, {})
+        for member, charge in charges.items():
+            charged[member] = charged.get(member, 0) + charge
+
+    def add_closed(self, close: PeriodClose) -> None:
+        """Record a closed period (its tree only when asked: trees are large)."""
+        self.closed.append(close if self.keep_trees else replace(close, tree=[]))
 
     def add_rules(self, rules: Rules, seq: int) -> None:
         """Record a new rules version."""

@@ -64,7 +64,8 @@ APPEND_ONLY = ("contribution", "contribution_node")
 
 
 def create_plan_schema(store: Store) -> None:
-    """Create the plan's tables (idempotent); the tree tables are append-only."""
+    """Create the plan's tables (idempotent; the tree tables are append-only), then bring
+    the projection tables to this code's schema (:func:`ledger.domain.projections.migrate`)."""
     with store.writer() as conn:
         SQLModel.metadata.create_all(conn, tables=[private_table, contribution_table, node_table])
         _add_record_hashes(conn)
@@ -94,6 +95,9 @@ def create_plan_schema(store: Store) -> None:
                             f"'{table} is append-only: {verb} refused'); END"
                         )
                     )
+    from ledger.domain.projections import migrate
+
+    migrate(store)
 
 
 def record_hash(record: str) -> str:

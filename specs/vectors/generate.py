@@ -798,6 +798,10 @@ def plan_log() -> None:
         ledger.publisher.publish()
         raws = [raw for _, raw in log.entries(0, log.size())]
         state = plan.state
+        members = len(state.members)
+        outcomes = {
+            c.id: {"outcome": c.outcome, "paid_fen": c.paid_fen} for c in state.all_claims()
+        }
         from api.statement import build_statement
 
         statement = build_statement(log, state, people[0], "2025-02b")
@@ -838,11 +842,8 @@ def plan_log() -> None:
             "verifier_key": SIGNER.verifier().to_string(),
             "entries_b64": [b64(r) for r in raws],
             "expected": {
-                "members": len(state.members),
-                "claims": {
-                    c.id: {"outcome": c.outcome, "paid_fen": c.paid_fen}
-                    for c in state.claims.values()
-                },
+                "members": members,
+                "claims": outcomes,
                 "panel": {appealed: jurors},
                 "periods": closed,
                 "contribution_proofs": proofs,

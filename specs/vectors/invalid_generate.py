@@ -202,7 +202,7 @@ def _expected(plan: Plan, state: PlanState, member: str, period: str) -> dict[st
     flows = Flows(
         [(c, int(state.claims[c].paid_fen or 0)) for c in body["claims"]],
         int(body["fee_fen"]),
-        state.recovered_in.get(period, []),
+        state.recovered_in_period(period),
         int(body["carry_in_fen"]),
         int(body["carry_out_fen"]),
     )

@@ -301,7 +301,7 @@ def test_fraud_is_reversed_by_a_new_entry(plan: Plan) -> None:
         lambda: plan.reverse(claim, 1_000_001, "fraud", at="2025-05-01T00:00:00Z"),
     )
     plan.reverse(claim, 1_000_000, "forged records", at="2025-05-01T00:00:00Z")
-    assert plan.state.recovered_in["2025-05a"] == [(claim, 1_000_000)]
+    assert plan.state.recovered_in_period("2025-05a") == [(claim, 1_000_000)]
 
 
 def test_juror_tenure_and_erasure(plan: Plan) -> None:

@@ -1,0 +1,282 @@
+"""Keeping the projection tables: migrations, catching up, rebuilding, comparing (ADR 0018).
+
+- :func:`migrate` brings a ledger's plan tables to this code's schema, step by step,
+  each step once (``plan_schema`` records the last one applied); a ledger made before
+  the projections existed gets them this way, in place.
+- :func:`catch_up` applies the entries the tables have not yet seen (all of them after
+  a migration or a rebuild), a chunk per transaction, with the rows of a chunk dropped
+  from memory once written: an upgrade or a rebuild runs in bounded memory.
+- :func:`rebuild` empties the tables and catches up from the first entry (``tally
+  projections rebuild``).
+- :func:`compare` names the first row where the tables differ from what the entries
+  give (an in-memory replay, as ``tally check`` makes), by table, key and seq.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Column, MetaData, Table, delete, insert, inspect, select
+from sqlalchemy.engine import Connection
+
+from ledger.domain.projection_rows import (
+    PAID,
+    PROJECTION_TABLES,
+    RECOVERED,
+    charge_table,
+    claim_row,
+    claim_table,
+    member_row,
+    member_table,
+    metadata,
+    money_table,
+)
+from ledger.domain.state import PlanState
+from ledger.domain.stored_state import MEMBER_COLUMNS, StoredPlanState, read_core
+from ledger.log.entry import parse_entry
+from ledger.log.store import Store
+
+CHUNK = 10_000
+"""Entries applied per transaction when catching up."""
+
+_schema = MetaData()
+schema_table = Table(
+    "plan_schema",
+    _schema,
+    Column("version", BigInteger, primary_key=True, autoincrement=False),
+)
+
+
+def _v1_projections(conn: Connection) -> None:
+    """Version 1: the projection tables (empty; :func:`catch_up` fills them)."""
+    metadata.create_all(conn, tables=list(PROJECTION_TABLES))
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1_projections),)
+"""Every schema step, in order; a step is never changed once released, only added to."""
+SCHEMA = MIGRATIONS[-1][0]
+
+
+def schema_version(conn: Connection) -> int:
+    """The last step applied to this ledger (0: none)."""
+    if not inspect(conn).has_table("plan_schema"):
+        return 0
+    return int(conn.execute(select(schema_table.c.version)).scalar() or 0)
+
+
+def migrate(store: Store) -> list[int]:
+    """Apply the steps this ledger has not had, in one transaction; the steps applied."""
+    if store.read_only:
+        return []
+    with store.writer() as conn:
+        _schema.create_all(conn)
+        current = schema_version(conn)
+        applied = []
+        for version, step in MIGRATIONS:
+            if version > current:
+                step(conn)
+                applied.append(version)
+        if applied:
+            conn.execute(delete(schema_table))
+            conn.execute(insert(schema_table).values(version=applied[-1]))
+    return applied
+
+
+def behind(store: Store) -> tuple[int, int]:
+    """(entries applied to the tables, entries in the log)."""
+    with store.reader() as conn:
+        core = read_core(conn)
+        return (0 if core is None else core.size), store.size(conn)
+
+
+def catch_up(store: Store, *, progress: Callable[[int, int], None] | None = None) -> int:
+    """Apply every entry the tables lack, a chunk per transaction; the entries applied."""
+    applied = 0
+    while True:
+        with store.writer() as conn:
+            state = StoredPlanState.load(store, conn)
+            start, size = state.size, store.size(conn)
+            if start >= size:
+                return applied
+            end = min(size, start + CHUNK)
+            entries = [parse_entry(raw) for _, raw in store.entry_bytes(conn, start, end)]
+            state.prefetch(entries)
+            for entry in entries:
+                state.apply(entry)
+                state.close_cache = None  # the period's tree was stored with its entry
+            state.save(conn)
+        applied += end - start
+        if progress is not None:
+            progress(end, size)
+
+
+def apply_in_memory(store: Store, state: StoredPlanState, size: int) -> None:
+    """Apply entries up to ``size`` to ``state`` without writing (a read-only store)."""
+    for start in range(state.size, size, CHUNK):
+        with store.reader() as conn:
+            rows = store.entry_bytes(conn, start, min(size, start + CHUNK))
+        entries = [parse_entry(raw) for _, raw in rows]
+        state.prefetch(entries)
+        for entry in entries:
+            state.apply(entry)
+            state.close_cache = None
+
+
+def rebuild(store: Store, *, progress: Callable[[int, int], None] | None = None) -> int:
+    """Empty the projection tables, then rebuild them from the first entry."""
+    with store.writer() as conn:
+        for table in reversed(PROJECTION_TABLES):
+            conn.execute(delete(table))
+    return catch_up(store, progress=progress)
+
+
+# -- comparing --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Difference:
+    """The first row where the tables and the entries disagree."""
+
+    table: str
+    key: str
+    seq: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        at = f" (last changed by seq {self.seq})" if self.seq is not None else ""
+        return f"projection {self.table}, row {self.key}{at}: {self.detail}"
+
+
+class MovedOnError(Exception):
+    """The tables were changed (entries appended) while they were being compared."""
+
+
+def compare(store: Store, state: PlanState) -> Difference | None:
+    """The first difference between the stored projections and ``state`` (a replay of
+    the entries the tables say they have applied), or None when every row is as the
+    entries give it. Raises :class:`MovedOnError` when the tables hold another size
+    (another writer appended meanwhile): there is nothing to compare then.
+    """
+    with store.reader() as conn:
+        core = read_core(conn)
+        if core is None or core.size != state.size:
+            raise MovedOnError(f"the tables now hold {0 if core is None else core.size} entries")
+        expected = StoredPlanState(
+            size=state.size,
+            rules_seqs=list(state.rules_seqs),
+            wound_down=state.wound_down,
+            closed=state.closed,
+        ).core()
+        if expected.encode() != core.encode():
+            return Difference(
+                "plan_core", "1", core.size - 1, "the rules, wind-down or closed periods differ"
+            )
+        return (
+            _compare_members(conn, state)
+            or _compare_claims(conn, state)
+            or _compare_charges(conn, state)
+            or _compare_money(conn, state)
+        )
+
+
+def _merge(
+    table: str,
+    stored: Iterator[tuple[str, object, int]],
+    expected: Iterator[tuple[str, object, int]],
+) -> Difference | None:
+    """Walk two key-ordered streams of (key, row, seq); the first key they differ at."""
+    done = ("\uffff", None, -1)
+    a, b = next(stored, done), next(expected, done)
+    while a is not done or b is not done:
+        if a[0] == b[0]:
+            if a[1] != b[1]:
+                return Difference(table, a[0], b[2], f"stored {a[1]!r}, the entries give {b[1]!r}")
+            a, b = next(stored, done), next(expected, done)
+        elif b is done or (a is not done and a[0] < b[0]):
+            return Difference(table, a[0], a[2], "stored, but the entries give no such row")
+        else:
+            return Difference(table, b[0], b[2], "missing: the entries give this row")
+    return None
+
+
+def _compare_members(conn: Connection, state: PlanState) -> Difference | None:
+    def stored() -> Iterator[tuple[str, object, int]]:
+        last = ""
+        while True:
+            rows = conn.execute(
+                select(*MEMBER_COLUMNS)
+                .where(member_table.c.member > last)
+                .order_by(member_table.c.member)
+                .limit(CHUNK)
+            ).all()
+            for row in rows:
+                yield str(row[0]), tuple(row), int(row[-1])
+            if len(rows) < CHUNK:
+                return
+            last = str(rows[-1][0])
+
+    expected = (
+        (m.id, member_row(m), member_row(m)[-1])
+        for m in sorted(state.all_members(), key=lambda m: m.id)
+    )
+    return _merge("plan_member", stored(), expected)
+
+
+def _compare_claims(conn: Connection, state: PlanState) -> Difference | None:
+    names = list(claim_table.c.keys())
+    rows = conn.execute(select(claim_table).order_by(claim_table.c.claim)).all()
+    stored = ((str(r[0]), dict(zip(names, r, strict=True)), int(r.seq)) for r in rows)
+    claims = sorted(state.all_claims(), key=lambda c: c.id)
+    expected = ((c.id, claim_row(c), int(claim_row(c)["seq"])) for c in claims)
+    return _merge("plan_claim", stored, expected)
+
+
+def _compare_charges(conn: Connection, state: PlanState) -> Difference | None:
+    c = charge_table.c
+    rows = conn.execute(select(c.year, c.member, c.amount_fen).order_by(c.year, c.member))
+    stored = ((f"{y}/{m}", int(a), None) for y, m, a in rows)
+    expected = (
+        (f"{year}/{member}", amount, None)
+        for year in sorted(state.charged)
+        for member, amount in sorted(state.charged[year].items())
+    )
+    return _merge("plan_charge", stored, expected)  # type: ignore[arg-type]
+
+
+def _compare_money(conn: Connection, state: PlanState) -> Difference | None:
+    c = money_table.c
+    rows = conn.execute(
+        select(c.period, c.seq, c.kind, c.claim, c.amount_fen).order_by(c.period, c.seq)
+    ).all()
+    found: dict[str, list[tuple[str, str, int]]] = {}
+    for period, _, kind, claim, amount in rows:
+        found.setdefault(str(period), []).append((str(kind), str(claim), int(amount)))
+    periods = sorted(set(state.paid_in) | set(state.recovered_in) | set(found))
+    for period in periods:
+        paid = [(PAID, c, a) for c, a in state.paid_in.get(period, [])]
+        recovered = [(RECOVERED, c, a) for c, a in state.recovered_in.get(period, [])]
+        stored = found.get(period, [])
+        mine = sorted(stored, key=lambda r: r[0] != PAID)  # stable: log order within a kind
+        if mine != paid + recovered:
+            given = paid + recovered
+            return Difference(
+                "plan_money", period, None, f"stored {mine!r}, the entries give {given!r}"
+            )
+    return None
+
+
+__all__ = [
+    "CHUNK",
+    "MIGRATIONS",
+    "SCHEMA",
+    "Difference",
+    "MovedOnError",
+    "apply_in_memory",
+    "behind",
+    "catch_up",
+    "compare",
+    "migrate",
+    "rebuild",
+    "schema_version",
+]

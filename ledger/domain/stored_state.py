@@ -1,0 +1,633 @@
+"""The plan's state read from, and written back to, the projection tables (ADR 0018).
+
+:class:`StoredPlanState` is a :class:`~ledger.domain.state.PlanState` whose large
+parts (members, claims, each year's charges, payments and recoveries) are rows of
+:mod:`ledger.domain.projection_rows`, read one key at a time as the rules ask for
+them and cached for the life of the object; the small parts (rules versions, the
+wind-down, the closed periods' bodies) load from the ``plan_core`` row. The same
+rule modules check an entry against it as against the in-memory replay, and
+:meth:`StoredPlanState.save` writes back exactly the rows the applied entries
+changed, in the caller's transaction.
+
+Reads go through the connection the state is bound to (a writer's transaction, see
+:mod:`ledger.domain.plan_core`), or else through a short read of the store each.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from ledger.domain.apportion import Apportionment
+from ledger.domain.model import Claim, Member, PeriodClose, WindDown
+from ledger.domain.projection_rows import (
+    PAID,
+    RECOVERED,
+    charge_table,
+    claim_row,
+    claim_table,
+    core_table,
+    encode_claim,
+    member_row,
+    member_table,
+    money_table,
+    parse_claim,
+    parse_member_row,
+)
+from ledger.domain.rules import parse_rules
+from ledger.domain.state import PlanState
+from ledger.log.entry import Entry, parse_entry
+from ledger.log.store import Store
+from ledger.publish.note import parse_verifier_key
+
+T = TypeVar("T")
+STREAM_CHUNK = 10_000
+MEMBER_COLUMNS = [
+    member_table.c[name]
+    for name in (
+        "member",
+        "age_band",
+        "joined",
+        "joined_seq",
+        "joined_period",
+        "left_at",
+        "left_seq",
+        "left_period",
+        "juror_key",
+        "juror_seq",
+        "seq",
+    )
+]
+
+
+class Reads:
+    """Where a stored state reads: its bound connection, or a short read of the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn: Connection | None = None
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """The bound connection, or a new read transaction for this one read."""
+        if self.conn is not None:
+            yield self.conn
+        else:
+            with self.store.reader() as conn:
+                yield conn
+
+
+class _Rows(MutableMapping[str, T], Generic[T]):
+    """A table's rows by key, read on first use and remembered; new and changed rows
+    are known by comparing each with the form it was read in."""
+
+    def __init__(
+        self,
+        reads: Reads,
+        fetch: Callable[[Connection, str], T | None],
+        encode: Callable[[T], object],
+        count: Callable[[Connection], int],
+        key: Any,
+    ) -> None:
+        self._key = key
+        self._reads = reads
+        self._fetch = fetch
+        self._encode = encode
+        self._count = count
+        self._cache: dict[str, T | None] = {}
+        self._read: dict[str, object] = {}
+
+    def __getitem__(self, key: str) -> T:
+        if key not in self._cache:
+            with self._reads.connection() as conn:
+                found = self._fetch(conn, key)
+            self._cache[key] = found
+            if found is not None:
+                self._read[key] = self._encode(found)
+        value = self._cache[key]
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: T) -> None:
+        self._cache[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("the plan's records are never deleted")
+
+    def __iter__(self) -> Iterator[str]:
+        """Every key, stored ones in key order, then those added (a read per chunk)."""
+        last = ""
+        while True:
+            with self._reads.connection() as conn:
+                keys = conn.execute(
+                    select(self._key)
+                    .where(self._key > last)
+                    .order_by(self._key)
+                    .limit(STREAM_CHUNK)
+                ).scalars()
+                batch = [str(k) for k in keys]
+            yield from batch
+            if len(batch) < STREAM_CHUNK:
+                break
+            last = batch[-1]
+        yield from [k for k, v in self._cache.items() if v is not None and k not in self._read]
+
+    def __len__(self) -> int:
+        with self._reads.connection() as conn:
+            stored = self._count(conn)
+        return stored + len(self.new())
+
+    def cached(self, key: str) -> T | None:
+        """The record if it has been read or added (without reading it)."""
+        return self._cache.get(key)
+
+    def new(self) -> list[T]:
+        """Records added since the rows were read."""
+        return [v for k, v in self._cache.items() if v is not None and k not in self._read]
+
+    def changed(self) -> list[T]:
+        """Records read from a row that have changed since."""
+        return [
+            v
+            for k, v in self._cache.items()
+            if v is not None and k in self._read and self._encode(v) != self._read[k]
+        ]
+
+    def prefetch(
+        self,
+        keys: Iterable[str],
+        fetch_many: Callable[[Connection, list[str]], list[T]],
+        key_of: Callable[[T], str],
+    ) -> None:
+        """Read the rows of many keys at once (a batch of entries names them)."""
+        wanted = sorted({k for k in keys if k not in self._cache})
+        for start in range(0, len(wanted), 1_000):
+            batch = wanted[start : start + 1_000]
+            with self._reads.connection() as conn:
+                found = {key_of(v): v for v in fetch_many(conn, batch)}
+            for key in batch:
+                value = found.get(key)
+                self._cache[key] = value
+                if value is not None:
+                    self._read[key] = self._encode(value)
+
+
+class _InRows(dict[Any, Any]):
+    """Stands for a part of the in-memory state that the stored state keeps as rows:
+    any use is a mistake, refused rather than answered with nothing."""
+
+    def _refuse(self, *_: Any, **__: Any) -> Any:
+        raise TypeError("the stored state keeps this as rows: read it through its methods")
+
+    __getitem__ = __contains__ = __iter__ = __len__ = get = setdefault = items = _refuse
+    keys = values = _refuse
+
+
+def _fetch_member(conn: Connection, member: str) -> Member | None:
+    row = conn.execute(select(*MEMBER_COLUMNS).where(member_table.c.member == member)).first()
+    return None if row is None else parse_member_row(row)
+
+
+def _fetch_members(conn: Connection, members: list[str]) -> list[Member]:
+    rows = conn.execute(select(*MEMBER_COLUMNS).where(member_table.c.member.in_(members)))
+    return [parse_member_row(row) for row in rows]
+
+
+def _member_fields(member: Member) -> tuple[object, ...]:
+    """What tells a changed member from the row it was read from."""
+    return (member.left, member.left_seq, member.juror_key, member.juror_seq)
+
+
+def _fetch_claim(conn: Connection, claim: str) -> Claim | None:
+    data = conn.execute(select(claim_table.c.data).where(claim_table.c.claim == claim)).scalar()
+    return None if data is None else parse_claim(str(data))
+
+
+def _count(table: Any) -> Callable[[Connection], int]:
+    return lambda conn: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+@dataclass
+class Core:
+    """The ``plan_core`` row: the entries applied, and the plan's small state."""
+
+    size: int
+    rules_seqs: list[int] = field(default_factory=list)
+    wound_down: list[Any] | None = None
+    closed: list[dict[str, Any]] = field(default_factory=list)
+
+    def encode(self) -> str:
+        """The row's ``data``."""
+        data = {"rules_seqs": self.rules_seqs, "wound_down": self.wound_down, "closed": self.closed}
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def parse(cls, size: int, data: str) -> Core:
+        """The core a row holds."""
+        fields = json.loads(data)
+        return cls(size, fields["rules_seqs"], fields["wound_down"], fields["closed"])
+
+
+def read_core(conn: Connection) -> Core | None:
+    """The stored core, or None when the projections were never built."""
+    row = conn.execute(select(core_table.c.size, core_table.c.data)).first()
+    return None if row is None else Core.parse(int(row[0]), str(row[1]))
+
+
+def _slim(close: PeriodClose) -> PeriodClose:
+    """A closed period as the state keeps it: its body (its rows stay in the tables)."""
+    body = close.body
+    apportionment = Apportionment(
+        aid_fen=int(body["aid_fen"]),
+        fee_fen=int(body["fee_fen"]),
+        carry_in_fen=int(body["carry_in_fen"]),
+        due_fen=int(body["aid_fen"]) + int(body["fee_fen"]) - int(body["carry_in_fen"]),
+        members=int(body["members"]),
+        share_fen=int(body["share_fen"]),
+        carry_out_fen=int(body["carry_out_fen"]),
+        subsidy_fen=int(body["subsidy_fen"]),
+        capped_members=int(body["capped_members"]),
+        charges={},
+    )
+    return PeriodClose(close.period, body, apportionment, [], [], close.seq, close.time)
+
+
+@dataclass
+class StoredPlanState(PlanState):
+    """The plan's state over the projection tables (see the module's docstring)."""
+
+    reads: Reads | None = None
+    _money: list[tuple[str, int, str, str, int]] = field(default_factory=list)
+    _charges: dict[int, dict[str, int]] = field(default_factory=dict)
+    _charged_years: dict[int, dict[str, int]] = field(default_factory=dict)
+    _new_jurors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: Store, conn: Connection | None = None) -> StoredPlanState:
+        """The state the tables hold (empty, size 0, when they were never built)."""
+        reads = Reads(store)
+        reads.conn = conn
+        with reads.connection() as c:
+            core = read_core(c)
+            state = cls(reads=reads, paid_in=_InRows(), recovered_in=_InRows(), charged=_InRows())
+            state.forget_rows()
+            if core is None or core.size == 0:
+                return state
+            seqs = [0, *core.rules_seqs]
+            raws = dict(store.entries_in(c, seqs))
+        genesis = parse_entry(raws[0])
+        state.origin = str(genesis.body["origin"])
+        state.log_key = parse_verifier_key(str(genesis.body["verifier_key"]))
+        for seq in core.rules_seqs:
+            state.add_rules(parse_rules(parse_entry(raws[seq]).body), seq)
+        if core.wound_down is not None:
+            seq, at, until = core.wound_down
+            state.wound_down = WindDown(int(seq), str(at), str(until))
+        state.closed = [
+            _slim(PeriodClose(c["period"], c["body"], None, [], [], c["seq"], c["time"]))  # type: ignore[arg-type]
+            for c in core.closed
+        ]
+        state.size = core.size
+        return state
+
+    def prefetch(self, entries: Iterable[Entry]) -> None:
+        """Read at once the members a batch of entries names (a join or leave each)."""
+        named = (e.body.get("member") for e in entries)
+        self._members.prefetch(
+            (m for m in named if isinstance(m, str)), _fetch_members, lambda m: m.id
+        )
+
+    def forget_rows(self) -> None:
+        """Drop the rows read so far (after :meth:`save`), to bound a long replay's memory."""
+        assert self.reads is not None
+        self.members = _Rows(
+            self.reads, _fetch_member, _member_fields, _count(member_table), member_table.c.member
+        )
+        self.claims = _Rows(
+            self.reads, _fetch_claim, encode_claim, _count(claim_table), claim_table.c.claim
+        )
+        self._charged_years.clear()
+
+    @property
+    def bound(self) -> bool:
+        """Whether reads go through a transaction's connection (see :meth:`bind`)."""
+        return self.reads is not None and self.reads.conn is not None
+
+    def bind(self, conn: Connection | None) -> None:
+        """Read through ``conn`` (a transaction) from now on; None: short reads again."""
+        assert self.reads is not None
+        self.reads.conn = conn
+
+    @property
+    def _members(self) -> _Rows[Member]:
+        assert isinstance(self.members, _Rows)
+        return self.members
+
+    @property
+    def _claims(self) -> _Rows[Claim]:
+        assert isinstance(self.claims, _Rows)
+        return self.claims
+
+    @contextmanager
+    def _conn(self) -> Iterator[Connection]:
+        assert self.reads is not None
+        with self.reads.connection() as conn:
+            yield conn
+
+    def _stream_members(self, *where: Any) -> Iterator[Member]:
+        """Members in id order (rows as stored, overlaid with this state's changes)."""
+        last = ""
+        while True:
+            with self._conn() as conn:
+                rows = conn.execute(
+                    select(*MEMBER_COLUMNS)
+                    .where(member_table.c.member > last, *where)
+                    .order_by(member_table.c.member)
+                    .limit(STREAM_CHUNK)
+                ).all()
+            for row in rows:
+                cached = self._members.cached(str(row[0]))
+                yield cached if cached is not None else parse_member_row(row)
+            if len(rows) < STREAM_CHUNK:
+                return
+            last = str(rows[-1][0])
+
+    # -- reading ------------------------------------------------------------------
+
+    def claims_for_diagnosis(self, member: str, condition: str, diagnosed: str) -> list[Claim]:
+        """Every claim of ``member`` for this condition and diagnosis date, in filing order."""
+        c = claim_table.c
+        with self._conn() as conn:
+            ids = conn.execute(
+                select(c.claim)
+                .where(c.member == member, c.condition == condition, c.diagnosed == diagnosed)
+                .order_by(c.filed_seq)
+            ).scalars()
+            stored = [str(i) for i in ids]
+        new = [
+            claim.id
+            for claim in self._claims.new()
+            if (claim.member, claim.condition, claim.diagnosed) == (member, condition, diagnosed)
+        ]
+        return [self.claims[i] for i in [*stored, *new]]
+
+    def juror_key_owner(self, key: str) -> str | None:
+        """The member a juror key was enrolled for, if any."""
+        if key in self._new_jurors:
+            return self._new_jurors[key]
+        with self._conn() as conn:
+            owner = conn.execute(
+                select(member_table.c.member).where(member_table.c.juror_key == key)
+            ).scalar()
+        return None if owner is None else str(owner)
+
+    def jurors_active_at(self, time: str) -> Iterator[Member]:
+        """Enrolled jurors who are active members at ``time``."""
+        found = {m.id: m for m in self._stream_members(member_table.c.juror_key.is_not(None))}
+        for member in self._members.new():
+            found[member.id] = member
+        for key, owner in self._new_jurors.items():
+            del key
+            found[owner] = self.members[owner]
+        return (m for m in found.values() if m.juror_key is not None and m.active_at(time))
+
+    def counted_at(self, cutoff: str) -> list[Member]:
+        """The members a period with this cutoff counts (§8.2), sorted by id."""
+        counted = [
+            m for m in self._stream_members(member_table.c.joined < cutoff) if m.counted_at(cutoff)
+        ]
+        added = [m for m in self._members.new() if m.counted_at(cutoff)]
+        return sorted([*counted, *added], key=lambda m: m.id) if added else counted
+
+    def active_ids(self, time: str, joined_by: str | None = None) -> list[str]:
+        """The ids of members active at ``time`` (and joined by ``joined_by``), in id order."""
+        m = member_table.c
+        limit = time if joined_by is None else min(time, joined_by)
+        with self._conn() as conn:
+            ids = conn.execute(
+                select(m.member)
+                .where(m.joined <= limit, m.left_at.is_(None) | (m.left_at > time))
+                .order_by(m.member)
+            ).scalars()
+            stored = [str(i) for i in ids]
+        changed = {k.id: k for k in self._members.changed() + self._members.new()}
+        if not changed:
+            return stored
+        keep = [i for i in stored if i not in changed]
+        keep += [k.id for k in changed.values() if k.active_at(time) and k.joined <= limit]
+        return sorted(keep)
+
+    def all_members(self) -> Iterator[Member]:
+        """Every member who ever joined, in id order."""
+        yield from self._stream_members()
+        yield from self._members.new()
+
+    def all_claims(self) -> Iterator[Claim]:
+        """Every claim filed, in filing order."""
+        with self._conn() as conn:
+            rows = conn.execute(
+                select(claim_table.c.claim, claim_table.c.data).order_by(claim_table.c.filed_seq)
+            ).all()
+        for claim_id, data in rows:
+            cached = self._claims.cached(str(claim_id))
+            yield cached if cached is not None else parse_claim(str(data))
+        yield from self._claims.new()
+
+    def claims_of(self, member: str) -> list[Claim]:
+        """Every claim ``member`` filed, in filing order (by the index on member)."""
+        c = claim_table.c
+        with self._conn() as conn:
+            ids = [
+                str(i)
+                for i in conn.execute(
+                    select(c.claim).where(c.member == member).order_by(c.filed_seq)
+                ).scalars()
+            ]
+        return [self.claims[i] for i in ids] + [
+            claim for claim in self._claims.new() if claim.member == member
+        ]
+
+    def member_counts(self, time: str) -> tuple[int, int, int]:
+        """(members active at ``time``, members ever, enrolled jurors), counted in SQL."""
+        m = member_table.c
+        active = (m.joined <= time) & (m.left_at.is_(None) | (m.left_at > time))
+        with self._conn() as conn:
+            row = conn.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(case((active, 1), else_=0)), 0),
+                    func.count(m.juror_key),
+                )
+            ).one()
+        ever, active_count, jurors = int(row[0]), int(row[1]), int(row[2])
+        for member in self._members.new():
+            ever += 1
+            active_count += member.active_at(time)
+            jurors += member.juror_key is not None
+        return active_count, ever, jurors
+
+    def movements(self) -> tuple[Counter[str], Counter[str]]:
+        """How many members joined, and how many left, in each period, grouped in SQL."""
+        m = member_table.c
+        with self._conn() as conn:
+            joins = conn.execute(select(m.joined_period, func.count()).group_by(m.joined_period))
+            joined = Counter({str(p): int(n) for p, n in joins})
+            lefts = conn.execute(
+                select(m.left_period, func.count())
+                .where(m.left_period.is_not(None))
+                .group_by(m.left_period)
+            )
+            left = Counter({str(p): int(n) for p, n in lefts})
+        return joined, left
+
+    def _money_in(self, period: str, kind: str) -> list[tuple[str, int]]:
+        c = money_table.c
+        with self._conn() as conn:
+            rows = conn.execute(
+                select(c.claim, c.amount_fen)
+                .where(c.period == period, c.kind == kind)
+                .order_by(c.seq)
+            ).all()
+        stored = [(str(claim), int(amount)) for claim, amount in rows]
+        return stored + [(cl, a) for p, _, k, cl, a in self._money if p == period and k == kind]
+
+    def paid_in_period(self, period: str) -> list[tuple[str, int]]:
+        """(claim, fen) of each payment counted in ``period``, in log order."""
+        return self._money_in(period, PAID)
+
+    def recovered_in_period(self, period: str) -> list[tuple[str, int]]:
+        """(claim, fen) of each recovery credited to ``period``, in log order."""
+        return self._money_in(period, RECOVERED)
+
+    def year_charges(self, year: int) -> Mapping[str, int]:
+        """Each member's charges so far in ``year`` (read once, for a period close)."""
+        if year not in self._charged_years:
+            c = charge_table.c
+            with self._conn() as conn:
+                rows = conn.execute(select(c.member, c.amount_fen).where(c.year == year))
+                self._charged_years[year] = {str(m): int(a) for m, a in rows}
+        return self._charged_years[year]
+
+    # -- changing -----------------------------------------------------------------
+
+    def enrol_juror(self, member: Member, key: str, seq: int) -> None:
+        """Record ``member``'s juror key."""
+        member.juror_key = key
+        member.juror_seq = seq
+        self._new_jurors[key] = member.id
+
+    def add_claim(self, claim: Claim) -> None:
+        """Record a newly filed claim."""
+        self.claims[claim.id] = claim
+
+    def add_paid(self, period: str, claim: str, amount: int, seq: int) -> None:
+        """Count a payment (entry ``seq``) in ``period``."""
+        self._money.append((period, seq, PAID, claim, amount))
+
+    def add_recovered(self, period: str, claim: str, amount: int, seq: int) -> None:
+        """Credit a recovery (entry ``seq``) to ``period``."""
+        self._money.append((period, seq, RECOVERED, claim, amount))
+
+    def add_charges(self, year: int, charges: Mapping[str, int]) -> None:
+        """Add a closed period's charges to each member's total for ``year``."""
+        before = dict(self.year_charges(year))
+        pending = self._charges.setdefault(year, {})
+        for member, charge in charges.items():
+            pending[member] = pending.get(member, 0) + charge
+        merged = self._charged_years[year] = before
+        for member, charge in charges.items():
+            merged[member] = merged.get(member, 0) + charge
+
+    def add_closed(self, close: PeriodClose) -> None:
+        """Record a closed period: its body (its charges are rows)."""
+        self.closed.append(_slim(close))
+
+    # -- writing back ---------------------------------------------------------------
+
+    def core(self) -> Core:
+        """The ``plan_core`` row this state is."""
+        wound = self.wound_down
+        return Core(
+            self.size,
+            list(self.rules_seqs),
+            None if wound is None else [wound.seq, wound.at, wound.claims_until],
+            [
+                {"period": c.period, "body": c.body, "seq": c.seq, "time": c.time}
+                for c in self.closed
+            ],
+        )
+
+    def save(self, conn: Connection) -> None:
+        """Write every row the applied entries changed, and the core, in ``conn``'s
+        transaction (the one appending those entries)."""
+        new_members = self._members.new()
+        if new_members:
+            conn.execute(
+                insert(member_table),
+                [dict(zip(member_table.c.keys(), member_row(m), strict=True)) for m in new_members],
+            )
+        for member in self._members.changed():
+            values = dict(zip(member_table.c.keys(), member_row(member), strict=True))
+            conn.execute(
+                update(member_table).where(member_table.c.member == member.id).values(values)
+            )
+        new_claims = self._claims.new()
+        if new_claims:
+            conn.execute(insert(claim_table), [claim_row(c) for c in new_claims])
+        for claim in self._claims.changed():
+            conn.execute(
+                update(claim_table).where(claim_table.c.claim == claim.id).values(claim_row(claim))
+            )
+        if self._money:
+            conn.execute(
+                insert(money_table),
+                [
+                    {"period": p, "seq": s, "kind": k, "claim": c, "amount_fen": a}
+                    for p, s, k, c, a in self._money
+                ],
+            )
+        for year, charges in self._charges.items():
+            _save_charges(conn, year, charges)
+        conn.execute(delete(core_table))
+        conn.execute(insert(core_table).values(id=1, size=self.size, data=self.core().encode()))
+        self.forget_rows()  # a long-lived process keeps no more rows than one command's
+        self._money.clear()
+        self._charges.clear()
+        self._new_jurors.clear()
+
+
+def _save_charges(conn: Connection, year: int, added: Mapping[str, int]) -> None:
+    """Add a period's charges to the year's rows: one statement per batch of members."""
+    c = charge_table.c
+    members = sorted(added)
+    for start in range(0, len(members), STREAM_CHUNK):
+        batch = members[start : start + STREAM_CHUNK]
+        rows = conn.execute(
+            select(c.member, c.amount_fen).where(c.year == year, c.member.in_(batch))
+        ).all()
+        existing = {str(m): int(a) for m, a in rows}
+        fresh = [
+            {"year": year, "member": m, "amount_fen": added[m]} for m in batch if m not in existing
+        ]
+        if fresh:
+            conn.execute(insert(charge_table), fresh)
+        changed = [
+            {"y": year, "m": m, "a": existing[m] + added[m]}
+            for m in batch
+            if m in existing and added[m] != 0
+        ]
+        if changed:
+            conn.execute(
+                update(charge_table)
+                .where(c.year == bindparam("y"), c.member == bindparam("m"))
+                .values(amount_fen=bindparam("a")),
+                changed,
+            )

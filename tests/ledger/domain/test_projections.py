@@ -1,0 +1,212 @@
+"""The plan's state tables (ADR 0018): kept with the entries, rebuilt, compared, migrated."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import delete, select, text, update
+
+from ledger.cli import EXIT_MISMATCH, main
+from ledger.demo import build_demo
+from ledger.domain.model import Claim, Member
+from ledger.domain.plan import Plan
+from ledger.domain.projection_rows import (
+    PROJECTION_TABLES,
+    charge_table,
+    encode_claim,
+    member_row,
+    member_table,
+    parse_claim,
+    parse_member_row,
+)
+from ledger.domain.projections import SCHEMA, behind, schema_version
+from ledger.domain.replay import replay_plan
+from ledger.instance import Ledger, init_ledger, open_ledger
+from ledger.log.log import NewEntry
+from ledger.log.store import Store
+
+DATA = Path(__file__).parents[2] / "data"
+OLD_LEDGER = DATA / "ledger-before-projections.db.gz"
+OLD_KEY = DATA / "ledger-before-projections.key"
+
+
+@pytest.fixture
+def demo(db_url: str, tmp_path: Path) -> Iterator[Ledger]:
+    """A plan with claims paid, denied, appealed, reversed, members who left, and
+    periods closed (the demo's simulation, small)."""
+    ledger, _ = init_ledger(
+        db_url, tmp_path / "demo.key", "projections.test/log", genesis_time="2024-10-01T00:00:00Z"
+    )
+    build_demo(ledger, seed=5, members=150, periods=10)
+    yield ledger
+    ledger.close()
+
+
+def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:
+    """Every projection table's rows, in key order."""
+    with store.reader() as conn:
+        return {
+            table.name: [
+                tuple(row)
+                for row in conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+            ]
+            for table in PROJECTION_TABLES
+        }
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_member_and_claim_rows_round_trip() -> None:
+    member = Member("m-1", "18-39", "2025-01-02T00:00:00Z", "2025-03-01T00:00:00Z", "a2V5", 4, 9, 6)
+    assert parse_member_row(member_row(member)) == member
+    claim = Claim(
+        "c-7",
+        "m-1",
+        "cancer",
+        "illness",
+        "serious illness",
+        30_000_000,
+        "2025-01-09",
+        "2025-02-01T00:00:00Z",
+        decision="approve",
+        pool=["m-2", "m-3"],
+        pool_signature=b"\x00\xff signed",
+        jurors=["m-3"],
+        votes={"m-3": "approve"},
+        objectors=["m-4"],
+        history=[(7, "claim.filed", "2025-02-01T00:00:00Z")],
+    )
+    assert parse_claim(encode_claim(claim)) == claim
+    assert encode_claim(parse_claim(encode_claim(claim))) == encode_claim(claim)
+
+
+def test_the_tables_follow_every_command_and_check_compares_them(demo: Ledger, db_url: str) -> None:
+    report, state = replay_plan(demo.store)
+    assert report.ok, report.mismatches
+    assert report.projections_compared == demo.log.size()
+    assert behind(demo.store) == (demo.log.size(), demo.log.size())
+    stored = Plan(demo).state
+    assert stored.closed
+    assert [c.body for c in stored.closed] == [c.body for c in state.closed]
+    assert len(stored.members) == len(state.members) > 0
+    assert run("--db", db_url, "check").exit_code == 0
+
+
+def test_a_rebuild_gives_identical_tables(demo: Ledger, db_url: str) -> None:
+    before = dump(demo.store)
+    assert all(before[t.name] for t in PROJECTION_TABLES), "every table has rows"
+    with demo.store.writer() as conn:
+        for table in reversed(PROJECTION_TABLES):
+            conn.execute(delete(table))
+    assert behind(demo.store)[0] == 0
+    result = run("--db", db_url, "projections", "rebuild")
+    assert result.exit_code == 0, result.output
+    assert "Rebuilt the plan's state tables from" in result.output
+    assert dump(demo.store) == before
+    status = run("--db", db_url, "projections", "status")
+    assert f"applied {demo.log.size():,} entries of {demo.log.size():,}" in status.output
+
+
+@pytest.mark.parametrize(
+    ("table", "change", "named"),
+    [
+        (member_table, {"age_band": "60-65"}, "projection plan_member, row m-"),
+        (charge_table, {"amount_fen": 1}, "projection plan_charge, row 20"),
+    ],
+)
+def test_check_names_the_first_row_that_differs(
+    demo: Ledger, db_url: str, table: Any, change: dict[str, Any], named: str
+) -> None:
+    with demo.store.reader() as conn:
+        key = conn.execute(select(*table.primary_key.columns).limit(1)).first()
+    assert key is not None
+    where = [c == v for c, v in zip(table.primary_key.columns, key, strict=True)]
+    with demo.store.writer() as conn:
+        conn.execute(update(table).where(*where).values(change))
+    result = run("--db", db_url, "check")
+    assert result.exit_code == EXIT_MISMATCH
+    assert named in result.output
+
+
+def test_commands_read_rows_not_the_log_from_its_first_entry(
+    demo: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[tuple[int, int]] = []
+    real = Store.entry_bytes
+
+    def counted(self: Store, conn: Any, start: int, end: int) -> list[tuple[int, bytes]]:
+        reads.append((start, end))
+        return real(self, conn, start, end)
+
+    monkeypatch.setattr(Store, "entry_bytes", counted)
+    plan = Plan(demo)
+    member = next(m.id for m in plan.state.all_members() if m.left is None)
+    plan.leave(member)
+    state = plan.state
+    found = state.member(member)
+    assert found is not None
+    assert found.left is not None
+    assert reads == [], "no entries replayed on the way to a write or a read"
+
+
+def test_entries_appended_without_the_tables_are_applied_by_the_next_command(
+    demo: Ledger,
+) -> None:
+    plan = Plan(demo)
+    member = next(m.id for m in plan.state.all_members() if m.left is None)
+    when = plan.time()
+    demo.log.append(NewEntry("member.left", "operator", {"member": member}, time=when))
+    assert behind(demo.store)[0] == demo.log.size() - 1
+    fresh = Plan(demo)  # opening the plan catches the tables up
+    assert behind(demo.store) == (demo.log.size(), demo.log.size())
+    assert fresh.state.member(member).left == when  # type: ignore[union-attr]
+    report, _ = replay_plan(demo.store)
+    assert report.ok, report.mismatches
+
+
+def test_a_ledger_made_before_the_tables_is_upgraded_in_place(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    with gzip.open(OLD_LEDGER) as packed, db.open("wb") as out:
+        shutil.copyfileobj(packed, out)
+    key = tmp_path / "old.key"
+    shutil.copy(OLD_KEY, key)
+    key.chmod(0o600)
+    url = f"sqlite:///{db}"
+    store = Store(url)
+    with store.reader() as conn:
+        assert not conn.dialect.has_table(conn, "plan_core")
+        assert schema_version(conn) == 0
+    store.dispose()
+    ledger = open_ledger(url, key)
+    try:
+        plan = Plan(ledger)
+        with ledger.store.reader() as conn:
+            assert schema_version(conn) == SCHEMA
+        assert behind(ledger.store) == (351, 351)
+        report, _ = replay_plan(ledger.store)
+        assert report.ok, report.mismatches
+        assert report.projections_compared == 351
+        member = next(m.id for m in plan.state.all_members() if m.left is None)
+        plan.leave(member)
+        assert plan.state.member(member).left is not None  # type: ignore[union-attr]
+    finally:
+        ledger.close()
+    assert run("--db", url, "check").exit_code == 0
+
+
+def test_a_ledger_without_the_tables_is_upgraded_on_both_backends(demo: Ledger) -> None:
+    before = dump(demo.store)
+    with demo.store.writer() as conn:
+        for table in PROJECTION_TABLES:
+            conn.execute(text(f"DROP TABLE {table.name}"))
+        conn.execute(text("DROP TABLE plan_schema"))
+    Plan(demo)
+    assert dump(demo.store) == before
