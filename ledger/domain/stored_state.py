@@ -391,11 +391,17 @@ class StoredPlanState(PlanState):
 
     def jurors_active_at(self, time: str) -> Iterator[Member]:
         """Enrolled jurors who are active members at ``time``."""
-        found = {m.id: m for m in self._stream_members(member_table.c.juror_key.is_not(None))}
+        with self._conn() as conn:  # by the juror-key index: jurors are few
+            rows = conn.execute(
+                select(*MEMBER_COLUMNS).where(member_table.c.juror_key.is_not(None))
+            ).all()
+        found: dict[str, Member] = {}
+        for row in rows:
+            cached = self._members.cached(str(row[0]))
+            found[str(row[0])] = cached if cached is not None else parse_member_row(row)
         for member in self._members.new():
             found[member.id] = member
-        for key, owner in self._new_jurors.items():
-            del key
+        for owner in self._new_jurors.values():
             found[owner] = self.members[owner]
         return (m for m in found.values() if m.juror_key is not None and m.active_at(time))
 
