@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             ["plan", "status"],
             ["claim", "queue"],
             ["member", "show", member],
-            ["--key", key, "claim", "file", member, "cancer", "--amount", "300000", *diagnosis],
+            ["--key", key, "claim", "file", member, "C34", "--amount", "300000", *diagnosis],
             ["--key", key, "member", "leave", other],
         )
         for command in commands:

@@ -1,7 +1,7 @@
 """The operator's lookups: `tally member show`, `member find`, `claim queue`, `plan status`.
 
-All read-only: they replay the log without the signing key and write nothing. Each
-prints plain sentences, or the same facts as JSON with ``--json``.
+All read-only: they read the plan's state tables without the signing key and write
+nothing. Each prints plain sentences, or the same facts as JSON with ``--json``.
 """
 
 from __future__ import annotations

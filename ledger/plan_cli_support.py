@@ -1,9 +1,9 @@
 """What the plan's ``tally`` commands share: opening the plan, times, amounts, sentences.
 
 A command that writes opens the plan with the signing key (:func:`opened`); one that
-only reads replays the log without it (:func:`reading`), so that ``plan status`` or
-``rules show`` never asks for the key. Every command sees the clock ``--clock`` sets
-(ledger.clock), or the wall clock.
+only reads the plan's state tables without it (:func:`reading`), so that ``plan
+status`` or ``rules show`` never asks for the key and writes nothing. Every command
+sees the clock ``--clock`` sets (ledger.clock), or the wall clock.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import click
 
 from ledger.cli import Settings, fail
 from ledger.domain.plan import Plan
+from ledger.domain.projections import read_state
 from ledger.domain.state import PlanState
 from ledger.errors import LedgerError
 from ledger.instance import open_ledger
@@ -65,7 +66,7 @@ class Reading:
 
 @contextmanager
 def reading(settings: Settings) -> Iterator[Reading]:
-    """Replay the log into the plan's state, read-only: no key, nothing written."""
+    """The plan's state from its tables, read-only: no key, nothing written."""
     try:
         store = Store(settings.db)
     except LedgerError as exc:
@@ -73,11 +74,8 @@ def reading(settings: Settings) -> Iterator[Reading]:
     try:
         store.require_meta()
         log = Log(store)
-        state = PlanState()
-        size = log.size()
-        for start in range(0, size, 10_000):
-            for _, raw in log.entries(start, min(start + 10_000, size)):
-                state.apply(parse_entry(raw))
+        state = read_state(store)
+        size = state.size
         now = format_time(settings.clock_for(log)())
         yield Reading(state, max(now, _last_time(log, size)), store)
     except LedgerError as exc:

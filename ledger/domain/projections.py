@@ -123,6 +123,32 @@ def apply_in_memory(store: Store, state: StoredPlanState, size: int) -> None:
             state.close_cache = None
 
 
+def read_state(store: Store) -> PlanState:
+    """The plan as of the log's last entry, for a command that writes nothing.
+
+    The tables' state, with any entries they lack applied in memory; a ledger whose
+    tables were never made (an older version's, opened read-only) is replayed in
+    memory from its first entry.
+    """
+    with store.reader() as conn:
+        tables = inspect(conn).has_table("plan_schema")
+    if not tables:
+        state = PlanState()
+        with store.reader() as conn:
+            size = store.size(conn)
+        for start in range(0, size, CHUNK):
+            with store.reader() as conn:
+                rows = store.entry_bytes(conn, start, min(size, start + CHUNK))
+            for _, raw in rows:
+                state.apply(parse_entry(raw))
+        return state
+    stored = StoredPlanState.load(store)
+    _, size = behind(store)
+    if stored.size < size:
+        apply_in_memory(store, stored, size)
+    return stored
+
+
 def rebuild(store: Store, *, progress: Callable[[int, int], None] | None = None) -> int:
     """Empty the projection tables, then rebuild them from the first entry."""
     with store.writer() as conn:
@@ -277,6 +303,7 @@ __all__ = [
     "catch_up",
     "compare",
     "migrate",
+    "read_state",
     "rebuild",
     "schema_version",
 ]
