@@ -72,6 +72,8 @@ class _Simulation:
         self.counter = itertools.count()
         self.report = DemoReport()
         self.jurors: dict[str, bytes] = {}
+        self.joined: list[tuple[str, str]] = []
+        self.left: set[str] = set()
         self.start = format_time(DEMO_START)
 
     # -- scheduling ---------------------------------------------------------------
@@ -145,19 +147,22 @@ class _Simulation:
                 )
                 for i in range(min(2_000, count - start))
             ]
-            self.plan.join_many(batch)
+            for member, appended in self.plan.join_many(batch):
+                self.joined.append((parse_entry(appended.raw).time, member))
             self.report.members += len(batch)
 
     def active(self, tenure_days: int = 0) -> list[str]:
-        now = self.clock.text
+        """Members active now who joined ``tenure_days`` ago or earlier, in id order (the
+        simulation keeps its own list: every join and leaving is its own)."""
         limit = format_time(self.clock() - timedelta(days=tenure_days))
-        return self.plan.state.active_ids(now, limit)
+        return sorted(m for joined, m in self.joined if joined <= limit and m not in self.left)
 
     def leave(self) -> None:
         candidates = [m for m in self.active() if m not in self.jurors]
         leaving = self.rng.sample(candidates, min(len(candidates), self.target_members // 400))
         if leaving:
             self.plan.leave_many(leaving)
+            self.left.update(leaving)
 
     def enrol_jurors(self) -> None:
         for member in self.rng.sample(self.active(tenure_days=31), 60):

@@ -86,7 +86,7 @@ def _compute(state: PlanState, period: str, time: str) -> PeriodClose:
     recovered = state.recovered_in_period(period)
     aid = sum(a for _, a in paid) - sum(a for _, a in recovered)
     before = state.year_charges(parse_time(cut).year)
-    counted = [m.id for m in state.counted_at(cut)]
+    counted = state.counted_ids(cut)
     result = apportion(
         aid_fen=aid,
         fee_bp=rules.fee_bp,

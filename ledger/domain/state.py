@@ -134,6 +134,10 @@ class PlanState:
             if m.active_at(time) and (joined_by is None or m.joined <= joined_by)
         )
 
+    def counted_ids(self, cutoff: str) -> list[str]:
+        """The ids of the members a period with this cutoff counts (§8.2), in id order."""
+        return [m.id for m in self.counted_at(cutoff)]
+
     def all_members(self) -> Iterator[Member]:
         """Every member who ever joined (in no particular order)."""
         return iter(self.members.values())

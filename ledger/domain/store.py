@@ -151,7 +151,7 @@ def store_tree(
 ) -> None:
     """Write a period's leaves as rows (in member order) and its levels as packed chunks."""
     if members:
-        _bulk_insert(
+        bulk_insert(
             conn,
             "contribution",
             ("period", "member", "position", "amount_fen"),
@@ -186,7 +186,7 @@ def load_tree(conn: Connection, period: str) -> sumtree.Tree:
     return levels or [[]]
 
 
-def _bulk_insert(
+def bulk_insert(
     conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]
 ) -> None:
     """Insert many rows at the driver's best speed: COPY on PostgreSQL, executemany on SQLite."""

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from ledger.domain.apportion import Apportionment
@@ -43,6 +43,7 @@ from ledger.domain.projection_rows import (
 )
 from ledger.domain.rules import parse_rules
 from ledger.domain.state import PlanState
+from ledger.domain.store import bulk_insert
 from ledger.log.entry import Entry, parse_entry
 from ledger.log.store import Store
 from ledger.publish.note import parse_verifier_key
@@ -405,6 +406,23 @@ class StoredPlanState(PlanState):
             found[owner] = self.members[owner]
         return (m for m in found.values() if m.juror_key is not None and m.active_at(time))
 
+    def counted_ids(self, cutoff: str) -> list[str]:
+        """The ids of the members a period with this cutoff counts (§8.2), in id order."""
+        m = member_table.c
+        with self._conn() as conn:
+            ids = conn.execute(
+                select(m.member)
+                .where(m.joined < cutoff, m.left_at.is_(None) | (m.left_at >= cutoff))
+                .order_by(m.member)
+            ).scalars()
+            counted = [str(i) for i in ids]
+        touched = self._members.changed() + self._members.new()
+        if not touched:
+            return counted
+        ids_touched = {t.id for t in touched}
+        kept = [i for i in counted if i not in ids_touched]
+        return sorted(kept + [t.id for t in touched if t.counted_at(cutoff)])
+
     def counted_at(self, cutoff: str) -> list[Member]:
         """The members a period with this cutoff counts (§8.2), sorted by id."""
         counted = [
@@ -575,10 +593,9 @@ class StoredPlanState(PlanState):
         """Write every row the applied entries changed, and the core, in ``conn``'s
         transaction (the one appending those entries)."""
         new_members = self._members.new()
-        if new_members:
-            conn.execute(
-                insert(member_table),
-                [dict(zip(member_table.c.keys(), member_row(m), strict=True)) for m in new_members],
+        if new_members:  # COPY on PostgreSQL, the driver's executemany on SQLite
+            bulk_insert(
+                conn, "plan_member", member_table.c.keys(), [member_row(m) for m in new_members]
             )
         for member in self._members.changed():
             values = dict(zip(member_table.c.keys(), member_row(member), strict=True))
@@ -611,29 +628,15 @@ class StoredPlanState(PlanState):
 
 
 def _save_charges(conn: Connection, year: int, added: Mapping[str, int]) -> None:
-    """Add a period's charges to the year's rows: one statement per batch of members."""
-    c = charge_table.c
-    members = sorted(added)
-    for start in range(0, len(members), STREAM_CHUNK):
-        batch = members[start : start + STREAM_CHUNK]
-        rows = conn.execute(
-            select(c.member, c.amount_fen).where(c.year == year, c.member.in_(batch))
-        ).all()
-        existing = {str(m): int(a) for m, a in rows}
-        fresh = [
-            {"year": year, "member": m, "amount_fen": added[m]} for m in batch if m not in existing
-        ]
-        if fresh:
-            conn.execute(insert(charge_table), fresh)
-        changed = [
-            {"y": year, "m": m, "a": existing[m] + added[m]}
-            for m in batch
-            if m in existing and added[m] != 0
-        ]
-        if changed:
-            conn.execute(
-                update(charge_table)
-                .where(c.year == bindparam("y"), c.member == bindparam("m"))
-                .values(amount_fen=bindparam("a")),
-                changed,
-            )
+    """Add a period's charges to the year's rows: one upsert, executed for every member."""
+    rows = [{"y": year, "m": m, "a": a} for m, a in added.items()]
+    for start in range(0, len(rows), STREAM_CHUNK):
+        conn.execute(_ADD_CHARGE, rows[start : start + STREAM_CHUNK])
+
+
+# INSERT ... ON CONFLICT DO UPDATE: the same text on SQLite (3.24+) and PostgreSQL.
+_ADD_CHARGE = text(
+    "INSERT INTO plan_charge (year, member, amount_fen) VALUES (:y, :m, :a) "
+    "ON CONFLICT (year, member) DO UPDATE SET amount_fen = plan_charge.amount_fen + "
+    "excluded.amount_fen"
+)
