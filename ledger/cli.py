@@ -291,6 +291,11 @@ def check(settings: Settings, full: bool) -> None:
                 f"{count(plan.claims, 'claim')}, {count(plan.periods, 'closed period')} and their "
                 "contribution trees re-derived."
             )
+            if plan.projections_compared is not None:
+                say(
+                    "OK: the plan's state tables hold what the first "
+                    f"{count(plan.projections_compared, 'entry')} give, row for row."
+                )
         return
     err.print(f"MISMATCH, first at {mismatches[0]}", markup=False)
     for mismatch in mismatches[1:]:

@@ -97,7 +97,9 @@ def test_the_tables_follow_every_command_and_check_compares_them(demo: Ledger, d
     assert stored.closed
     assert [c.body for c in stored.closed] == [c.body for c in state.closed]
     assert len(stored.members) == len(state.members) > 0
-    assert run("--db", db_url, "check").exit_code == 0
+    result = run("--db", db_url, "check")
+    assert result.exit_code == 0, result.output
+    assert f"state tables hold what the first {demo.log.size():,} entries give" in result.output
 
 
 def test_a_rebuild_gives_identical_tables(demo: Ledger, db_url: str) -> None:
