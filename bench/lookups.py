@@ -5,7 +5,8 @@ rules and ``--members`` members joining (bench.filler, appended without the plan
 state tables), times ``tally projections rebuild`` (what an upgraded ledger does
 once), then ``tally plan status``, ``tally claim queue``, ``tally member show``,
 ``tally claim file`` and ``tally member leave`` as an operator runs them (a new
-process each), with the peak memory of each process.
+process each), with the peak memory of each process; then how soon a new ``tally
+serve`` answers the plan's endpoints.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 from bench.filler import joins
+from bench.serving import serving
 from ledger.domain.rules import reference_rules
 from ledger.instance import init_ledger
 from ledger.log.log import NewEntry
@@ -90,7 +94,22 @@ def main(argv: list[str] | None = None) -> int:
             seconds, peak = timed(url, *command)
             name = " ".join(c for c in command[:4] if not c.startswith(("-", "/")))
             print(f"  tally {name[:22]:<22} {seconds:7.1f} s   peak RSS {peak} MB")
+        served(url, folder, member)
     return 0
+
+
+def served(url: str, folder: Path, member: str) -> None:
+    """How soon a fresh server answers the plan's endpoints, and how fast."""
+    began = time.perf_counter()
+    with serving(url, folder) as base:
+        for path in (f"/v1/members/{member}", "/v1/periods", "/v1/claims", "/v1/stats"):
+            asked = time.perf_counter()
+            answer = httpx.get(base + path, timeout=600)
+            done = time.perf_counter()
+            print(
+                f"  GET {path[:24]:<24} {answer.status_code}  {1000 * (done - asked):7.1f} ms"
+                f"   ({done - began:.1f} s after the server was started)"
+            )
 
 
 if __name__ == "__main__":
