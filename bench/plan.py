@@ -5,9 +5,11 @@ few claims, then measures the two figures an operator of a large plan needs:
 
 - closing a period for all N members: apportionment, the contribution sum tree,
   the ``period.closed`` entry checked by the rules, and every contribution row and
-  tree node stored (the command ``tally`` runs, end to end);
-- the projection rebuild rate: replaying every entry through the plan's rules
-  (what ``tally check`` does after the log check), in entries per second.
+  tree node stored, and the members' charges for the year added to the state
+  tables (the command ``tally`` runs, end to end);
+- the replay rate: replaying every entry through the plan's rules in memory and
+  comparing the plan's state tables with it row by row (what ``tally check`` does
+  after the log check), in entries per second.
 
 Every database is created for the run and removed afterwards. It only measures.
 """
