@@ -89,6 +89,13 @@ class Claim:
         return next((name for reached, name in steps if reached), "filed")
 
     @property
+    def finished(self) -> bool:
+        """Decided, and paid if approved: nothing more waits on anyone (§5.8-§5.9)."""
+        return self.outcome is not None and not (
+            self.outcome == "approved" and self.paid_fen is None
+        )
+
+    @property
     def blocks_refiling(self) -> bool:
         """Open, or decided approved: a second claim for the same diagnosis is refused."""
         return self.outcome != "denied"

@@ -59,8 +59,11 @@ claim_table = Table(
     Column("diagnosed", Text, nullable=False),
     Column("filed_seq", BigInteger, nullable=False),
     Column("seq", BigInteger, nullable=False),
+    # 1 until the claim is finished (decided, and paid if approved): the claims queue.
+    Column("open", BigInteger, nullable=False),
     Column("data", Text, nullable=False),
     Index("plan_claim_diagnosis", "member", "condition", "diagnosed"),
+    Index("plan_claim_open", "open", "filed_seq"),
 )
 charge_table = Table(
     "plan_charge",
@@ -144,5 +147,6 @@ def claim_row(claim: Claim) -> dict[str, Any]:
         "diagnosed": claim.diagnosed,
         "filed_seq": claim.history[0][0] if claim.history else -1,
         "seq": claim.history[-1][0] if claim.history else -1,
+        "open": 0 if claim.finished else 1,
         "data": encode_claim(claim),
     }

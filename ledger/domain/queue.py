@@ -59,10 +59,10 @@ class Waiting:
 def waiting(claim: Claim, rules: Rules, now: str) -> Waiting | None:
     """What ``claim`` waits for at ``now`` under ``rules`` (None: it is finished)."""
     step = _Step(claim, claim.history[-1][2] if claim.history else claim.filed)
-    if claim.outcome is not None:
-        if claim.outcome == "approved" and claim.paid_fen is None:
-            return step("payment", "operator", f"approved for {claim.decided_fen} fen, not paid")
+    if claim.finished:
         return None
+    if claim.outcome is not None:  # approved, not paid
+        return step("payment", "operator", f"approved for {claim.decided_fen} fen, not paid")
     if claim.decision is None:
         return step("assessment", "operator", f"filed for {claim.amount_fen} fen")
     if claim.objections_close is None:
@@ -123,7 +123,7 @@ def claim_queue(state: PlanState, now: str) -> list[Waiting]:
     rules = in_force(state.rules, now)
     if rules is None:  # no rules in force yet: no claim can have been filed
         return []
-    found = [w for c in state.all_claims() if (w := waiting(c, rules, now)) is not None]
+    found = [w for c in state.open_claims() if (w := waiting(c, rules, now)) is not None]
     return sorted(found, key=lambda w: (w.until or "~", w.since, w.claim))
 
 

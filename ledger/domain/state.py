@@ -146,6 +146,10 @@ class PlanState:
         """Every claim filed, in filing order."""
         return iter(sorted(self.claims.values(), key=lambda c: c.history[0][0]))
 
+    def open_claims(self) -> list[Claim]:
+        """Every claim not finished (:attr:`Claim.finished`), in filing order."""
+        return [c for c in self.all_claims() if not c.finished]
+
     def claims_of(self, member: str) -> list[Claim]:
         """Every claim ``member`` filed, in filing order."""
         return [c for c in self.all_claims() if c.member == member]

@@ -465,6 +465,23 @@ class StoredPlanState(PlanState):
             yield cached if cached is not None else parse_claim(str(data))
         yield from self._claims.new()
 
+    def open_claims(self) -> list[Claim]:
+        """Every claim not finished, in filing order (by the index on ``open``)."""
+        c = claim_table.c
+        with self._conn() as conn:
+            rows = conn.execute(
+                select(c.claim, c.data).where(c.open == 1).order_by(c.filed_seq)
+            ).all()
+        found = {str(i): parse_claim(str(d)) for i, d in rows}
+        for claim in self._claims.changed() + self._claims.new():
+            found[claim.id] = claim
+        for key in found:
+            cached = self._claims.cached(key)
+            if cached is not None:
+                found[key] = cached
+        opened = [claim for claim in found.values() if not claim.finished]
+        return sorted(opened, key=lambda claim: claim.history[0][0])
+
     def claims_of(self, member: str) -> list[Claim]:
         """Every claim ``member`` filed, in filing order (by the index on member)."""
         c = claim_table.c
