@@ -5,15 +5,15 @@ reading the rows it needs (ADR 0018): a worker answers as soon as it starts, wha
 the log's size. Only public data leaves: what the entries themselves say (never an
 identity record, a salt or an off-log document).
 
-Tables that lag the log (entries another tool appended) are brought up to date in
-memory, once per size, never written from a request. A ledger that has no tables
-yet gets them (empty, then caught up in memory) unless it is opened read-only; then
-the view replays the log in memory, as versions before the tables did.
+Tables that lag the log (entries another tool appended, or the ``log.retired``
+entry) are brought up to date in memory for the request, never written from one. A
+ledger that has no tables yet gets them (empty, then caught up in memory) unless it
+is opened read-only; then the view replays the log in memory, as versions before the
+tables did.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -23,11 +23,10 @@ from sqlalchemy import inspect
 from ledger.domain.claims import disclosure_body
 from ledger.domain.model import Claim
 from ledger.domain.periods import period_open_at
-from ledger.domain.projections import CHUNK, apply_in_memory, behind
+from ledger.domain.projections import read_state
 from ledger.domain.state import PlanState
 from ledger.domain.store import create_plan_schema
 from ledger.domain.stored_state import StoredPlanState
-from ledger.log.entry import parse_entry
 from ledger.log.log import Log
 from ledger.money import yuan_decimal
 
@@ -56,45 +55,33 @@ class PlanView:
 
     def __init__(self, log: Log) -> None:
         self._log = log
-        self._lagging: StoredPlanState | None = None
-        self._replayed = PlanState()
         self._tables = False
-        self._lock = threading.Lock()
 
-    def _has_tables(self) -> bool:
-        if not self._tables:
-            store = self._log.store
-            with store.reader() as conn:
-                self._tables = inspect(conn).has_table("plan_schema")
-            if not self._tables and not store.read_only:
-                create_plan_schema(store)
-                self._tables = True
-        return self._tables
+    def _make_tables(self) -> None:
+        """Give a writable ledger that has none its tables (empty, caught up later)."""
+        if self._tables:
+            return
+        store = self._log.store
+        with store.reader() as conn:
+            self._tables = inspect(conn).has_table("plan_schema")
+        if not self._tables and not store.read_only:
+            create_plan_schema(store)
+            self._tables = True
 
     def state(self) -> PlanState:
-        """The plan as of the log's current size (a new state, for one request)."""
-        if not self._has_tables():
-            return self._replay()
-        store = self._log.store
-        applied, size = behind(store)
-        if applied >= size:
-            return StoredPlanState.load(store)
-        with self._lock:
-            lagging = self._lagging
-            if lagging is None or lagging.size > size:
-                lagging = StoredPlanState.load(store)
-            apply_in_memory(store, lagging, size)
-            self._lagging = lagging
-            return lagging
+        """The plan as of the log's current size: a new state, for one request.
 
-    def _replay(self) -> PlanState:
-        """The plan replayed in memory from the log (a read-only ledger with no tables)."""
-        with self._lock:
-            size = self._log.size()
-            for start in range(self._replayed.size, size, CHUNK):
-                for _, raw in self._log.entries(start, min(start + CHUNK, size)):
-                    self._replayed.apply(parse_entry(raw))
-            return self._replayed
+        Loaded in one snapshot (:meth:`Store.snapshot`), with any entries the tables
+        lack applied in memory in that same snapshot; rows read later come from
+        short reads of their own.
+        """
+        self._make_tables()
+        store = self._log.store
+        with store.snapshot() as conn:
+            state = read_state(store, conn)
+        if isinstance(state, StoredPlanState):
+            state.bind(None)
+        return state
 
 
 def summary(state: PlanState, claim: Claim) -> ClaimSummary:

@@ -74,10 +74,12 @@ def reading(settings: Settings) -> Iterator[Reading]:
     try:
         store.require_meta()
         log = Log(store)
-        state = read_state(store)
-        size = state.size
-        now = format_time(settings.clock_for(log)())
-        yield Reading(state, max(now, _last_time(log, size)), store)
+        # One snapshot for the whole command: every row it reads is of the same moment.
+        with store.snapshot() as conn:
+            state = read_state(store, conn)
+            size = state.size
+            now = format_time(settings.clock_for(log)())
+            yield Reading(state, max(now, _last_time(log, size)), store)
     except LedgerError as exc:
         fail(exc)
     finally:

@@ -139,8 +139,11 @@ class AdminService:
             try:
                 state = self.plan.state
                 now = self.plan.time()
-                with self.ledger.store.reader() as conn:
-                    return query(conn, state, now)
+                try:
+                    with self.ledger.store.reader() as conn:
+                        return query(conn, state, now)
+                finally:
+                    state.forget_rows()  # reads keep no rows between requests
             except LedgerError as exc:
                 raise _problem(exc) from None
 

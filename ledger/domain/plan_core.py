@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ledger.domain.errors import RuleError
-from ledger.domain.projections import apply_in_memory, behind, catch_up
+from ledger.domain.projections import behind, catch_up
 from ledger.domain.store import (
     create_plan_schema,
     store_tree,
@@ -36,7 +36,7 @@ from ledger.errors import ChainError, EntryError, EntryTimeError
 from ledger.instance import Ledger
 from ledger.log.entry import Entry, format_time, parse_entry, parse_time
 from ledger.log.log import Appended, NewEntry
-from ledger.log.store import entry_table
+from ledger.log.store import Store, entry_table
 
 OPERATOR = "operator"
 # The entry actor pattern (specs/entries.md §1) with the role fixed to the operator.
@@ -83,32 +83,31 @@ class PlanCore:
     def state(self) -> StoredPlanState:
         """The state as of the last entry in the log, over the projection tables.
 
-        Rows are read as the rules ask for them. The object is kept while no other
-        writer appends (the tables then hold the same rows), so a command that builds
-        its entries and then appends them reads each row once; inside an append's
-        transaction it is the state that transaction is changing.
+        Rows are read as the rules ask for them. The object is kept while the tables
+        stay as they were when it was loaded (the same size and generation: no other
+        writer appended, no rebuild ran), so a command that builds its entries and
+        then appends them reads each row once; inside an append's transaction it is
+        the state that transaction is changing.
         """
         state = self._state
         if state is not None and state.bound:
             return state
         store = self.ledger.store
-        applied, size = behind(store)
-        if applied < size and not store.read_only:
-            catch_up(store)
-            applied = size
-        if state is None or state.size != applied:
+        key, size = _tables(store)
+        if key[0] < size:
+            catch_up(store)  # entries another tool appended
+            key, size = _tables(store)
+        if state is None or (state.size, state.generation) != key:
             state = StoredPlanState.load(store)
-        if state.size < size:  # a read-only copy whose tables lag: apply, write nothing
-            apply_in_memory(store, state, size)
         self._state = state
         return state
 
     def _guard(self, conn: Connection, entries: list[Entry]) -> None:
         store = self.ledger.store
         core = read_core(conn)
-        applied = 0 if core is None else core.size
+        key = (0, 0) if core is None else core.same_rows()
         state = self._state
-        if state is None or state.size != applied or state.bound:
+        if state is None or (state.size, state.generation) != key or state.bound:
             state = StoredPlanState.load(store, conn)
         state.bind(conn)
         self._state = state
@@ -215,6 +214,13 @@ class PlanCore:
     ) -> Appended:
         actor = operator_actor(actor)
         return self.submit([NewEntry(type_, actor, body, time=self.time(at))])[0]
+
+
+def _tables(store: Store) -> tuple[tuple[int, int], int]:
+    """The tables' (size, generation) and the log's size, in one snapshot."""
+    with store.snapshot() as conn:
+        core = read_core(conn)
+        return ((0, 0) if core is None else core.same_rows()), store.size(conn)
 
 
 def operator_actor(actor: str) -> str:

@@ -21,19 +21,18 @@ from sqlalchemy import BigInteger, Column, MetaData, Table, delete, insert, insp
 from sqlalchemy.engine import Connection
 
 from ledger.domain.projection_rows import (
-    PAID,
     PROJECTION_TABLES,
-    RECOVERED,
     charge_table,
     claim_row,
     claim_table,
+    core_table,
     member_row,
     member_table,
     metadata,
     money_table,
 )
 from ledger.domain.state import PlanState
-from ledger.domain.stored_state import MEMBER_COLUMNS, StoredPlanState, read_core
+from ledger.domain.stored_state import MEMBER_COLUMNS, Core, StoredPlanState, read_core
 from ledger.log.entry import parse_entry
 from ledger.log.store import Store
 
@@ -84,8 +83,8 @@ def migrate(store: Store) -> list[int]:
 
 
 def behind(store: Store) -> tuple[int, int]:
-    """(entries applied to the tables, entries in the log)."""
-    with store.reader() as conn:
+    """(entries applied to the tables, entries in the log), read in one snapshot."""
+    with store.snapshot() as conn:
         core = read_core(conn)
         return (0 if core is None else core.size), store.size(conn)
 
@@ -111,49 +110,51 @@ def catch_up(store: Store, *, progress: Callable[[int, int], None] | None = None
             progress(end, size)
 
 
-def apply_in_memory(store: Store, state: StoredPlanState, size: int) -> None:
-    """Apply entries up to ``size`` to ``state`` without writing (a read-only store)."""
+def apply_in_memory(store: Store, state: StoredPlanState, size: int, conn: Connection) -> None:
+    """Apply entries up to ``size`` to ``state`` without writing anything, reading the
+    entries and the rows through ``conn``: the snapshot the state was loaded in."""
+    state.bind(conn)
     for start in range(state.size, size, CHUNK):
-        with store.reader() as conn:
-            rows = store.entry_bytes(conn, start, min(size, start + CHUNK))
-        entries = [parse_entry(raw) for _, raw in rows]
+        entries = [
+            parse_entry(raw) for _, raw in store.entry_bytes(conn, start, min(size, start + CHUNK))
+        ]
         state.prefetch(entries)
         for entry in entries:
             state.apply(entry)
             state.close_cache = None
 
 
-def read_state(store: Store) -> PlanState:
-    """The plan as of the log's last entry, for a command that writes nothing.
+def read_state(store: Store, conn: Connection) -> PlanState:
+    """The plan as of the log's last entry in ``conn``'s snapshot (see
+    :meth:`Store.snapshot`), for a command or request that writes nothing.
 
-    The tables' state, with any entries they lack applied in memory; a ledger whose
-    tables were never made (an older version's, opened read-only) is replayed in
-    memory from its first entry.
+    The tables' state, bound to ``conn``, with any entries they lack applied in
+    memory; a ledger whose tables were never made (an older version's, opened
+    read-only) is replayed in memory from its first entry.
     """
-    with store.reader() as conn:
-        tables = inspect(conn).has_table("plan_schema")
-    if not tables:
-        state = PlanState()
-        with store.reader() as conn:
-            size = store.size(conn)
+    if not inspect(conn).has_table("plan_schema"):
+        replayed = PlanState()
+        size = store.size(conn)
         for start in range(0, size, CHUNK):
-            with store.reader() as conn:
-                rows = store.entry_bytes(conn, start, min(size, start + CHUNK))
-            for _, raw in rows:
-                state.apply(parse_entry(raw))
-        return state
-    stored = StoredPlanState.load(store)
-    _, size = behind(store)
-    if stored.size < size:
-        apply_in_memory(store, stored, size)
-    return stored
+            for _, raw in store.entry_bytes(conn, start, min(size, start + CHUNK)):
+                replayed.apply(parse_entry(raw))
+        return replayed
+    state = StoredPlanState.load(store, conn)
+    size = store.size(conn)
+    if state.size < size:
+        apply_in_memory(store, state, size, conn)
+    return state
 
 
 def rebuild(store: Store, *, progress: Callable[[int, int], None] | None = None) -> int:
     """Empty the projection tables, then rebuild them from the first entry."""
     with store.writer() as conn:
+        core = read_core(conn)
         for table in reversed(PROJECTION_TABLES):
             conn.execute(delete(table))
+        # A new generation: a command that read rows before the rebuild reads them again.
+        fresh = Core(0, generation=(0 if core is None else core.generation) + 1)
+        conn.execute(insert(core_table).values(id=1, size=0, data=fresh.encode()))
     return catch_up(store, progress=progress)
 
 
@@ -184,7 +185,7 @@ def compare(store: Store, state: PlanState) -> Difference | None:
     entries give it. Raises :class:`MovedOnError` when the tables hold another size
     (another writer appended meanwhile): there is nothing to compare then.
     """
-    with store.reader() as conn:
+    with store.snapshot() as conn:
         core = read_core(conn)
         if core is None or core.size != state.size:
             raise MovedOnError(f"the tables now hold {0 if core is None else core.size} entries")
@@ -193,6 +194,7 @@ def compare(store: Store, state: PlanState) -> Difference | None:
             rules_seqs=list(state.rules_seqs),
             wound_down=state.wound_down,
             closed=state.closed,
+            generation=core.generation,
         ).core()
         if expected.encode() != core.encode():
             return Difference(
@@ -274,22 +276,10 @@ def _compare_money(conn: Connection, state: PlanState) -> Difference | None:
     c = money_table.c
     rows = conn.execute(
         select(c.period, c.seq, c.kind, c.claim, c.amount_fen).order_by(c.period, c.seq)
-    ).all()
-    found: dict[str, list[tuple[str, str, int]]] = {}
-    for period, _, kind, claim, amount in rows:
-        found.setdefault(str(period), []).append((str(kind), str(claim), int(amount)))
-    periods = sorted(set(state.paid_in) | set(state.recovered_in) | set(found))
-    for period in periods:
-        paid = [(PAID, c, a) for c, a in state.paid_in.get(period, [])]
-        recovered = [(RECOVERED, c, a) for c, a in state.recovered_in.get(period, [])]
-        stored = found.get(period, [])
-        mine = sorted(stored, key=lambda r: r[0] != PAID)  # stable: log order within a kind
-        if mine != paid + recovered:
-            given = paid + recovered
-            return Difference(
-                "plan_money", period, None, f"stored {mine!r}, the entries give {given!r}"
-            )
-    return None
+    )
+    stored = ((f"{p}/{int(s):012d}", (str(k), str(cl), int(a)), int(s)) for p, s, k, cl, a in rows)
+    expected = ((f"{p}/{s:012d}", (k, cl, a), s) for p, s, k, cl, a in sorted(state.money))
+    return _merge("plan_money", stored, expected)
 
 
 __all__ = [

@@ -58,6 +58,14 @@ def replay_plan(
         core = read_core(conn)
     # The tables are compared when the replay reaches the entries they have applied.
     target = None if core is None or core.size > size else core.size
+    if core is not None and core.size > size:
+        report.mismatches.append(
+            Mismatch(
+                None,
+                f"projection plan_core: expected at most the log's {size:,} entries applied, "
+                f"found {core.size:,}",
+            )
+        )
     if target == 0:
         _compare_projections(report, store, state)
     for start in range(0, size, CHUNK):

@@ -29,6 +29,7 @@ from ledger.domain import claims, closing, decisions, members, panel
 from ledger.domain.errors import RuleError
 from ledger.domain.model import Claim, Member, PeriodClose, WindDown
 from ledger.domain.periods import next_period, period_open_at
+from ledger.domain.projection_rows import PAID, RECOVERED
 from ledger.domain.rules import Rules, admit, in_force, parse_rules
 from ledger.errors import ChainError
 from ledger.log.entry import GENESIS_TYPE, RETIRED_TYPE, Entry
@@ -63,6 +64,8 @@ class PlanState:
     paid_in: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     recovered_in: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     charged: dict[int, dict[str, int]] = field(default_factory=dict)
+    money: list[tuple[str, int, str, str, int]] = field(default_factory=list)
+    """(period, seq, "paid" or "recovered", claim, fen) of every payment and recovery."""
     keep_trees: bool = False
     close_cache: tuple[tuple[str, str, int], PeriodClose] | None = None
 
@@ -202,13 +205,13 @@ class PlanState:
 
     def add_paid(self, period: str, claim: str, amount: int, seq: int) -> None:
         """Count a payment (entry ``seq``) in ``period``."""
-        del seq
         self.paid_in.setdefault(period, []).append((claim, amount))
+        self.money.append((period, seq, PAID, claim, amount))
 
     def add_recovered(self, period: str, claim: str, amount: int, seq: int) -> None:
         """Credit a recovery (entry ``seq``) to ``period``."""
-        del seq
         self.recovered_in.setdefault(period, []).append((claim, amount))
+        self.money.append((period, seq, RECOVERED, claim, amount))
 
     def add_charges(self, year: int, charges: Mapping[str, int]) -> None:
         """Add a closed period's charges to each member's total for ``year``."""

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from ledger.domain.apportion import Apportionment
 from ledger.domain.model import Claim, Member, PeriodClose, WindDown
+from ledger.domain.periods import period_open_at
 from ledger.domain.projection_rows import (
     PAID,
     RECOVERED,
@@ -154,6 +155,14 @@ class _Rows(MutableMapping[str, T], Generic[T]):
         """Records added since the rows were read."""
         return [v for k, v in self._cache.items() if v is not None and k not in self._read]
 
+    def changed_from(self) -> list[tuple[T, Any]]:
+        """Records read from a row that have changed since, each with the form read."""
+        return [
+            (v, self._read[k])
+            for k, v in self._cache.items()
+            if v is not None and k in self._read and self._encode(v) != self._read[k]
+        ]
+
     def changed(self) -> list[T]:
         """Records read from a row that have changed since."""
         return [
@@ -224,17 +233,34 @@ class Core:
     rules_seqs: list[int] = field(default_factory=list)
     wound_down: list[Any] | None = None
     closed: list[dict[str, Any]] = field(default_factory=list)
+    generation: int = 0
+    """Counts the rebuilds: rows read before one are never reused after it."""
 
     def encode(self) -> str:
         """The row's ``data``."""
-        data = {"rules_seqs": self.rules_seqs, "wound_down": self.wound_down, "closed": self.closed}
+        data = {
+            "rules_seqs": self.rules_seqs,
+            "wound_down": self.wound_down,
+            "closed": self.closed,
+            "generation": self.generation,
+        }
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    def same_rows(self) -> tuple[int, int]:
+        """What a cached state must match to reuse its rows: (size, generation)."""
+        return self.size, self.generation
 
     @classmethod
     def parse(cls, size: int, data: str) -> Core:
         """The core a row holds."""
         fields = json.loads(data)
-        return cls(size, fields["rules_seqs"], fields["wound_down"], fields["closed"])
+        return cls(
+            size,
+            fields["rules_seqs"],
+            fields["wound_down"],
+            fields["closed"],
+            int(fields.get("generation", 0)),
+        )
 
 
 def read_core(conn: Connection) -> Core | None:
@@ -266,6 +292,7 @@ class StoredPlanState(PlanState):
     """The plan's state over the projection tables (see the module's docstring)."""
 
     reads: Reads | None = None
+    generation: int = 0
     _money: list[tuple[str, int, str, str, int]] = field(default_factory=list)
     _charges: dict[int, dict[str, int]] = field(default_factory=dict)
     _charged_years: dict[int, dict[str, int]] = field(default_factory=dict)
@@ -280,6 +307,8 @@ class StoredPlanState(PlanState):
             core = read_core(c)
             state = cls(reads=reads, paid_in=_InRows(), recovered_in=_InRows(), charged=_InRows())
             state.forget_rows()
+            if core is not None:
+                state.generation = core.generation
             if core is None or core.size == 0:
                 return state
             seqs = [0, *core.rules_seqs]
@@ -513,6 +542,10 @@ class StoredPlanState(PlanState):
             ever += 1
             active_count += member.active_at(time)
             jurors += member.juror_key is not None
+        for member, (left, _, juror_key, _) in self._members.changed_from():
+            was_active = member.joined <= time and (left is None or left > time)
+            active_count += int(member.active_at(time)) - int(was_active)
+            jurors += int(member.juror_key is not None) - int(juror_key is not None)
         return active_count, ever, jurors
 
     def movements(self) -> tuple[Counter[str], Counter[str]]:
@@ -527,6 +560,13 @@ class StoredPlanState(PlanState):
                 .group_by(m.left_period)
             )
             left = Counter({str(p): int(n) for p, n in lefts})
+        for member in self._members.new():
+            joined[period_open_at(member.joined)] += 1
+            if member.left is not None:
+                left[period_open_at(member.left)] += 1
+        for member, (was_left, _, _, _) in self._members.changed_from():
+            if was_left is None and member.left is not None:
+                left[period_open_at(member.left)] += 1
         return joined, left
 
     def _money_in(self, period: str, kind: str) -> list[tuple[str, int]]:
@@ -604,6 +644,7 @@ class StoredPlanState(PlanState):
                 {"period": c.period, "body": c.body, "seq": c.seq, "time": c.time}
                 for c in self.closed
             ],
+            self.generation,
         )
 
     def save(self, conn: Connection) -> None:

@@ -316,6 +316,20 @@ class Store:
             raise StoreError(f"database unavailable: {_reason(exc)}") from None
 
     @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read transaction that sees one state of the database in all its statements:
+        REPEATABLE READ on PostgreSQL (its default, READ COMMITTED, takes a new snapshot
+        per statement); on SQLite every read transaction already does."""
+        try:
+            with self.engine.connect() as conn:
+                if self.dialect == "postgresql":
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
+        except OperationalError as exc:
+            raise StoreError(f"database unavailable: {_reason(exc)}") from None
+
+    @contextmanager
     def writer(self) -> Iterator[Connection]:
         """A write transaction holding the sequencer lock until it commits or rolls back."""
         if self.read_only:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select, text, update
 
+from api.plan_view import PlanView
 from ledger.cli import EXIT_MISMATCH, main
 from ledger.demo import build_demo
 from ledger.domain.model import Claim, Member
@@ -19,14 +21,17 @@ from ledger.domain.plan import Plan
 from ledger.domain.projection_rows import (
     PROJECTION_TABLES,
     charge_table,
+    core_table,
     encode_claim,
     member_row,
     member_table,
+    money_table,
     parse_claim,
     parse_member_row,
 )
-from ledger.domain.projections import SCHEMA, behind, schema_version
+from ledger.domain.projections import SCHEMA, behind, rebuild, schema_version
 from ledger.domain.replay import replay_plan
+from ledger.domain.stored_state import Core
 from ledger.instance import Ledger, init_ledger, open_ledger
 from ledger.log.log import NewEntry
 from ledger.log.store import Store
@@ -49,15 +54,21 @@ def demo(db_url: str, tmp_path: Path) -> Iterator[Ledger]:
 
 
 def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:
-    """Every projection table's rows, in key order."""
+    """Every projection table's rows, in key order (the core's without its generation,
+    which counts the rebuilds)."""
     with store.reader() as conn:
-        return {
+        tables = {
             table.name: [
                 tuple(row)
                 for row in conn.execute(select(table).order_by(*table.primary_key.columns)).all()
             ]
             for table in PROJECTION_TABLES
         }
+    tables["plan_core"] = [
+        (i, size, replace(Core.parse(size, data), generation=0).encode())
+        for i, size, data in tables["plan_core"]
+    ]
+    return tables
 
 
 def run(*args: str) -> Any:
@@ -212,3 +223,55 @@ def test_a_ledger_without_the_tables_is_upgraded_on_both_backends(demo: Ledger) 
         conn.execute(text("DROP TABLE plan_schema"))
     Plan(demo)
     assert dump(demo.store) == before
+
+
+def test_rows_read_before_a_rebuild_are_not_reused_after_it(demo: Ledger) -> None:
+    member = next(m for m in Plan(demo).state.all_members())
+    with demo.store.writer() as conn:  # a row gone wrong, which the rebuild repairs
+        conn.execute(
+            update(member_table).where(member_table.c.member == member.id).values(age_band="x")
+        )
+    plan = Plan(demo)
+    before = plan.state
+    assert before.members[member.id].age_band == "x"
+    rebuild(demo.store)
+    after = plan.state
+    assert after is not before, "same size, but another generation: read again"
+    assert after.members[member.id].age_band == member.age_band
+
+
+def test_a_view_of_lagging_tables_counts_each_entry_once(demo: Ledger) -> None:
+    plan = Plan(demo)
+    state = plan.state
+    leaving = [m for m in state.active_ids(plan.time())][:3]
+    when = plan.time()
+    demo.log.append_batch(
+        [NewEntry("member.left", "operator", {"member": m}, time=when) for m in leaving]
+    )
+    view = PlanView(demo.log)
+    _, replayed = replay_plan(demo.store)
+    for _ in range(2):
+        lagging = view.state()
+        assert lagging.size == demo.log.size()
+        assert lagging.member_counts(when) == replayed.member_counts(when)
+        assert lagging.movements() == replayed.movements()
+        assert sorted(m.id for m in lagging.all_members()) == sorted(replayed.members)
+
+
+def test_check_names_a_payment_moved_to_another_seq_and_tables_ahead_of_the_log(
+    demo: Ledger, db_url: str
+) -> None:
+    with demo.store.writer() as conn:
+        seq = conn.execute(select(money_table.c.seq).limit(1)).scalar_one()
+        conn.execute(
+            update(money_table).where(money_table.c.seq == seq).values(seq=seq + 1_000_000)
+        )
+    result = run("--db", db_url, "check")
+    assert result.exit_code == EXIT_MISMATCH
+    assert "projection plan_money, row" in result.output
+    rebuild(demo.store)
+    with demo.store.writer() as conn:
+        conn.execute(update(core_table).values(size=demo.log.size() + 5))
+    result = run("--db", db_url, "check")
+    assert result.exit_code == EXIT_MISMATCH
+    assert "projection plan_core: expected at most the log's" in result.output
