@@ -85,6 +85,18 @@ def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
         yield url
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Like ``db_url``, but one empty database per backend for a whole module: for a
+    fixture that fills it once for tests that only read it, or whose every command is
+    refused (each of those checks that nothing was appended)."""
+    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    with empty_database(str(request.param), tmp_path_factory.mktemp("module-db"), postgres) as url:
+        yield url
+
+
 @pytest.fixture
 def key_path(tmp_path: Path) -> Path:
     """Where the test log's key file goes (it does not exist yet)."""

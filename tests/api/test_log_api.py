@@ -18,30 +18,26 @@ from ledger.log.proof import verify_consistency, verify_inclusion
 from ledger.log.tree import leaf_hash
 from ledger.publish.checkpoint import open_checkpoint
 from ledger.publish.note import parse_verifier_key
-from tests.conftest import TEST_ORIGIN, empty_database
+from tests.conftest import TEST_ORIGIN
 
 PROBLEM = "application/problem+json"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def filled(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Ledger]:
+@pytest.fixture(scope="module")
+def filled(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
     """A log of 1,501 entries, signed at 1, 501, 1,001 and 1,501, once per backend for the
     whole module: the tests served from it only read."""
-    folder = tmp_path_factory.mktemp("log-api")
-    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    with empty_database(request.param, folder, postgres) as url:
-        ledger, _ = init_ledger(url, folder / "keys" / "log.key", TEST_ORIGIN)
-        try:
-            for batch in range(3):
-                ledger.log.append_batch(
-                    [NewEntry("demo.thing", "operator", {"b": batch, "i": i}) for i in range(500)]
-                )
-                ledger.publisher.publish()
-            yield ledger
-        finally:
-            ledger.close()
+    key = tmp_path_factory.mktemp("log-api") / "keys" / "log.key"
+    ledger, _ = init_ledger(module_db_url, key, TEST_ORIGIN)
+    try:
+        for batch in range(3):
+            ledger.log.append_batch(
+                [NewEntry("demo.thing", "operator", {"b": batch, "i": i}) for i in range(500)]
+            )
+            ledger.publisher.publish()
+        yield ledger
+    finally:
+        ledger.close()
 
 
 @pytest.fixture

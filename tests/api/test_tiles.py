@@ -13,32 +13,28 @@ from ledger.instance import Ledger, init_ledger
 from ledger.log.log import NewEntry
 from ledger.log.tiles import Tile, TilePathError, parse_tile_path, tile_path
 from ledger.log.tree import leaf_hash, node_hash
-from tests.conftest import TEST_ORIGIN, empty_database
+from tests.conftest import TEST_ORIGIN
 
 SIZE = 600  # 2 full level-0 tiles and one of width 88; a level-1 tile of width 2
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def filled(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Ledger]:
+@pytest.fixture(scope="module")
+def filled(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
     """A log of SIZE entries, signed, once per backend for the whole module: the tests
     served from it only read."""
-    folder = tmp_path_factory.mktemp("tiles")
-    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    with empty_database(request.param, folder, postgres) as url:
-        ledger, _ = init_ledger(url, folder / "keys" / "log.key", TEST_ORIGIN)
-        try:
-            ledger.log.append_batch(
-                [
-                    NewEntry("demo.thing", "operator", {"i": i, "pad": "x" * (i % 50)})
-                    for i in range(SIZE - 1)
-                ]
-            )
-            ledger.publisher.publish()
-            yield ledger
-        finally:
-            ledger.close()
+    key = tmp_path_factory.mktemp("tiles") / "keys" / "log.key"
+    ledger, _ = init_ledger(module_db_url, key, TEST_ORIGIN)
+    try:
+        ledger.log.append_batch(
+            [
+                NewEntry("demo.thing", "operator", {"i": i, "pad": "x" * (i % 50)})
+                for i in range(SIZE - 1)
+            ]
+        )
+        ledger.publisher.publish()
+        yield ledger
+    finally:
+        ledger.close()
 
 
 @pytest.fixture
