@@ -27,6 +27,22 @@ SHARED_VECTORS = REPO.parent / "shared" / "vectors"
 PG_ENV = "TALLY_TEST_POSTGRES_URL"
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_ORIGIN = "test.tally.example/log"
+# Memory-backed, where the machine has it (Linux): the temporary folders go there.
+MEMORY_TEMP = Path("/dev/shm")
+TEMP_ROOT_ENV = "PYTEST_DEBUG_TEMPROOT"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the tests' temporary folders in memory when the machine has a memory-backed
+    folder and no other place was asked for (``--basetemp``, or pytest's own
+    ``PYTEST_DEBUG_TEMPROOT``). The SQLite logs the tests make there are written with
+    ``synchronous=FULL``: on a disk each of their thousands of commits waits for the
+    disk, which is not what these tests are about (none of them survives a power cut).
+    The variable is inherited by pytest-xdist's workers."""
+    if config.option.basetemp or TEMP_ROOT_ENV in os.environ:
+        return
+    if MEMORY_TEMP.is_dir() and os.access(MEMORY_TEMP, os.W_OK | os.X_OK):
+        os.environ[TEMP_ROOT_ENV] = str(MEMORY_TEMP)
 
 
 @pytest.fixture(scope="session")
