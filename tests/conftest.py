@@ -10,6 +10,7 @@ skip, except under ``CI=true``, where they fail: CI never skips PostgreSQL.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,14 @@ SHARED_VECTORS = REPO.parent / "shared" / "vectors"
 PG_ENV = "TALLY_TEST_POSTGRES_URL"
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_ORIGIN = "test.tally.example/log"
+
+# The suite starts Python processes by the hundred (`tally`, `tally-verify`, servers and
+# their workers), and each pytest-xdist worker imports every test module: with
+# PYTHONDONTWRITEBYTECODE set, each would compile the project, and rewrite the tests'
+# asserts, anew. Here bytecode is kept, in the usual (ignored) __pycache__ folders.
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+    sys.dont_write_bytecode = False
+
 # Memory-backed, where the machine has it (Linux): the temporary folders go there.
 MEMORY_TEMP = Path("/dev/shm")
 TEMP_ROOT_ENV = "PYTEST_DEBUG_TEMPROOT"
