@@ -1,7 +1,8 @@
 """Fixtures shared by every test package: vector folders and the two storage backends.
 
-Every storage test takes ``db_url`` and so runs twice: on SQLite in a temporary
-folder and on PostgreSQL in a fresh schema of the database named by
+Every storage test takes ``db_url`` (or, for a database shared by a module's tests,
+``module_db_url``) and so runs twice: on SQLite in a temporary folder and on
+PostgreSQL in a fresh schema of the database named by
 ``TALLY_TEST_POSTGRES_URL`` (``.ci/run`` creates one per run and exports it).
 Without that variable the tests try the local server; if it is unreachable they
 skip, except under ``CI=true``, where they fail: CI never skips PostgreSQL.
@@ -15,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -46,7 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
     folder and no other place was asked for (``--basetemp``, or pytest's own
     ``PYTEST_DEBUG_TEMPROOT``). The SQLite logs the tests make there are written with
     ``synchronous=FULL``: on a disk each of their thousands of commits waits for the
-    disk, which is not what these tests are about (none of them survives a power cut).
+    disk, which is not what these tests are about (none of them cuts the power).
     The variable is inherited by pytest-xdist's workers."""
     if config.option.basetemp or TEMP_ROOT_ENV in os.environ:
         return
@@ -76,6 +78,25 @@ def postgres_url() -> str:
     return url
 
 
+# One connection per test process and server makes and drops the tests' schemas: a
+# connection of its own for each would start a server process twice a test.
+_SCHEMA_MAKERS: dict[str, psycopg.Connection[tuple[Any, ...]]] = {}
+
+
+def schema_maker(postgres: str) -> psycopg.Connection[tuple[Any, ...]]:
+    """This process's autocommit connection to ``postgres``, opened on first use."""
+    conn = _SCHEMA_MAKERS.get(postgres)
+    if conn is None or conn.closed or conn.broken:
+        conn = _SCHEMA_MAKERS[postgres] = psycopg.connect(postgres, autocommit=True)
+    return conn
+
+
+def pytest_sessionfinish() -> None:
+    """Close the schema makers' connections."""
+    while _SCHEMA_MAKERS:
+        _SCHEMA_MAKERS.popitem()[1].close()
+
+
 @contextmanager
 def empty_database(backend: str, folder: Path, postgres: str | None) -> Iterator[str]:
     """An empty database: a new SQLite file in ``folder``, or a new PostgreSQL schema."""
@@ -84,14 +105,12 @@ def empty_database(backend: str, folder: Path, postgres: str | None) -> Iterator
         return
     assert postgres is not None
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(postgres, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
+    schema_maker(postgres).execute(f"CREATE SCHEMA {schema}")
     separator = "&" if "?" in postgres else "?"
     try:
         yield f"{postgres}{separator}options={quote(f'-csearch_path={schema}')}"
     finally:
-        with psycopg.connect(postgres, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        schema_maker(postgres).execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
