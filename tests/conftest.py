@@ -157,5 +157,15 @@ def ledger(db_url: str, key_path: Path) -> Iterator[Ledger]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the tests marked slow first: in a parallel run (pytest-xdist, `make test`) they
-    then overlap the many quick ones instead of finishing last, alone."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    then overlap the many quick ones instead of finishing last, alone.
+
+    The browser tests come next: they share a demo and a server that take a while to
+    make, once per process. `--dist worksteal` gives each process a contiguous part of
+    this order and lets an idle one take the end of another's part: near the start of
+    a part, they have run before another process could take them and make its own."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("slow") is None,
+            item.get_closest_marker("browser") is None,
+        )
+    )
