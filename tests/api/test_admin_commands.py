@@ -45,6 +45,14 @@ def admin(db_url: str, tmp_path: Path) -> Iterator[Admin]:
         yield made
 
 
+@pytest.fixture(scope="module")
+def refusing_admin(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Admin]:
+    """One admin app over a fresh log per backend, for the tests whose every command is
+    refused (``refused`` checks that each appended nothing)."""
+    with running_admin(module_db_url, tmp_path_factory.mktemp("admin")) as made:
+        yield made
+
+
 def rules_body(effective: str = START, version: int = 1) -> dict[str, Any]:
     return replace(reference_rules(effective, version), panel_size=3, quorum=2).to_body()
 
@@ -341,8 +349,8 @@ def test_entry_times_are_checked(admin: Admin) -> None:
         ("/rules", {"rules": "not an object"}),
     ],
 )
-def test_malformed_bodies_are_400(admin: Admin, path: str, body: Any) -> None:
-    refused(admin, path, body, 400)
+def test_malformed_bodies_are_400(refusing_admin: Admin, path: str, body: Any) -> None:
+    refused(refusing_admin, path, body, 400)
 
 
 def test_unparseable_json_is_400(admin: Admin) -> None:

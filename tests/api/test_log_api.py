@@ -12,24 +12,38 @@ from hypothesis import strategies as st
 
 from api.app import create_app
 from api.routes.log import MAX_PAGE, MAX_PAGE_BYTES
-from ledger.instance import Ledger
+from ledger.instance import Ledger, init_ledger
 from ledger.log.log import NewEntry
 from ledger.log.proof import verify_consistency, verify_inclusion
 from ledger.log.tree import leaf_hash
 from ledger.publish.checkpoint import open_checkpoint
 from ledger.publish.note import parse_verifier_key
+from tests.conftest import TEST_ORIGIN
 
 PROBLEM = "application/problem+json"
 
 
+@pytest.fixture(scope="module")
+def filled(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    """A log of 1,501 entries, signed at 1, 501, 1,001 and 1,501, once per backend for the
+    whole module: the tests served from it only read."""
+    key = tmp_path_factory.mktemp("log-api") / "keys" / "log.key"
+    ledger, _ = init_ledger(module_db_url, key, TEST_ORIGIN)
+    try:
+        for batch in range(3):
+            ledger.log.append_batch(
+                [NewEntry("demo.thing", "operator", {"b": batch, "i": i}) for i in range(500)]
+            )
+            ledger.publisher.publish()
+        yield ledger
+    finally:
+        ledger.close()
+
+
 @pytest.fixture
-def client(ledger: Ledger) -> Iterator[TestClient]:
-    for batch in range(3):
-        ledger.log.append_batch(
-            [NewEntry("demo.thing", "operator", {"b": batch, "i": i}) for i in range(500)]
-        )
-        ledger.publisher.publish()
-    with TestClient(create_app(ledger.store)) as test_client:
+def client(filled: Ledger) -> Iterator[TestClient]:
+    """A fresh app (and so a fresh rate limit) over the shared log."""
+    with TestClient(create_app(filled.store)) as test_client:
         yield test_client
 
 
@@ -37,30 +51,30 @@ def b64(text: str) -> bytes:
     return base64.b64decode(text)
 
 
-def test_log_info(client: TestClient, ledger: Ledger) -> None:
+def test_log_info(client: TestClient, filled: Ledger) -> None:
     body = client.get("/v1/log").json()
-    meta = ledger.store.require_meta()
+    meta = filled.store.require_meta()
     assert body == {"origin": meta.origin, "verifier_key": meta.verifier_key, "tree_size": 1501}
 
 
-def test_checkpoint_is_signed_text(client: TestClient, ledger: Ledger) -> None:
+def test_checkpoint_is_signed_text(client: TestClient, filled: Ledger) -> None:
     response = client.get("/v1/checkpoint")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert "max-age=1" in response.headers["cache-control"]
     checkpoint = open_checkpoint(
-        response.text, parse_verifier_key(ledger.store.require_meta().verifier_key)
+        response.text, parse_verifier_key(filled.store.require_meta().verifier_key)
     )
     assert checkpoint.size == 1501
 
 
-def test_entries_pages_and_exact_bytes(client: TestClient, ledger: Ledger) -> None:
+def test_entries_pages_and_exact_bytes(client: TestClient, filled: Ledger) -> None:
     page = client.get("/v1/entries", params={"start": 0, "end": 5000})
     assert page.status_code == 200
     entries = page.json()["entries"]
     assert len(entries) == MAX_PAGE
     assert [e["seq"] for e in entries] == list(range(MAX_PAGE))
-    stored = dict(ledger.log.entries(0, MAX_PAGE))
+    stored = dict(filled.log.entries(0, MAX_PAGE))
     for item in entries:
         assert b64(item["leaf"]) == stored[item["seq"]]
         assert item["entry"]["seq"] == item["seq"]
@@ -84,13 +98,13 @@ def test_pages_of_large_entries_stop_near_four_mib(ledger: Ledger) -> None:
         assert "immutable" in rest.headers["cache-control"]
 
 
-def test_proofs_verify(client: TestClient, ledger: Ledger) -> None:
-    roots = {n: ledger.log.root(n) for n in (1, 501, 1001, 1501)}
+def test_proofs_verify(client: TestClient, filled: Ledger) -> None:
+    roots = {n: filled.log.root(n) for n in (1, 501, 1001, 1501)}
     for seq, size in [(0, 1), (0, 1501), (700, 1001), (1500, 1501), (499, 501)]:
         body = client.get("/v1/proof/inclusion", params={"seq": seq, "tree_size": size}).json()
         assert (
             body["leaf_hash"]
-            == base64.b64encode(leaf_hash(ledger.log.entries(seq, seq + 1)[0][1])).decode()
+            == base64.b64encode(leaf_hash(filled.log.entries(seq, seq + 1)[0][1])).decode()
         )
         verify_inclusion(
             seq, size, b64(body["leaf_hash"]), [b64(h) for h in body["hashes"]], roots[size]

@@ -9,24 +9,38 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ledger.instance import Ledger
+from ledger.instance import Ledger, init_ledger
 from ledger.log.log import NewEntry
 from ledger.log.tiles import Tile, TilePathError, parse_tile_path, tile_path
 from ledger.log.tree import leaf_hash, node_hash
+from tests.conftest import TEST_ORIGIN
 
 SIZE = 600  # 2 full level-0 tiles and one of width 88; a level-1 tile of width 2
 
 
+@pytest.fixture(scope="module")
+def filled(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
+    """A log of SIZE entries, signed, once per backend for the whole module: the tests
+    served from it only read."""
+    key = tmp_path_factory.mktemp("tiles") / "keys" / "log.key"
+    ledger, _ = init_ledger(module_db_url, key, TEST_ORIGIN)
+    try:
+        ledger.log.append_batch(
+            [
+                NewEntry("demo.thing", "operator", {"i": i, "pad": "x" * (i % 50)})
+                for i in range(SIZE - 1)
+            ]
+        )
+        ledger.publisher.publish()
+        yield ledger
+    finally:
+        ledger.close()
+
+
 @pytest.fixture
-def client(ledger: Ledger) -> Iterator[TestClient]:
-    ledger.log.append_batch(
-        [
-            NewEntry("demo.thing", "operator", {"i": i, "pad": "x" * (i % 50)})
-            for i in range(SIZE - 1)
-        ]
-    )
-    ledger.publisher.publish()
-    with TestClient(create_app(ledger.store)) as test_client:
+def client(filled: Ledger) -> Iterator[TestClient]:
+    """A fresh app (and so a fresh rate limit) over the shared log."""
+    with TestClient(create_app(filled.store)) as test_client:
         yield test_client
 
 
@@ -44,8 +58,8 @@ def test_checkpoint_at_the_root(client: TestClient) -> None:
     assert "max-age=1" in response.headers["cache-control"]
 
 
-def test_hash_tiles_and_bundles_are_the_log(client: TestClient, ledger: Ledger) -> None:
-    raws = [raw for _, raw in ledger.log.entries(0, SIZE)]
+def test_hash_tiles_and_bundles_are_the_log(client: TestClient, filled: Ledger) -> None:
+    raws = [raw for _, raw in filled.log.entries(0, SIZE)]
     leaves = [leaf_hash(raw) for raw in raws]
     level0 = b"".join(client.get(f"/tile/0/00{n}").content for n in (0, 1))
     last = client.get("/tile/0/002.p/88")

@@ -19,9 +19,9 @@ Tally = Callable[..., Result]
 PEOPLE = "0-39,Wu Fang,13800000001\n40-59,Li Na,13800000002\n"
 
 
-@pytest.fixture
-def tally(db_url: str, tmp_path: Path) -> Tally:
-    key = tmp_path / "op.key"
+def plan_with_rules(db_url: str, folder: Path) -> Tally:
+    """``tally`` on a new plan at ``db_url`` whose reference rules are in force."""
+    key = folder / "op.key"
 
     def run(*args: str) -> Result:
         return CliRunner().invoke(
@@ -29,10 +29,22 @@ def tally(db_url: str, tmp_path: Path) -> Tally:
         )
 
     assert run("init", "--origin", "import.example/plan").exit_code == 0
-    rules = tmp_path / "rules.json"
+    rules = folder / "rules.json"
     rules.write_text(run("rules", "reference", "--effective", CLOCK).stdout)
     assert run("rules", "announce", str(rules)).exit_code == 0
     return run
+
+
+@pytest.fixture
+def tally(db_url: str, tmp_path: Path) -> Tally:
+    return plan_with_rules(db_url, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def refusing(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Tally, str]:
+    """One plan per backend for the whole module, for the imports that are refused whole
+    (each checks that nothing was appended); with its database URL."""
+    return plan_with_rules(module_db_url, tmp_path_factory.mktemp("import")), module_db_url
 
 
 def size(db_url: str) -> int:
@@ -136,12 +148,9 @@ def test_gbk_where_declared(tally: Tally, tmp_path: Path) -> None:
     ],
 )
 def test_a_file_that_cannot_be_read_says_why(
-    tally,
-    tmp_path: Path,
-    db_url: str,
-    data: bytes,
-    says: str,
+    refusing: tuple[Tally, str], tmp_path: Path, data: bytes, says: str
 ) -> None:
+    tally, db_url = refusing
     before = size(db_url)
     result = tally("member", "import", write(tmp_path, "bad.csv", data))
     assert result.exit_code == EXIT_REFUSED, result.output
