@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from ledger.domain.errors import RuleError
-from ledger.domain.projections import behind, catch_up
+from ledger.domain.projections import behind, catch_up, tables_at
 from ledger.domain.store import (
     create_plan_schema,
     store_tree,
@@ -36,7 +36,7 @@ from ledger.errors import ChainError, EntryError, EntryTimeError
 from ledger.instance import Ledger
 from ledger.log.entry import Entry, format_time, parse_entry, parse_time
 from ledger.log.log import Appended, NewEntry
-from ledger.log.store import Store, entry_table
+from ledger.log.store import entry_table
 
 OPERATOR = "operator"
 # The entry actor pattern (specs/entries.md §1) with the role fixed to the operator.
@@ -93,10 +93,10 @@ class PlanCore:
         if state is not None and state.bound:
             return state
         store = self.ledger.store
-        key, size = _tables(store)
+        key, size = tables_at(store)
         if key[0] < size:
             catch_up(store)  # entries another tool appended
-            key, size = _tables(store)
+            key, size = tables_at(store)
         if state is None or (state.size, state.generation) != key:
             state = StoredPlanState.load(store)
         self._state = state
@@ -214,13 +214,6 @@ class PlanCore:
     ) -> Appended:
         actor = operator_actor(actor)
         return self.submit([NewEntry(type_, actor, body, time=self.time(at))])[0]
-
-
-def _tables(store: Store) -> tuple[tuple[int, int], int]:
-    """The tables' (size, generation) and the log's size, in one snapshot."""
-    with store.snapshot() as conn:
-        core = read_core(conn)
-        return ((0, 0) if core is None else core.same_rows()), store.size(conn)
 
 
 def operator_actor(actor: str) -> str:

@@ -82,11 +82,17 @@ def migrate(store: Store) -> list[int]:
     return applied
 
 
-def behind(store: Store) -> tuple[int, int]:
-    """(entries applied to the tables, entries in the log), read in one snapshot."""
+def tables_at(store: Store) -> tuple[tuple[int, int], int]:
+    """The tables' (size, generation) and the log's size, read in one snapshot."""
     with store.snapshot() as conn:
         core = read_core(conn)
-        return (0 if core is None else core.size), store.size(conn)
+        return ((0, 0) if core is None else core.same_rows()), store.size(conn)
+
+
+def behind(store: Store) -> tuple[int, int]:
+    """(entries applied to the tables, entries in the log), read in one snapshot."""
+    (applied, _), size = tables_at(store)
+    return applied, size
 
 
 def catch_up(store: Store, *, progress: Callable[[int, int], None] | None = None) -> int:
@@ -296,4 +302,5 @@ __all__ = [
     "read_state",
     "rebuild",
     "schema_version",
+    "tables_at",
 ]

@@ -123,23 +123,9 @@ class PlanState:
         """Enrolled jurors who are active members at ``time``."""
         return (m for m in self.members.values() if m.juror_key is not None and m.active_at(time))
 
-    def counted_at(self, cutoff: str) -> list[Member]:
-        """The members a period with this cutoff counts (§8.2), sorted by id."""
-        return sorted(
-            (m for m in self.members.values() if m.counted_at(cutoff)), key=lambda m: m.id
-        )
-
-    def active_ids(self, time: str, joined_by: str | None = None) -> list[str]:
-        """The ids of members active at ``time`` (and joined by ``joined_by``), in id order."""
-        return sorted(
-            m.id
-            for m in self.members.values()
-            if m.active_at(time) and (joined_by is None or m.joined <= joined_by)
-        )
-
     def counted_ids(self, cutoff: str) -> list[str]:
         """The ids of the members a period with this cutoff counts (§8.2), in id order."""
-        return [m.id for m in self.counted_at(cutoff)]
+        return sorted(m.id for m in self.members.values() if m.counted_at(cutoff))
 
     def all_members(self) -> Iterator[Member]:
         """Every member who ever joined (in no particular order)."""

@@ -452,32 +452,6 @@ class StoredPlanState(PlanState):
         kept = [i for i in counted if i not in ids_touched]
         return sorted(kept + [t.id for t in touched if t.counted_at(cutoff)])
 
-    def counted_at(self, cutoff: str) -> list[Member]:
-        """The members a period with this cutoff counts (§8.2), sorted by id."""
-        counted = [
-            m for m in self._stream_members(member_table.c.joined < cutoff) if m.counted_at(cutoff)
-        ]
-        added = [m for m in self._members.new() if m.counted_at(cutoff)]
-        return sorted([*counted, *added], key=lambda m: m.id) if added else counted
-
-    def active_ids(self, time: str, joined_by: str | None = None) -> list[str]:
-        """The ids of members active at ``time`` (and joined by ``joined_by``), in id order."""
-        m = member_table.c
-        limit = time if joined_by is None else min(time, joined_by)
-        with self._conn() as conn:
-            ids = conn.execute(
-                select(m.member)
-                .where(m.joined <= limit, m.left_at.is_(None) | (m.left_at > time))
-                .order_by(m.member)
-            ).scalars()
-            stored = [str(i) for i in ids]
-        changed = {k.id: k for k in self._members.changed() + self._members.new()}
-        if not changed:
-            return stored
-        keep = [i for i in stored if i not in changed]
-        keep += [k.id for k in changed.values() if k.active_at(time) and k.joined <= limit]
-        return sorted(keep)
-
     def all_members(self) -> Iterator[Member]:
         """Every member who ever joined, in id order."""
         yield from self._stream_members()
