@@ -20,6 +20,7 @@ from api.routes import health as health_routes
 from api.routes import log as log_routes
 from api.routes import members as member_routes
 from api.routes import plan as plan_routes
+from api.routes import requests as request_routes
 from api.routes import tiles as tile_routes
 from api.routes.health import Metrics
 from ledger.errors import StoreError
@@ -85,5 +86,6 @@ def create_app(
     app.include_router(health_routes.router)
     app.include_router(tile_routes.router)
     app.include_router(member_routes.router)
+    app.include_router(request_routes.router)
     site.install(app)
     return app

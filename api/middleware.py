@@ -43,6 +43,13 @@ class TokenBuckets:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def wait(self, client: str, now: float) -> float:
+        """The seconds until ``client`` has a token (0: now), taking none."""
+        with self._lock:
+            tokens, last = self._buckets.get(client, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def take(self, client: str, now: float) -> float:
         """Take a token; return 0 if allowed, else the seconds until one is available."""
         with self._lock:

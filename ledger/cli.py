@@ -307,6 +307,7 @@ def check(settings: Settings, full: bool) -> None:
 from ledger import (  # noqa: E402, F401
     plan_cli,
     projections_cli,
+    request_cli,
     retire_cli,
     serve_cli,
     site_cli,

@@ -98,10 +98,25 @@ def member() -> None:
     required=True,
     help="A JSON file with the person's identity record (kept off the log).",
 )
+@click.option(
+    "--request",
+    "request_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The person's signed join request (their member id and own key, specs/requests.md).",
+)
 @at_option
 @click.pass_obj
-def member_join(settings: Settings, age_band: str, identity: Path, at: str | None) -> None:
-    """A member joins; prints their pseudonym. A person who is already a member is refused."""
+def member_join(
+    settings: Settings, age_band: str, identity: Path, request_path: Path | None, at: str | None
+) -> None:
+    """A member joins; prints their pseudonym. A person who is already a member is refused.
+
+    With --request, the join is keyed: the member id and key are the person's own."""
+    from ledger.request_cli import read_request
+
+    request = None if request_path is None else read_request(request_path)
+    if request is not None and request.type != "member.joined":
+        raise click.BadParameter(f"expected a member.joined request, found {request.type}")
     try:
         record = json.loads(read_file(identity))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -109,7 +124,9 @@ def member_join(settings: Settings, age_band: str, identity: Path, at: str | Non
     if not isinstance(record, dict) or not record:
         raise click.BadParameter(f"expected {identity} to hold a JSON object with the record")
     with opened(settings) as plan:
-        member_id, appended = plan.join(age_band, record, at=check_time(at))
+        ((member_id, appended),) = plan.join_many(
+            [(age_band, record)], at=check_time(at), requests=[request]
+        )
     say(f"Joined {member_id} (age band {age_band}) at {seq(appended)}.")
 
 
