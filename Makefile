@@ -51,6 +51,7 @@ vectors: $(STAMP)
 	$(BIN)/python specs/vectors/receipts_generate.py
 	$(BIN)/python specs/vectors/invalid_generate.py
 	$(BIN)/python specs/vectors/retirement_generate.py
+	$(BIN)/python specs/vectors/requests_generate.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.domain.errors import RuleError
 from ledger.domain.fields import Body
 from ledger.domain.model import Claim
+from ledger.domain.requests import body_keys, check_request, note_request
 from ledger.domain.rules import Rules, add_days, check_applied
 from ledger.log.entry import Entry, parse_time
 
@@ -35,10 +36,11 @@ APPEALED_KEYS = ("claim", "appellant", "secret_commitment")
 
 def filed(state: PlanState, entry: Entry, rules: Rules) -> None:
     """§5.1: an active member, a covered condition, in cover, once per diagnosis."""
-    body = Body(entry, FILED_KEYS)
+    body = Body(entry, body_keys(entry.type, entry.body, FILED_KEYS))
     member_id, code = body.member(), body.text("condition")
     amount, diagnosed = body.integer("amount_fen"), body.time("diagnosed")
     body.hex64("evidence_commitment")
+    request = check_request(state, body, rules, member_id)
     member = state.active_member(member_id, entry.time, "claim.filed.member")
     condition = rules.conditions.get(code)
     if condition is None:
@@ -68,6 +70,7 @@ def filed(state: PlanState, entry: Entry, rules: Rules) -> None:
         )
     _not_claimed_before(state, member.id, code, diagnosed)
     _not_wound_down(state, entry.time, diagnosed)
+    note_request(state, request, entry.seq)
     state.add_claim(
         Claim(
             f"c-{entry.seq}",
@@ -178,11 +181,12 @@ def _disclosed(claim: Claim, rule: str) -> str:
 
 def objected(state: PlanState, entry: Entry, rules: Rules) -> None:
     """§5.4: before objections close, by an active member other than the claimant, once."""
-    del rules
-    body = Body(entry, OBJECTED_KEYS)
-    claim = state.claim(body.claim())
+    body = Body(entry, body_keys(entry.type, entry.body, OBJECTED_KEYS))
+    claim_id = body.claim()
     objector_id = body.member("objector")
     body.hex64("reason_hash")
+    request = check_request(state, body, rules, objector_id)
+    claim = state.claim(claim_id)
     closes = _disclosed(claim, "claim.objected.order")
     if entry.time >= closes:
         raise RuleError(
@@ -196,15 +200,18 @@ def objected(state: PlanState, entry: Entry, rules: Rules) -> None:
         )
     if objector.id in claim.objectors:
         raise RuleError("claim.objected.twice", f"{objector.id} has already objected to {claim.id}")
+    note_request(state, request, entry.seq)
     claim.objectors.append(objector.id)
 
 
 def appealed(state: PlanState, entry: Entry, rules: Rules) -> None:
     """§5.5: once, in time, by the right member; fixes the pool of the draw (§6)."""
-    body = Body(entry, APPEALED_KEYS)
-    claim = state.claim(body.claim())
+    body = Body(entry, body_keys(entry.type, entry.body, APPEALED_KEYS))
+    claim_id = body.claim()
     appellant_id = body.member("appellant")
     commitment = body.hex64("secret_commitment")
+    request = check_request(state, body, rules, appellant_id)
+    claim = state.claim(claim_id)
     closes = _disclosed(claim, "claim.appealed.order")
     if claim.outcome is not None:
         raise RuleError("claim.appealed.order", f"claim {claim.id} is already decided")
@@ -223,6 +230,7 @@ def appealed(state: PlanState, entry: Entry, rules: Rules) -> None:
             f"only {'the claimant' if claim.decision == 'deny' else 'an objector'} may appeal "
             f"this {claim.decision}, not {appellant.id}",
         )
+    note_request(state, request, entry.seq)
     claim.appellant = appellant.id
     claim.appealed = entry.time
     claim.secret_commitment = commitment

@@ -17,6 +17,7 @@ from ledger.domain.identity import (
 )
 from ledger.domain.identity_index import forget, index_records
 from ledger.domain.plan_core import OPERATOR, PlanCore, operator_actor
+from ledger.domain.requests import RequestDocument, RequestDocumentError
 from ledger.domain.rules import Rules
 from ledger.domain.store import (
     private_table,
@@ -53,8 +54,14 @@ class MemberCommands(PlanCore):
         *,
         at: str | None = None,
         actor: str = OPERATOR,
+        requests: Sequence[RequestDocument | None] | None = None,
     ) -> list[tuple[str, Appended]]:
         """Many joins in one batch.
+
+        ``requests``, beside ``people``, holds each person's signed join request
+        (specs/requests.md), or None: a keyed join takes its member id, key, number and
+        signature from the request, the age band and identity commitment from the
+        operator's check of the person (plan.md §4.1).
 
         A person whose identity record is an active member's, or who appears twice in
         ``people``, is refused (:class:`IdentityTakenError`):
@@ -70,16 +77,24 @@ class MemberCommands(PlanCore):
         when = self.time(at)
         entries: list[NewEntry] = []
         private: list[dict[str, Any]] = []
-        for age_band, identity in people:
-            member = "m-" + self._random(10).hex()
+        if requests is not None and len(requests) != len(people):
+            raise ValueError("expected one join request (or None) per person")
+        for n, (age_band, identity) in enumerate(people):
+            request = None if requests is None else requests[n]
+            if request is not None and request.type != "member.joined":
+                raise RequestDocumentError(
+                    f"expected a member.joined request, found a {request.type} request"
+                )
+            member = "m-" + self._random(10).hex() if request is None else request.member
             salt = self._random(32)
             record = canonical_record(identity)
             commitment = hashlib.sha256(salt + record.encode()).hexdigest()
+            body = {"member": member, "age_band": age_band, "identity_commitment": commitment}
             entries.append(
                 NewEntry(
                     "member.joined",
                     actor,
-                    {"member": member, "age_band": age_band, "identity_commitment": commitment},
+                    body if request is None else {**request.body, **body},
                     time=when,
                 )
             )
@@ -141,6 +156,17 @@ class MemberCommands(PlanCore):
                 )
             ).first()
         return None if row is None else (bytes(row[0]), str(row[1]))
+
+    def submit_request(self, request: RequestDocument, *, at: str | None = None) -> Appended:
+        """Append a member's signed request (not a join: that needs the operator's check
+        of the person, :meth:`join_many`) as its member's entry (plan.md §4.5)."""
+        if request.type == "member.joined":
+            raise RequestDocumentError(
+                "a join request is appended by the operator with the person's identity "
+                "(tally member join --request), not on its own"
+            )
+        entry = NewEntry(request.type, request.actor, request.body, time=self.time(at))
+        return self.submit([entry])[0]
 
     def leave(self, member: str, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
         """A member leaves the plan."""

@@ -26,6 +26,12 @@ class Member:
     joined_seq: int = -1
     left_seq: int = -1
     juror_seq: int = -1
+    member_key: str | None = None
+    """The member's own key (base64), named by a keyed join (§4.1); None: unkeyed."""
+    last_request: int = -1
+    """The highest request number the member has used (§4.5); -1: none."""
+    request_seq: int = -1
+    """The seq of the entry that used :attr:`last_request`."""
 
     def active_at(self, time: str) -> bool:
         """Joined at or before ``time`` and not left by then."""

@@ -6,7 +6,8 @@ rows it needs instead of replaying the log:
 
 - ``plan_core``: one row, the number of entries applied (``size``) and the small
   state: the seqs of the rules versions, the wind-down, every closed period's body;
-- ``plan_member``: a member, their status and juror key;
+- ``plan_member``: a member, their status, their own key and juror key, and the last
+  request number they used (specs/requests.md §4);
 - ``plan_claim``: a claim and every step it has been through (JSON, :func:`encode_claim`);
 - ``plan_charge``: what each member was charged in one calendar year (the annual cap);
 - ``plan_money``: each payment and recovery, in the period it counts in.
@@ -48,7 +49,11 @@ member_table = Table(
     Column("juror_key", Text, nullable=True),
     Column("juror_seq", BigInteger, nullable=False),
     Column("seq", BigInteger, nullable=False),
+    Column("member_key", Text, nullable=True),
+    Column("last_request", BigInteger, nullable=False, server_default="-1"),
+    Column("request_seq", BigInteger, nullable=False, server_default="-1"),
     Index("plan_member_juror_key", "juror_key"),
+    Index("plan_member_member_key", "member_key"),
 )
 claim_table = Table(
     "plan_claim",
@@ -84,7 +89,9 @@ money_table = Table(
 PROJECTION_TABLES = (core_table, member_table, claim_table, charge_table, money_table)
 PAID, RECOVERED = "paid", "recovered"
 
-MemberRow = tuple[str, str, str, int, str, str | None, int, str | None, str | None, int, int]
+MemberRow = tuple[
+    str, str, str, int, str, str | None, int, str | None, str | None, int, int, str | None, int, int
+]
 
 
 def member_row(member: Member) -> MemberRow:
@@ -100,7 +107,10 @@ def member_row(member: Member) -> MemberRow:
         None if member.left is None else period_open_at(member.left),
         member.juror_key,
         member.juror_seq,
-        max(member.joined_seq, member.left_seq, member.juror_seq),
+        max(member.joined_seq, member.left_seq, member.juror_seq, member.request_seq),
+        member.member_key,
+        member.last_request,
+        member.request_seq,
     )
 
 
@@ -115,6 +125,9 @@ def parse_member_row(row: Any) -> Member:
         left_seq=int(row[6]),
         juror_key=None if row[8] is None else str(row[8]),
         juror_seq=int(row[9]),
+        member_key=None if row[11] is None else str(row[11]),
+        last_request=int(row[12]),
+        request_seq=int(row[13]),
     )
 
 

@@ -52,7 +52,30 @@ def _v1_projections(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(PROJECTION_TABLES))
 
 
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = ((1, _v1_projections),)
+def _v2_member_keys(conn: Connection) -> None:
+    """Version 2: each member's own key and last request number (specs/requests.md).
+
+    Version 1 creates the tables as this code defines them, so a ledger that starts
+    here already has the columns; one made by the previous version gets them added,
+    empty (no entry before this version names a member key).
+    """
+    present = {c["name"] for c in inspect(conn).get_columns("plan_member")}
+    for name, kind in (
+        ("member_key", "TEXT"),
+        ("last_request", "BIGINT NOT NULL DEFAULT -1"),
+        ("request_seq", "BIGINT NOT NULL DEFAULT -1"),
+    ):
+        if name not in present:
+            conn.exec_driver_sql(f"ALTER TABLE plan_member ADD COLUMN {name} {kind}")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS plan_member_member_key ON plan_member (member_key)"
+    )
+
+
+MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
+    (1, _v1_projections),
+    (2, _v2_member_keys),
+)
 """Every schema step, in order; a step is never changed once released, only added to."""
 SCHEMA = MIGRATIONS[-1][0]
 

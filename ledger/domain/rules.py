@@ -35,6 +35,8 @@ _INT_FIELDS = (
     "juror_tenure_days",
 )
 _KEYS = frozenset({*_INT_FIELDS, "effective", "benefits", "conditions"})
+_OPTIONAL_KEYS = frozenset({"member_signatures"})
+SIGNATURE_POLICIES = ("required", "optional")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,13 @@ class Rules:
     threshold_bp: int
     voting_days: int
     juror_tenure_days: int
+    member_signature_policy: str | None = None
+    """``member_signatures`` as the version states it; None when it leaves the key out."""
+
+    @property
+    def member_signatures(self) -> str:
+        """``required`` or ``optional`` (§2: a version without the key reads as optional)."""
+        return self.member_signature_policy or "optional"
 
     def benefit_for(self, kind: str, age_band: str) -> int:
         """The most a claim for a condition of ``kind`` by a member of ``age_band`` is paid."""
@@ -83,17 +92,19 @@ class Rules:
             {"code": c.code, "category": c.category, "kind": c.kind}
             for c in sorted(self.conditions.values(), key=lambda c: c.code)
         ]
+        if self.member_signature_policy is not None:
+            body["member_signatures"] = self.member_signature_policy
         return body
 
 
 def parse_rules(body: Mapping[str, Any]) -> Rules:
     """Validate a ``plan.rules`` body on its own (§2 bounds; order and notice need the state)."""
     keys = set(body)
-    if keys != _KEYS:
+    if not _KEYS <= keys <= _KEYS | _OPTIONAL_KEYS:
         raise RuleError(
             "entry.keys",
-            f"plan.rules has the keys {sorted(_KEYS)}; missing {sorted(_KEYS - keys)}, "
-            f"unexpected {sorted(keys - _KEYS)}",
+            f"plan.rules has the keys {sorted(_KEYS)} and may have {sorted(_OPTIONAL_KEYS)}; "
+            f"missing {sorted(_KEYS - keys)}, unexpected {sorted(keys - _KEYS - _OPTIONAL_KEYS)}",
         )
     for name in _INT_FIELDS:
         value = body[name]
@@ -114,10 +125,18 @@ def parse_rules(body: Mapping[str, Any]) -> Rules:
         raise RuleError(
             "entry.value", f"plan.rules: effective {effective!r} is not a time"
         ) from None
+    policy = body.get("member_signatures")
+    if "member_signatures" in body and policy not in SIGNATURE_POLICIES:
+        raise RuleError(
+            "entry.value",
+            f"plan.rules: expected member_signatures one of {', '.join(SIGNATURE_POLICIES)}, "
+            f"found {policy!r}",
+        )
     rules = Rules(
         effective=effective,
         benefits=_benefits(body["benefits"]),
         conditions=_conditions(body["conditions"]),
+        member_signature_policy=policy,
         **{name: body[name] for name in _INT_FIELDS},
     )
     _check_bounds(rules)

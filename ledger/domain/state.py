@@ -30,6 +30,7 @@ from ledger.domain.errors import RuleError
 from ledger.domain.model import Claim, Member, PeriodClose, WindDown
 from ledger.domain.periods import next_period, period_open_at
 from ledger.domain.projection_rows import PAID, RECOVERED
+from ledger.domain.requests import ACTING_FIELD, is_signed
 from ledger.domain.rules import Rules, admit, in_force, parse_rules
 from ledger.errors import ChainError
 from ledger.log.entry import GENESIS_TYPE, RETIRED_TYPE, Entry
@@ -57,6 +58,8 @@ class PlanState:
     members: MutableMapping[str, Member] = field(default_factory=dict)
     claims: MutableMapping[str, Claim] = field(default_factory=dict)
     juror_keys: dict[str, str] = field(default_factory=dict)
+    member_keys: dict[str, str] = field(default_factory=dict)
+    """Each member key (base64) -> the member who joined with it (§4.1)."""
     diagnoses: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     wound_down: WindDown | None = None
     first_period: str | None = None
@@ -119,6 +122,10 @@ class PlanState:
         """The member a juror key was enrolled for, if any."""
         return self.juror_keys.get(key)
 
+    def key_holder(self, key: str) -> str | None:
+        """The member who holds ``key`` as their member key or juror key, if any (§4.1, §4.4)."""
+        return self.member_keys.get(key) or self.juror_keys.get(key)
+
     def jurors_active_at(self, time: str) -> Iterator[Member]:
         """Enrolled jurors who are active members at ``time``."""
         return (m for m in self.members.values() if m.juror_key is not None and m.active_at(time))
@@ -175,6 +182,18 @@ class PlanState:
     def add_member(self, member: Member) -> None:
         """Record a new member."""
         self.members[member.id] = member
+        if member.member_key is not None:
+            self.member_keys[member.member_key] = member.id
+
+    def leave(self, member: Member, time: str, seq: int) -> None:
+        """Record that ``member`` left at ``time`` (entry ``seq``)."""
+        member.left = time
+        member.left_seq = seq
+
+    def note_request(self, member: Member, number: int, seq: int) -> None:
+        """Record the request number ``member`` used in entry ``seq`` (§4.5)."""
+        member.last_request = number
+        member.request_seq = seq
 
     def enrol_juror(self, member: Member, key: str, seq: int) -> None:
         """Record ``member``'s juror key."""
@@ -238,11 +257,7 @@ class PlanState:
                 f"last), found "
                 f"{entry.type!r} at seq {entry.seq}",
             )
-        if entry.type != "vote.cast" and not OPERATOR_ACTOR_RE.match(entry.actor):
-            raise RuleError(
-                "entry.actor",
-                f"expected {entry.type} by 'operator' or 'operator:<name>', found {entry.actor!r}",
-            )
+        _check_actor(entry)
         if entry.type == "plan.rules":
             announced = parse_rules(entry.body)
             admit(self.rules, announced, entry.time)
@@ -269,6 +284,25 @@ class PlanState:
         claim = f"c-{entry.seq}" if entry.type == "claim.filed" else entry.body.get("claim")
         if isinstance(claim, str) and claim in self.claims:
             self.claims[claim].history.append((entry.seq, entry.type, entry.time))
+
+
+def _check_actor(entry: Entry) -> None:
+    """§3, §4.5: a signed member action by its member, a vote by its juror (§7, checked
+    with the vote), every other entry by the operator."""
+    if entry.type == "vote.cast":
+        return
+    if entry.type in ACTING_FIELD and is_signed(entry.body):
+        acting = entry.body.get(ACTING_FIELD[entry.type])
+        if entry.actor != f"member:{acting}":
+            raise RuleError(
+                "entry.actor",
+                f"expected the signed {entry.type} by member:{acting}, found {entry.actor!r}",
+            )
+    elif not OPERATOR_ACTOR_RE.match(entry.actor):
+        raise RuleError(
+            "entry.actor",
+            f"expected {entry.type} by 'operator' or 'operator:<name>', found {entry.actor!r}",
+        )
 
 
 def _rules_entry(state: PlanState, entry: Entry, rules: Rules) -> None:  # pragma: no cover

@@ -65,6 +65,9 @@ MEMBER_COLUMNS = [
         "juror_key",
         "juror_seq",
         "seq",
+        "member_key",
+        "last_request",
+        "request_seq",
     )
 ]
 
@@ -213,7 +216,14 @@ def _fetch_members(conn: Connection, members: list[str]) -> list[Member]:
 
 def _member_fields(member: Member) -> tuple[object, ...]:
     """What tells a changed member from the row it was read from."""
-    return (member.left, member.left_seq, member.juror_key, member.juror_seq)
+    return (
+        member.left,
+        member.left_seq,
+        member.juror_key,
+        member.juror_seq,
+        member.last_request,
+        member.request_seq,
+    )
 
 
 def _fetch_claim(conn: Connection, claim: str) -> Claim | None:
@@ -297,6 +307,7 @@ class StoredPlanState(PlanState):
     _charges: dict[int, dict[str, int]] = field(default_factory=dict)
     _charged_years: dict[int, dict[str, int]] = field(default_factory=dict)
     _new_jurors: dict[str, str] = field(default_factory=dict)
+    _new_keys: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, store: Store, conn: Connection | None = None) -> StoredPlanState:
@@ -419,6 +430,17 @@ class StoredPlanState(PlanState):
             ).scalar()
         return None if owner is None else str(owner)
 
+    def key_holder(self, key: str) -> str | None:
+        """The member who holds ``key`` as their member key or juror key, if any."""
+        if key in self._new_keys or key in self._new_jurors:
+            return self._new_keys.get(key) or self._new_jurors[key]
+        m = member_table.c
+        with self._conn() as conn:  # each by its own index
+            owner = conn.execute(select(m.member).where(m.member_key == key)).scalar()
+            if owner is None:
+                owner = conn.execute(select(m.member).where(m.juror_key == key)).scalar()
+        return None if owner is None else str(owner)
+
     def jurors_active_at(self, time: str) -> Iterator[Member]:
         """Enrolled jurors who are active members at ``time``."""
         with self._conn() as conn:  # by the juror-key index: jurors are few
@@ -516,7 +538,7 @@ class StoredPlanState(PlanState):
             ever += 1
             active_count += member.active_at(time)
             jurors += member.juror_key is not None
-        for member, (left, _, juror_key, _) in self._members.changed_from():
+        for member, (left, _, juror_key, *_) in self._members.changed_from():
             was_active = member.joined <= time and (left is None or left > time)
             active_count += int(member.active_at(time)) - int(was_active)
             jurors += int(member.juror_key is not None) - int(juror_key is not None)
@@ -538,7 +560,7 @@ class StoredPlanState(PlanState):
             joined[period_open_at(member.joined)] += 1
             if member.left is not None:
                 left[period_open_at(member.left)] += 1
-        for member, (was_left, _, _, _) in self._members.changed_from():
+        for member, (was_left, *_) in self._members.changed_from():
             if was_left is None and member.left is not None:
                 left[period_open_at(member.left)] += 1
         return joined, left
@@ -578,6 +600,12 @@ class StoredPlanState(PlanState):
         member.juror_key = key
         member.juror_seq = seq
         self._new_jurors[key] = member.id
+
+    def add_member(self, member: Member) -> None:
+        """Record a new member (a row when saved)."""
+        self.members[member.id] = member
+        if member.member_key is not None:
+            self._new_keys[member.member_key] = member.id
 
     def add_claim(self, claim: Claim) -> None:
         """Record a newly filed claim."""
@@ -657,6 +685,7 @@ class StoredPlanState(PlanState):
         self._money.clear()
         self._charges.clear()
         self._new_jurors.clear()
+        self._new_keys.clear()
 
 
 def _save_charges(conn: Connection, year: int, added: Mapping[str, int]) -> None:

@@ -35,6 +35,13 @@ from ledger.domain.closing import close_period  # noqa: E402
 from ledger.domain.draw import draw, pool_root, pool_signature_message, seed  # noqa: E402
 from ledger.domain.errors import RuleError  # noqa: E402
 from ledger.domain.plan import Plan  # noqa: E402
+from ledger.domain.requests import (  # noqa: E402
+    RequestDocument,
+    juror_key_message,
+    public_key,
+    sign,
+    sign_request,
+)
 from ledger.domain.rules import Rules, reference_rules  # noqa: E402
 from ledger.domain.state import PlanState  # noqa: E402
 from ledger.domain.vote import sign_vote  # noqa: E402
@@ -95,6 +102,8 @@ class Base:
     claims: dict[str, str] = field(default_factory=dict)
     panels: dict[str, list[str]] = field(default_factory=dict)
     seeds: dict[str, bytes] = field(default_factory=dict)
+    member_seeds: dict[str, bytes] = field(default_factory=dict)
+    """The member key seed of each keyed member (published: test keys only)."""
 
     def entry(self, seq: int) -> Entry:
         """The base entry at ``seq``, parsed."""
@@ -120,8 +129,9 @@ class Base:
         raise LookupError(f"no {type_} entry for {claim} in the base")
 
 
-def build_base() -> Base:
-    """Run the base plan through the ledger's Plan (see the module doc for its shape)."""
+def build_base(run: Callable[[Plan, Base, Log], None] | None = None) -> Base:
+    """Run the base plan through the ledger's Plan (see the module doc for its shape);
+    ``run`` gives another plan (the signed base) instead."""
     base = Base()
     rng = random.Random(20250102)  # noqa: S311 - vectors are reproducible by design
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,10 +149,11 @@ def build_base() -> Base:
         plan = Plan(
             Ledger(store, log, SIGNER, Publisher(store, SIGNER)), random_bytes=rng.randbytes
         )
-        _run_base(plan, base, log)
+        (run or _run_base)(plan, base, log)
         base.raws = [raw for _, raw in log.entries(0, log.size())]
         plan.ledger.publisher.publish()
-        base.statements = _statements(plan, base)
+        if run is None:
+            base.statements = _statements(plan, base)
         store.dispose()
     return base
 
@@ -363,6 +374,93 @@ def _claims_v2_and_v(plan: Plan, base: Base, mark: Callable[[str], None]) -> Non
     mark("closed_03a")
 
 
+SIGNED_RULES = replace(BASE_RULES, member_signature_policy="required")
+OTHER_SEED = hashlib.sha256(b"invalid-vector another key").digest()
+
+
+def member_seed(n: int) -> bytes:
+    """The member key seed of the signed base's n-th member (published: test keys only)."""
+    return hashlib.sha256(b"invalid-vector member %d" % n).digest()
+
+
+def signed_member(n: int) -> str:
+    """The signed base's n-th member id (chosen by the member's tool, plan.md §1)."""
+    return "m-" + hashlib.sha256(b"invalid-vector member id %d" % n).hexdigest()[:20]
+
+
+def signed(base: Base, member: str, entry_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` signed by ``member``'s own key."""
+    return sign_request(base.member_seeds[member], ORIGIN, entry_type, body)
+
+
+def enrolment(
+    base: Base, member: str, juror_seed_: bytes, number: int, proof_seed: bytes | None = None
+) -> dict[str, Any]:
+    """A signed enrolment of ``member`` with the juror key of ``juror_seed_``, whose own
+    signature is by ``proof_seed`` (the juror key itself unless given)."""
+    key = public_key(juror_seed_)
+    proof = sign(proof_seed or juror_seed_, juror_key_message(ORIGIN, member, key))
+    body = {"member": member, "juror_key": key, "juror_signature": proof, "request": number}
+    return signed(base, member, "juror.enrolled", body)
+
+
+def join_request(member: str, seed: bytes, key_seed: bytes | None = None) -> dict[str, Any]:
+    """A join request of ``member`` naming the key of ``key_seed`` (default ``seed``),
+    signed by ``seed``."""
+    body = {"member": member, "member_key": public_key(key_seed or seed), "request": 0}
+    return sign_request(seed, ORIGIN, "member.joined", body)
+
+
+def _run_signed_base(plan: Plan, base: Base, log: Log) -> None:
+    """Members who sign: keyed joins, signed enrolments, a claim filed, objected to and
+    appealed by signed requests, a signed leaving, under member_signatures required."""
+
+    def mark(label: str) -> None:
+        base.labels[label] = log.size()
+
+    def submit(member: str, entry_type: str, body: dict[str, Any], at: str) -> None:
+        plan.submit_request(
+            RequestDocument(entry_type, signed(base, member, entry_type, body)), at=at
+        )
+
+    mark("genesis")
+    plan.set_rules(SIGNED_RULES, at=START)
+    people = [signed_member(n) for n in range(6)]
+    base.people = people
+    for n, person in enumerate(people):
+        base.member_seeds[person] = member_seed(n)
+    requests = [
+        RequestDocument("member.joined", join_request(m, base.member_seeds[m])) for m in people
+    ]
+    plan.join_many(
+        [("0-39", {"n": n, "signed": True}) for n in range(len(people))],
+        requests=requests,
+        at="2025-01-02T00:00:00Z",
+    )
+    mark("joined")
+    for n, person in enumerate(people[3:]):
+        base.seeds[person] = juror_seed(20 + n)
+        doc = enrolment(base, person, base.seeds[person], 1)
+        plan.submit_request(RequestDocument("juror.enrolled", doc), at="2025-02-05T00:00:00Z")
+    mark("enrolled")
+    body = filed(people[0], "ACC", 400_000, "2025-02-06T00:00:00Z")
+    submit(people[0], "claim.filed", {**body, "request": 1}, "2025-02-06T00:00:00Z")
+    s = f"c-{log.size() - 1}"
+    base.claims["S"] = s
+    plan.assess(s, "approve", 400_000, "covered", b"r", at="2025-02-06T01:00:00Z")
+    plan.disclose(s, at="2025-02-06T02:00:00Z")
+    mark("s_disclosed")
+    objection = {"claim": s, "objector": people[1], "reason_hash": RATIONALE, "request": 1}
+    submit(people[1], "claim.objected", objection, "2025-02-07T00:00:00Z")
+    mark("s_objected")
+    commitment = hashlib.sha256(secret_of(s)).hexdigest()
+    appeal = {"claim": s, "appellant": people[1], "secret_commitment": commitment, "request": 2}
+    submit(people[1], "claim.appealed", appeal, "2025-02-08T00:00:00Z")
+    mark("s_appealed")
+    submit(people[2], "member.left", {"member": people[2], "request": 1}, "2025-02-09T00:00:00Z")
+    mark("p2_left")
+
+
 # -- the cases ----------------------------------------------------------------------
 
 
@@ -385,6 +483,7 @@ class Case:
     description: str
     at: str
     make: Callable[[Base, int], Bad]
+    base: str = "base.json"
 
 
 def rules_body(rules: Rules, **changes: Any) -> dict[str, Any]:
@@ -1504,6 +1603,171 @@ def _cases_periods() -> list[Case]:
     ]
 
 
+def _objection(b: Base, objector: int, number: int) -> dict[str, Any]:
+    return {
+        "claim": _c(b, "S"),
+        "objector": _p(b, objector),
+        "reason_hash": RATIONALE,
+        "request": number,
+    }
+
+
+def _cases_signed() -> list[Case]:
+    def member(b: Base, n: int) -> str:
+        return f"member:{_p(b, n)}"
+
+    def case(
+        rule: str, variant: str, description: str, at: str, make: Callable[[Base], Bad]
+    ) -> Case:
+        return Case(rule, variant, description, at, lambda b, n: make(b), base="base-signed.json")
+
+    return [
+        case(
+            "request.required",
+            "",
+            "the operator writes an objection in a member's name where the rules require "
+            "member signatures",
+            "s_disclosed",
+            lambda b: Bad(
+                "claim.objected",
+                {"claim": _c(b, "S"), "objector": _p(b, 2), "reason_hash": RATIONALE},
+            ),
+        ),
+        case(
+            "request.required",
+            "appeal",
+            "the operator writes an appeal, with a secret commitment of its own choosing, "
+            "where the rules require member signatures",
+            "s_objected",
+            lambda b: Bad(
+                "claim.appealed",
+                {
+                    "claim": _c(b, "S"),
+                    "appellant": _p(b, 1),
+                    "secret_commitment": hashlib.sha256(b"operator's secret").hexdigest(),
+                },
+            ),
+        ),
+        case(
+            "request.required",
+            "join",
+            "a member joins without a key where the rules require member signatures",
+            "joined",
+            lambda b: Bad("member.joined", joined(NEW_MEMBER)),
+        ),
+        case(
+            "request.signature",
+            "",
+            "an objection in a member's name signed by a key that is not theirs",
+            "s_disclosed",
+            lambda b: Bad(
+                "claim.objected",
+                sign_request(OTHER_SEED, ORIGIN, "claim.objected", _objection(b, 2, 1)),
+                member(b, 2),
+            ),
+        ),
+        case(
+            "request.signature",
+            "cross-member",
+            "one member's key signs an objection in another member's name",
+            "s_disclosed",
+            lambda b: Bad(
+                "claim.objected",
+                sign_request(
+                    b.member_seeds[_p(b, 2)], ORIGIN, "claim.objected", _objection(b, 3, 1)
+                ),
+                member(b, 3),
+            ),
+        ),
+        case(
+            "request.replay",
+            "",
+            "an objection signed with the request number the member's join used",
+            "s_disclosed",
+            lambda b: Bad(
+                "claim.objected",
+                signed(b, _p(b, 2), "claim.objected", _objection(b, 2, 0)),
+                member(b, 2),
+            ),
+        ),
+        case(
+            "request.replay",
+            "reused",
+            "a leaving signed with the number of the member's earlier appeal",
+            "s_appealed",
+            lambda b: Bad(
+                "member.left",
+                signed(b, _p(b, 1), "member.left", {"member": _p(b, 1), "request": 2}),
+                member(b, 1),
+            ),
+        ),
+        case(
+            "entry.actor",
+            "signed-by-operator",
+            "a member-signed objection appended under the operator's actor",
+            "s_disclosed",
+            lambda b: Bad(
+                "claim.objected", signed(b, _p(b, 2), "claim.objected", _objection(b, 2, 1))
+            ),
+        ),
+        case(
+            "member.joined.key",
+            "",
+            "a new member joins with another member's key (and its signature)",
+            "joined",
+            lambda b: Bad(
+                "member.joined",
+                {**joined(NEW_MEMBER), **join_request(NEW_MEMBER, b.member_seeds[_p(b, 0)])},
+            ),
+        ),
+        case(
+            "member.joined.key",
+            "juror",
+            "a new member joins with an enrolled juror's key (and its signature)",
+            "enrolled",
+            lambda b: Bad(
+                "member.joined",
+                {**joined(NEW_MEMBER), **join_request(NEW_MEMBER, b.seeds[_p(b, 3)])},
+            ),
+        ),
+        case(
+            "member.joined.signature",
+            "",
+            "a join naming a key that did not sign it (no proof of possession)",
+            "joined",
+            lambda b: Bad(
+                "member.joined",
+                {
+                    **joined(NEW_MEMBER),
+                    **join_request(NEW_MEMBER, OTHER_SEED, member_seed(99)),
+                },
+            ),
+        ),
+        case(
+            "juror.enrolled.signature",
+            "",
+            "a member enrols a juror key that did not sign itself",
+            "enrolled",
+            lambda b: Bad(
+                "juror.enrolled",
+                enrolment(b, _p(b, 0), juror_seed(30), 1, OTHER_SEED),
+                member(b, 0),
+            ),
+        ),
+        case(
+            "juror.enrolled.key",
+            "member-key",
+            "a member enrols another member's key as their juror key",
+            "enrolled",
+            lambda b: Bad(
+                "juror.enrolled",
+                enrolment(b, _p(b, 0), b.member_seeds[_p(b, 1)], 1),
+                member(b, 0),
+            ),
+        ),
+    ]
+
+
 def all_cases() -> list[Case]:
     """Every case, in the order of specs/plan.md §10."""
     return (
@@ -1514,6 +1778,7 @@ def all_cases() -> list[Case]:
         + _cases_panel()
         + _cases_decisions()
         + _cases_periods()
+        + _cases_signed()
     )
 
 
@@ -1541,7 +1806,7 @@ def vector_of(base: Base, case: Case) -> dict[str, Any]:
     return {
         "description": case.description,
         "rule": case.rule,
-        "base": "base.json",
+        "base": case.base,
         "prefix": size,
         "seq": size,
         "entry": json.loads(raw),
@@ -1557,6 +1822,8 @@ def main() -> None:
     base = build_base()
     state = base.state(len(base.raws))  # the whole base keeps every rule
     assert state.size == len(base.raws)
+    signed_base = build_base(_run_signed_base)
+    assert signed_base.state(len(signed_base.raws)).size == len(signed_base.raws)
     write(
         "plan/invalid/base.json",
         {
@@ -1571,9 +1838,23 @@ def main() -> None:
             "labels": base.labels,
         },
     )
+    write(
+        "plan/invalid/base-signed.json",
+        {
+            "description": "a small plan whose rules require member signatures, run by the "
+            "ledger: members join with their own keys, enrol as jurors, file, object to and "
+            "appeal a claim and leave by requests they sign; the negative vectors of the "
+            "member-signing rules append one entry to a prefix of it",
+            "origin": ORIGIN,
+            "verifier_key": SIGNER.verifier().to_string(),
+            "entries_b64": [b64(r) for r in signed_base.raws],
+            "labels": signed_base.labels,
+        },
+    )
+    bases = {"base.json": base, "base-signed.json": signed_base}
     for case in all_cases():
         name = case.rule + (f"-{case.variant}" if case.variant else "")
-        write(f"plan/invalid/{name}.json", vector_of(base, case))
+        write(f"plan/invalid/{name}.json", vector_of(bases[case.base], case))
     for name, vector in base.statements.items():
         write(f"statement/{name}.json", vector)
 

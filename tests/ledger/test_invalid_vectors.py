@@ -1,6 +1,7 @@
 """The negative vectors of specs/plan.md §10, on the ledger, on both backends.
 
-Each vector is a prefix of ``plan/invalid/base.json`` and one entry that breaks one
+Each vector is a prefix of a base plan (``plan/invalid/base.json``, or the plan under
+member signatures ``base-signed.json`` that it names) and one entry that breaks one
 rule. The ledger must refuse that entry as a command, naming the rule's id, and
 append nothing; and ``tally check`` must name the rule and the seq on a log that
 holds the entry (put there behind the plan's back, as a rewriting operator would).
@@ -31,9 +32,11 @@ from ledger.log.log import NewEntry
 from tests.conftest import SPEC_VECTORS
 
 INVALID = SPEC_VECTORS / "plan" / "invalid"
-BASE: dict[str, Any] = json.loads((INVALID / "base.json").read_text())
-BASE_RAWS = [base64.b64decode(b) for b in BASE["entries_b64"]]
-VECTORS = sorted(p for p in INVALID.glob("*.json") if p.name != "base.json")
+BASES = {p.name: json.loads(p.read_text()) for p in INVALID.glob("base*.json")}
+BASE_RAWS = {
+    name: [base64.b64decode(b) for b in base["entries_b64"]] for name, base in BASES.items()
+}
+VECTORS = sorted(p for p in INVALID.glob("*.json") if p.name not in BASES)
 KEY_DOC = json.loads((SPEC_VECTORS / "keys" / "log-key.json").read_text())
 PLAN_MD = SPEC_VECTORS.parent / "plan.md"
 
@@ -95,7 +98,7 @@ def vector(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.fixture
 def prefix(vector: dict[str, Any], db_url: str, tmp_path: Path) -> Iterator[Ledger]:
-    ledger = ledger_holding(db_url, tmp_path, BASE_RAWS[: vector["prefix"]])
+    ledger = ledger_holding(db_url, tmp_path, BASE_RAWS[vector["base"]][: vector["prefix"]])
     yield ledger
     ledger.close()
 

@@ -40,7 +40,12 @@ def test_regenerating_changes_nothing(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(SPEC_VECTORS / "generate.py"), str(tmp_path)], check=True)
     # receipts/, plan/invalid/ and retirement/ have their own generators (specs/receipt.md,
     # plan.md §10, log.md §7); every vector file has a maker.
-    for maker in ("receipts_generate.py", "invalid_generate.py", "retirement_generate.py"):
+    for maker in (
+        "receipts_generate.py",
+        "invalid_generate.py",
+        "retirement_generate.py",
+        "requests_generate.py",
+    ):
         subprocess.run([sys.executable, str(SPEC_VECTORS / maker), str(tmp_path)], check=True)
     made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.json"))
     kept = sorted(p.relative_to(SPEC_VECTORS) for p in SPEC_VECTORS.rglob("*.json"))
