@@ -1,7 +1,9 @@
 """The negative vectors of specs/plan.md §10, on the verifier: replay and ``audit`` name the rule.
 
-Each vector is a prefix of ``plan/invalid/base.json`` and one entry that breaks one
-rule. The verifier's plan replay must stop at that entry with the rule's id, and
+Each vector is a prefix of a base plan and one entry that breaks one rule: the base
+its ``"base"`` field names (``base.json`` if it names none), such as
+``base-signed.json``, a plan under ``member_signatures`` ``required``. The
+verifier's plan replay must stop at that entry with the rule's id, and
 ``tally-verify audit`` over a dump of the same log (with a checkpoint signed by the
 published test key) must report it as its first violation. The verifier's table of
 ids is held to specs/plan.md. Nothing here comes from the ledger.
@@ -10,6 +12,7 @@ ids is held to specs/plan.md. Nothing here comes from the ledger.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 from pathlib import Path
@@ -27,9 +30,8 @@ from verifier.plan.state import PlanReplay
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 INVALID = SPECS / "vectors" / "plan" / "invalid"
-BASE: dict[str, Any] = json.loads((INVALID / "base.json").read_text())
-BASE_RAWS = [base64.b64decode(b) for b in BASE["entries_b64"]]
-VECTORS = sorted(p for p in INVALID.glob("*.json") if p.name != "base.json")
+BASES = sorted(INVALID.glob("base*.json"))
+VECTORS = sorted(p for p in INVALID.glob("*.json") if not p.name.startswith("base"))
 KEY_DOC = json.loads((SPECS / "vectors" / "keys" / "log-key.json").read_text())
 
 
@@ -44,19 +46,48 @@ def test_the_verifier_names_rules_by_the_spec_table_alone() -> None:
     assert named == set(table)
 
 
-def test_the_base_keeps_every_rule() -> None:
+@functools.cache
+def base_raws(name: str) -> list[bytes]:
+    """The entries of the base plan ``name`` (a file of ``plan/invalid/``)."""
+    base = json.loads((INVALID / name).read_text())
+    return [base64.b64decode(b) for b in base["entries_b64"]]
+
+
+def replay_base(name: str) -> PlanReplay:
     chain, plan = ChainVerifier(), PlanReplay()
-    for raw in BASE_RAWS:
+    for raw in base_raws(name):
         plan.apply(chain.add(raw))
-    summary = plan.summary()
+    return plan
+
+
+def test_the_base_keeps_every_rule() -> None:
+    summary = replay_base("base.json").summary()
     assert summary.periods_closed == 5
     assert summary.wound_down
+
+
+@pytest.mark.parametrize("base", BASES, ids=lambda p: p.stem)
+def test_every_base_keeps_every_rule(base: Path) -> None:
+    plan = replay_base(base.name)
+    assert plan.summary().plan_entries == plan.next_seq - 1
+
+
+def test_the_signed_base_signs_every_member_action() -> None:
+    if not (INVALID / "base-signed.json").is_file():  # pragma: no cover - vectors of main
+        pytest.skip("no base-signed.json yet")
+    plan = replay_base("base-signed.json")
+    rules = plan.rules.latest
+    assert rules is not None
+    assert rules.member_signatures == "required"
+    counts = plan.summary().member_actions
+    assert counts.signed > 0
+    assert (counts.assisted, counts.unkeyed_joins) == (0, 0)
 
 
 def log_of(vector: dict[str, Any]) -> list[bytes]:
     raw = base64.b64decode(vector["entry_b64"])
     assert json.loads(raw) == vector["entry"]
-    return [*BASE_RAWS[: vector["prefix"]], raw]
+    return [*base_raws(vector.get("base", "base.json"))[: vector["prefix"]], raw]
 
 
 @pytest.fixture(params=VECTORS, ids=lambda p: p.stem)

@@ -134,6 +134,7 @@ def _finish(app: App, outcome: AuditOutcome, tiles: bool) -> None:
         grown.sentence(),
         audit_sentence(outcome.start, n),
         plan.sentence(),
+        *plan.action_lines(),
         *plan.finding_lines(),
     ]
     if tiles:
@@ -239,6 +240,7 @@ def _dump(app: App, folder: Path, key_text: str | None) -> None:
         f"Audited the dump in {folder} of the log {key.name}.",
         audit_sentence(0, checkpoint.size),
         plan.sentence(),
+        *plan.action_lines(),
         *plan.finding_lines(),
         *_saved_lines(done),
     ]

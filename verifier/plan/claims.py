@@ -17,6 +17,10 @@ Readings where specs/plan.md leaves a choice:
 - the pool is fixed at the appeal (§6: "the pool is therefore fixed before any
   randomness exists"), so an objection filed after the appeal does not change it;
 - no appeal, pool signature, draw or vote is accepted once the claim is decided.
+
+Filing, objecting and appealing are member actions (§4.5), signed or assisted: their
+form, actor and request are checked first (:mod:`verifier.plan.actions`), then the
+rules of this module, so every value of the body is read before ``claim.known``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 
 from verifier.entry import Entry
 from verifier.note import Verifier
+from verifier.plan.actions import Requests, read_form
 from verifier.plan.panel import (
     DRAWN_KEYS,
     POOLED_KEYS,
@@ -73,7 +78,8 @@ class ClaimBook:
     """Every claim on the log, and the checks of §5-§7 (see the module doc).
 
     ``members`` and ``jurors`` (the ids of enrolled jurors still active) are the
-    replay's own, shared by reference and kept current by it.
+    replay's own, shared by reference and kept current by it; so is ``requests``,
+    which checks the member actions' signatures and request numbers.
     """
 
     def __init__(
@@ -82,7 +88,9 @@ class ClaimBook:
         key: Verifier,
         members: Mapping[str, MemberRecord],
         jurors: set[str],
+        requests: Requests,
     ) -> None:
+        self.requests = requests
         self.origin = origin
         self.key = key
         self.members = members
@@ -100,9 +108,13 @@ class ClaimBook:
 
     # -- helpers -------------------------------------------------------------------
 
-    def claim_of(self, body: Body) -> ClaimRecord:
-        """The claim the body names (``claim.known``), with this entry added to its history."""
-        claim_id = body.claim("claim")
+    def claim_of(self, body: Body, claim_id: str | None = None) -> ClaimRecord:
+        """The claim the body names (``claim.known``), with this entry added to its history.
+
+        ``claim_id`` is the body's claim if already read.
+        """
+        if claim_id is None:
+            claim_id = body.claim("claim")
         claim = self.claims.get(claim_id)
         if claim is None:
             body.fail(
@@ -141,11 +153,12 @@ class ClaimBook:
 
     def filed(self, entry: Entry, t: int, rules: Rules) -> ClaimRecord:
         """§5.1: an active member, a covered condition, in cover, once per diagnosis."""
-        body = Body(entry, FILED_KEYS)
+        body, signed = read_form(entry, FILED_KEYS, {})
         member_id, code = body.member("member"), body.text("condition")
         amount = body.integer("amount_fen")
         diagnosed, diagnosed_s = body.time("diagnosed")
         body.hex64("evidence_commitment")
+        action = self.requests.check(body, signed, member_id, rules)
         member = self.active(body, member_id, "member", "claim.filed.member")
         condition = rules.conditions.get(code)
         if condition is None:
@@ -192,6 +205,7 @@ class ClaimBook:
         )
         self.claims[claim.claim] = claim
         self.diagnoses.setdefault((claim.member, code, diagnosed), []).append(claim.claim)
+        self.requests.accept(action)
         return claim
 
     def _once_per_diagnosis(self, body: Body, member: str, code: str, diagnosed: str) -> None:
@@ -296,11 +310,12 @@ class ClaimBook:
 
     def objected(self, entry: Entry, t: int, rules: Rules) -> ClaimRecord:
         """§5.4: before objections close, by an active member other than the claimant, once."""
-        del rules
-        body = Body(entry, OBJECTED_KEYS)
-        claim = self.claim_of(body)
+        body, signed = read_form(entry, OBJECTED_KEYS, {})
+        claim_id = body.claim("claim")
         objector_id = body.member("objector")
         body.hex64("reason_hash")
+        action = self.requests.check(body, signed, objector_id, rules)
+        claim = self.claim_of(body, claim_id)
         close_s = self.disclosed_close(body, claim, "claim.objected.order")
         if t >= close_s:
             body.fail(
@@ -320,16 +335,19 @@ class ClaimBook:
                 f"expected one objection per member, found a second one by {objector.member}",
             )
         claim.objectors.append(objector.member)
+        self.requests.accept(action)
         return claim
 
     # -- §5.5 appealed -------------------------------------------------------------
 
     def appealed(self, entry: Entry, t: int, rules: Rules) -> ClaimRecord:
         """§5.5: once, in time, by the right member; fixes the pool of the draw (§6)."""
-        body = Body(entry, APPEALED_KEYS)
-        claim = self.claim_of(body)
+        body, signed = read_form(entry, APPEALED_KEYS, {})
+        claim_id = body.claim("claim")
         appellant_id = body.member("appellant")
         commitment = body.hex64("secret_commitment")
+        action = self.requests.check(body, signed, appellant_id, rules)
+        claim = self.claim_of(body, claim_id)
         close_s = self.disclosed_close(body, claim, "claim.appealed.order")
         if claim.outcome is not None:
             body.fail(
@@ -364,6 +382,7 @@ class ClaimBook:
         claim.panel_size = rules.panel_size
         excluded = {claim.member, *claim.objectors}
         claim.pool = sorted(j for j in self.jurors if j not in excluded)
+        self.requests.accept(action)
         return claim
 
     # -- §6 panel.pooled and panel.drawn, §7 vote.cast (in verifier.plan.panel) -------

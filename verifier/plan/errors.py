@@ -1,4 +1,4 @@
-"""Typed errors of the plan rules (specs/plan.md §6-§9).
+"""Typed errors of the plan rules (specs/plan.md §6-§9) and member requests (specs/requests.md).
 
 Every error says what was expected and what was found. The hierarchy, under
 :class:`verifier.errors.VerificationError`::
@@ -13,8 +13,10 @@ Every error says what was expected and what was found. The hierarchy, under
     ├── DrawError               a pool, secret, seed or panel size is malformed (§6)
     │   ├── PoolSignatureError  the pool signature does not verify
     │   └── SecretMismatchError the revealed secret does not open its commitment
-    └── VoteError               a vote's fields are malformed (§7)
-        └── VoteSignatureError  the vote signature does not verify
+    ├── VoteError               a vote's fields are malformed (§7)
+    │   └── VoteSignatureError  the vote signature does not verify
+    └── RequestError            a member's request is malformed (requests.md §2-§3)
+        └── RequestSignatureError  a request's or juror key's signature does not verify
 
 Misuse of the API by a caller (passing a float where an int is expected, say) raises
 ``TypeError``; values that come from the log raise these errors.
@@ -95,3 +97,13 @@ class VoteError(PlanError):
 
 class VoteSignatureError(VoteError):
     """A vote signature does not verify with the juror's key (§7)."""
+
+
+class RequestError(PlanError):
+    """A member's request (origin, entry type, body, key or signature) is malformed
+    (specs/requests.md §2-§3)."""
+
+
+class RequestSignatureError(RequestError):
+    """A request's signature does not verify with the member's key, or a juror key's
+    own signature with that key (specs/requests.md §2, §3.1)."""

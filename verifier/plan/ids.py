@@ -19,6 +19,8 @@ from verifier.plan.errors import IdError, PlanError
 MEMBER_PATTERN = re.compile(r"m-[0-9a-f]{20}")
 CLAIM_PATTERN = re.compile(r"c-(?:0|[1-9][0-9]*)")
 HEX64_PATTERN = re.compile(r"[0-9a-f]{64}")
+OPERATOR_ACTOR = re.compile(r"operator(:[A-Za-z0-9._@-]{1,128})?")
+"""The actor of a plan entry the operator writes (§3): ``operator`` or ``operator:<name>``."""
 
 U64_MAX = 2**64 - 1
 

@@ -187,7 +187,7 @@ class Body:
 
 @dataclass(frozen=True)
 class MemberRecord:
-    """A member as the log shows them (§4): join, age band, leaving, juror key.
+    """A member as the log shows them (§4): join, age band, leaving, juror key, own key.
 
     A snapshot of :class:`~verifier.plan.roster.MemberTable`'s fixed-size record;
     the identity commitment is checked when the member joins and stays in that entry.
@@ -203,6 +203,10 @@ class MemberRecord:
     left_s: int | None = None
     juror_key: str | None = None
     juror_seq: int | None = None
+    member_key: str | None = None
+    """The member's own key (base64), if they joined with one (specs/requests.md §1)."""
+    request: int | None = None
+    """The last request number the member used (requests.md §4); ``None`` without a key."""
 
     @property
     def active(self) -> bool:

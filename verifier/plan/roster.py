@@ -9,9 +9,23 @@ ordinal:
 - the join and leave seq and time, in seconds (a time is read back as the entry
   spelled it: entry times are canonical, so seconds give the same text);
 - the age band, as a small number;
+- the member's own key (specs/requests.md §1), its 32 bytes (zeros if none);
+- the last request number the member used (requests.md §4), or :data:`NO_KEY` for
+  a member who joined without a key (so even an all-zero key is told apart from
+  none), or :data:`KEY_UNKNOWN` for a placeholder whose join a partial replay did
+  not read (a statement bundle's objector);
 
-about 45 bytes a member, with the id index below. Jurors, a few hundred at most,
+about 85 bytes a member, with the id index below: 45 for the join, the leave and
+the band, 40 for the key and the request number. Jurors, a few hundred at most,
 keep their key and enrolment seq in a dictionary.
+
+One key speaks for one person (requests.md §1): member keys and juror keys share
+one namespace, :meth:`MemberTable.key_owner`. Juror keys are few and sit in a
+dictionary by their 32 bytes; member keys are found through a second
+open-addressing index of ordinals over the key bytes above (4 bytes a slot, at
+most half full: 8 to 16 bytes a keyed member), not a dictionary, which would cost
+some 150 bytes a member (a bytes object, an int and the table's own slots), 1.5 GB
+at ten million members.
 
 Ids are found through an open-addressing index of ordinals (4 bytes a slot, at most
 half full) probed from Python's own hash of the id bytes, which is salted per
@@ -21,7 +35,7 @@ process: an operator who picks member ids cannot make the lookups collide.
 period's contribution leaves, §9), sorting only the members who joined since the
 last call and merging them in. Reading a member (``table[id]``) gives a
 :class:`~verifier.plan.records.MemberRecord`: a snapshot, changed only through
-:meth:`MemberTable.leave` and :meth:`MemberTable.enrol`.
+:meth:`MemberTable.leave`, :meth:`MemberTable.enrol` and :meth:`MemberTable.use_request`.
 """
 
 from __future__ import annotations
@@ -30,10 +44,17 @@ import bisect
 from array import array
 from collections.abc import Iterator, Mapping
 
+from verifier.b64 import encode
 from verifier.plan.records import MemberRecord, format_time
 
 ID_BYTES = 10
 """The bytes of a member id's 20 hex digits."""
+KEY_BYTES = 32
+"""The bytes of an Ed25519 public key (a member's or a juror's)."""
+NO_KEY = -1
+"""The request number of a member who joined without a key: they cannot sign."""
+KEY_UNKNOWN = -2
+"""The request number of a placeholder member whose join was not replayed."""
 ACTIVE = 2**63 - 1
 """The leave time of a member who has not left: after every cutoff."""
 _FIRST_SLOTS = 1 << 10
@@ -57,6 +78,14 @@ class MemberTable(Mapping[str, MemberRecord]):
         self._joined_at: dict[int, str] = {}
         """Join times not spelled as their seconds (placeholders of a statement replay)."""
         self._slots = array("i", bytes(4 * _FIRST_SLOTS))
+        self._keys = bytearray()
+        """Each ordinal's member key, :data:`KEY_BYTES` bytes (zeros if none)."""
+        self._requests = array("q")
+        """Each ordinal's last request number, or :data:`NO_KEY` / :data:`KEY_UNKNOWN`."""
+        self._key_slots = array("i", bytes(4 * _FIRST_SLOTS))
+        self._keyed = 0
+        self._juror_keys: dict[bytes, int] = {}
+        """Juror key (32 bytes) -> the ordinal it was enrolled for."""
         self._order = array("i")
         self.left_count = 0
         """How many members have left."""
@@ -99,11 +128,28 @@ class MemberTable(Mapping[str, MemberRecord]):
 
     # -- changes ---------------------------------------------------------------------
 
-    def add(self, member: str, seq: int, t: int, band: str, joined_at: str | None = None) -> int:
+    def add(
+        self,
+        member: str,
+        seq: int,
+        t: int,
+        band: str,
+        joined_at: str | None = None,
+        *,
+        key: bytes | None = None,
+        request: int = NO_KEY,
+    ) -> int:
         """Record a join of ``member`` (a valid id not yet in the table) at ``t``; its ordinal.
 
         ``joined_at`` is the join time as text, if it may not be the spelling of ``t``.
+        A keyed join gives the member's ``key`` (32 bytes, held by no one yet) and its
+        ``request`` number; an unkeyed one neither (or ``request`` :data:`KEY_UNKNOWN`
+        for a placeholder).
         """
+        if (key is None) != (request < 0) or (key is not None and len(key) != KEY_BYTES):
+            raise ValueError("a keyed join has a 32-byte key and a request number >= 0")
+        if key is not None and self.key_owner(key) is not None:
+            raise ValueError(f"the key of {member} is held already")
         raw = bytes.fromhex(member[2:])
         if 2 * (len(self.joined_s) + 1) > len(self._slots):
             self._grow()
@@ -124,7 +170,17 @@ class MemberTable(Mapping[str, MemberRecord]):
         self._band.append(code)
         if joined_at is not None and format_time(t) != joined_at:
             self._joined_at[o] = joined_at
+        self._requests.append(request)
+        if key is None:
+            self._keys += bytes(KEY_BYTES)
+        else:
+            self._keys += key
+            self._index_key(o, key)
         return o
+
+    def use_request(self, o: int, number: int) -> None:
+        """Record ``number`` as the last request of ordinal ``o`` (a keyed member)."""
+        self._requests[o] = number
 
     def leave(self, member: str, seq: int, t: int) -> None:
         """Record that ``member``, who joined and has not left, left at seq ``seq``, time t."""
@@ -132,9 +188,64 @@ class MemberTable(Mapping[str, MemberRecord]):
         self.left_s[o], self._left_seq[o] = t, seq
         self.left_count += 1
 
-    def enrol(self, member: str, key: str, seq: int) -> None:
-        """Record ``member``'s juror key (base64), enrolled at seq ``seq``."""
-        self._jurors[self.ordinal(member)] = (key, seq)
+    def enrol(self, member: str, key: str, seq: int, raw: bytes) -> None:
+        """Record ``member``'s juror key (base64 ``key`` of the 32 bytes ``raw``), at ``seq``."""
+        o = self.ordinal(member)
+        self._jurors[o] = (key, seq)
+        self._juror_keys[bytes(raw)] = o
+
+    # -- keys ------------------------------------------------------------------------
+
+    def _index_key(self, o: int, key: bytes) -> None:
+        if 2 * (self._keyed + 1) > len(self._key_slots):
+            slots = array("i", bytes(8 * len(self._key_slots)))
+            mask, keys, requests = len(slots) - 1, self._keys, self._requests
+            for held in range(len(requests)):
+                if held != o and requests[held] >= 0:
+                    at = held * KEY_BYTES
+                    i = hash(bytes(keys[at : at + KEY_BYTES])) & mask
+                    while slots[i]:
+                        i = (i + 1) & mask
+                    slots[i] = held + 1
+            self._key_slots = slots
+        self._key_slots[self._find_key(key)[0]] = o + 1
+        self._keyed += 1
+
+    def _find_key(self, key: bytes) -> tuple[int, int]:
+        # (slot, ordinal): the slot holding the ordinal whose member key is ``key``, or
+        # the empty slot it would take.
+        slots, keys = self._key_slots, self._keys
+        mask = len(slots) - 1
+        i = hash(key) & mask
+        while True:
+            held = slots[i]
+            if not held:
+                return i, -1
+            at = (held - 1) * KEY_BYTES
+            if keys[at : at + KEY_BYTES] == key:
+                return i, held - 1
+            i = (i + 1) & mask
+
+    def key_owner(self, key: bytes) -> tuple[str, int] | None:
+        """Who holds the 32-byte ``key``: ``("member", o)`` if it is the member key of
+        ordinal ``o``, ``("juror", o)`` if it is o's juror key, or ``None``."""
+        key = bytes(key)
+        juror = self._juror_keys.get(key)
+        if juror is not None:
+            return "juror", juror
+        found = self._find_key(key)[1]
+        return None if found < 0 else ("member", found)
+
+    def member_key(self, o: int) -> bytes | None:
+        """The member key of ordinal ``o``, or ``None`` if they joined without one (or
+        their join was not replayed: :meth:`last_request` tells which)."""
+        if self._requests[o] < 0:
+            return None
+        return bytes(self._keys[o * KEY_BYTES : (o + 1) * KEY_BYTES])
+
+    def last_request(self, o: int) -> int:
+        """The last request number of ordinal ``o``; :data:`NO_KEY` or :data:`KEY_UNKNOWN`."""
+        return self._requests[o]
 
     # -- reading ---------------------------------------------------------------------
 
@@ -144,6 +255,8 @@ class MemberTable(Mapping[str, MemberRecord]):
         left_s = None if left_seq < 0 else self.left_s[o]
         juror = self._jurors.get(o)
         joined_s = self.joined_s[o]
+        member_key = self.member_key(o)
+        request = self._requests[o]
         return MemberRecord(
             member=self.member_id(o),
             joined_seq=self._joined_seq[o],
@@ -155,6 +268,8 @@ class MemberTable(Mapping[str, MemberRecord]):
             left_s=left_s,
             juror_key=None if juror is None else juror[0],
             juror_seq=None if juror is None else juror[1],
+            member_key=None if member_key is None else encode(member_key),
+            request=None if request < 0 else request,
         )
 
     @property

@@ -1,6 +1,8 @@
 """The plan's versioned rules (specs/plan.md §2): their body, their versions, which is in force.
 
-A ``plan.rules`` body has exactly the keys of :data:`RULES_KEYS`. At time t:
+A ``plan.rules`` body has exactly the keys of :data:`RULES_KEYS`, and MAY have
+``member_signatures`` too (``required`` or ``optional``; a version without it reads
+as ``optional``, as every version written before the key existed does). At time t:
 
 - the first version MAY take effect at its own entry's time (``effective`` >= t);
 - every later version MUST have ``effective`` >= t + ``notice_days`` days of the
@@ -43,6 +45,10 @@ RULES_KEYS = (
     "voting_days",
     "juror_tenure_days",
 )
+MEMBER_SIGNATURES = ("required", "optional")
+"""The values of ``member_signatures`` (§2, §4.5)."""
+OPTIONAL_KEYS = ("member_signatures",)
+"""Rules keys a version MAY leave out (§2)."""
 KINDS = ("major", "light", "accident")
 CONDITION_KEYS = frozenset({"code", "category", "kind"})
 
@@ -79,6 +85,8 @@ class Rules:
     threshold_bp: int
     voting_days: int
     juror_tenure_days: int
+    member_signatures: str = "optional"
+    """``required``: every member action is signed and every join keyed (§4.5)."""
 
     def benefit(self, kind: str, age_band: str) -> int:
         """The most a claim may be paid (§5.2): the light benefit, else the age band's.
@@ -101,8 +109,13 @@ INTEGER_KEYS = tuple(k for k in RULES_KEYS if k not in ("effective", "benefits",
 
 def parse_rules(entry: Entry) -> Rules:
     """Read a ``plan.rules`` body strictly and check its bounds (§2)."""
-    body = Body(entry, RULES_KEYS)
+    body = Body(entry, RULES_KEYS + tuple(k for k in OPTIONAL_KEYS if k in entry.body))
     ints = {key: body.integer(key, 1 if key == "version" else 0) for key in INTEGER_KEYS}
+    signatures = (
+        body.choice("member_signatures", MEMBER_SIGNATURES)
+        if "member_signatures" in entry.body
+        else "optional"
+    )
     effective, effective_s = body.time("effective")
     benefits = _benefits(body)
     conditions = _conditions(body)
@@ -113,6 +126,7 @@ def parse_rules(entry: Entry) -> Rules:
         seq=entry.seq,
         benefits=benefits,
         conditions=conditions,
+        member_signatures=signatures,
         **ints,
     )
 

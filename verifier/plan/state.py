@@ -14,13 +14,19 @@ id (specs/plan.md §10), with what was expected and what was found.
 - The checks live in the modules of their sections: §2 :mod:`verifier.plan.rules`;
   §3-§4 :mod:`verifier.plan.members`; §5.1-§5.5 :mod:`verifier.plan.claims`; §6-§7
   :mod:`verifier.plan.panel`; §5.8-§5.10 :mod:`verifier.plan.decisions`; §8-§9
-  :mod:`verifier.plan.closing`. This module dispatches, and checks what every entry
-  shares: its type, its actor (``operator`` or ``operator:<name>``, matching
-  :data:`OPERATOR_ACTOR`, for all but a vote) and a rules version in force.
+  :mod:`verifier.plan.closing`; the member actions' signatures and request numbers
+  (§4.5) :mod:`verifier.plan.actions`. This module dispatches, and checks what every
+  entry shares: its type, its actor (``operator`` or ``operator:<name>``, matching
+  :data:`OPERATOR_ACTOR`, for all but a vote and the member actions, whose actor
+  depends on their form and is checked after it) and a rules version in force.
 
 Periods (§8.1) are closed in order without skipping any; the first to close is the
 period open when version 1 takes effect (specs/plan.md says only "after the first
 rules version"). A replay has no shortcut: it starts at genesis every time.
+
+The replay also counts the member actions (§4.5) signed by the member and those
+assisted by the operator, and the joins with and without a member key, in total and
+per period: the period open at the entry's time (§8.1), closed or not.
 
 Besides checking, the replay keeps a readable projection: :attr:`PlanReplay.members`,
 :attr:`PlanReplay.claims` (each with the seqs of its entries), :attr:`PlanReplay.periods`
@@ -31,7 +37,6 @@ to tell a member what they were charged and what their share paid for.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,14 +45,18 @@ from verifier.entry import GENESIS_TYPE, RETIRED_TYPE, Entry
 from verifier.errors import KeyFormatError
 from verifier.money import yuan
 from verifier.note import Verifier, parse_verifier_key
+from verifier.plan.actions import Requests
 from verifier.plan.claims import ClaimBook, WindDown
 from verifier.plan.closing import PeriodBook
 from verifier.plan.decisions import decided, paid, reversed_
 from verifier.plan.errors import PlanError, ReplayOrderError
 from verifier.plan.findings import Finding, appeal_findings
-from verifier.plan.ids import show
+from verifier.plan.ids import OPERATOR_ACTOR, show
 from verifier.plan.members import MemberRoll
+from verifier.plan.periods import Period, parse_period, period_open_at
 from verifier.plan.records import ClaimRecord, PlanRuleError, fail, seconds
+from verifier.plan.requests import MEMBER_ACTIONS
+from verifier.plan.roster import MemberTable
 from verifier.plan.rules import Rules, RulesBook
 
 PLAN_TYPES = frozenset(
@@ -72,8 +81,37 @@ PLAN_TYPES = frozenset(
     }
 )
 """The entry types of specs/plan.md §3; every other type after genesis is a violation."""
-OPERATOR_ACTOR = re.compile(r"operator(:[A-Za-z0-9._@-]{1,128})?")
-"""The actor of every plan entry but a vote (§3): ``operator`` or ``operator:<name>``."""
+__all__ = ["OPERATOR_ACTOR", "PLAN_TYPES", "ActionCounts", "PlanReplay", "PlanSummary"]
+
+
+@dataclass(frozen=True)
+class ActionCounts:
+    """Member actions signed by the member or assisted by the operator, and joins with
+    or without a member key (specs/plan.md §4.1, §4.5)."""
+
+    signed: int = 0
+    assisted: int = 0
+    keyed_joins: int = 0
+    unkeyed_joins: int = 0
+
+    def json(self) -> dict[str, int]:
+        """The counts as a JSON object."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def __add__(self, other: ActionCounts) -> ActionCounts:
+        return ActionCounts(
+            self.signed + other.signed,
+            self.assisted + other.assisted,
+            self.keyed_joins + other.keyed_joins,
+            self.unkeyed_joins + other.unkeyed_joins,
+        )
+
+    def words(self) -> str:
+        """The counts in words: ``3 signed, 1 assisted; joins: 2 keyed, 0 without a key``."""
+        return (
+            f"{self.signed:,} signed, {self.assisted:,} assisted; joins: "
+            f"{self.keyed_joins:,} keyed, {self.unkeyed_joins:,} without a key"
+        )
 
 
 @dataclass(frozen=True)
@@ -102,12 +140,33 @@ class PlanSummary:
     """Totals over the closed periods (aid net of recoveries) and every reversal."""
     findings: tuple[Finding, ...] = field(default=())
     """Appeals that ended, or stand, without their panel (:mod:`verifier.plan.findings`)."""
+    member_actions: ActionCounts = field(default=ActionCounts())
+    """Member actions signed and assisted, and joins keyed and not, over the whole log."""
+    member_actions_by_period: Mapping[str, ActionCounts] = field(default_factory=dict)
+    """The same counts for each period (open at the entries' time, §8.1), in order."""
 
     def json(self) -> dict[str, Any]:
         """The summary as a JSON object."""
         doc = {k: getattr(self, k) for k in self.__dataclass_fields__}
         doc["findings"] = [f.json() for f in self.findings]
+        doc["member_actions"] = self.member_actions.json()
+        doc["member_actions_by_period"] = {
+            p: c.json() for p, c in self.member_actions_by_period.items()
+        }
         return doc
+
+    def action_lines(self) -> list[str]:
+        """Member-signed and assisted actions, in total and per period; none if none."""
+        counts = self.member_actions
+        if counts == ActionCounts():
+            return []
+        return [
+            f"Member actions (specs/plan.md §4.5): {counts.signed:,} signed by the member, "
+            f"{counts.assisted:,} assisted (written by the operator for the member); joins: "
+            f"{counts.keyed_joins:,} with the member's own key, {counts.unkeyed_joins:,} "
+            "without one.",
+            *(f"  {period}: {c.words()}" for period, c in self.member_actions_by_period.items()),
+        ]
 
     def finding_lines(self) -> list[str]:
         """The findings in plain sentences, after a heading; none if there are none."""
@@ -154,7 +213,8 @@ class PlanReplay:
         self.origin: str | None = None
         self.key: Verifier | None = None
         self.rules = RulesBook()
-        self.roll = MemberRoll()
+        self.requests = Requests(MemberTable())
+        self.roll = MemberRoll(self.requests)
         self.members = self.roll.members
         self.jurors = self.roll.jurors
         self.closing = PeriodBook()
@@ -164,6 +224,10 @@ class PlanReplay:
         self.last_s: int | None = None
         """The time of the last plan entry, in seconds: "now" for overdue appeals."""
         self._book: ClaimBook | None = None
+        self._counts: dict[str, list[int]] = {}
+        """Period -> [signed, assisted, keyed joins, unkeyed joins] (§4.5)."""
+        self._period: tuple[str, int, int] | None = None
+        """The period open at the last entry counted, with its start and cutoff seconds."""
         self._handlers: dict[str, Callable[[Entry, int, Rules], object]] = {
             "plan.wound_down": self._wound_down,
             "member.joined": self.roll.joined,
@@ -209,6 +273,7 @@ class PlanReplay:
             except PlanError as exc:  # a malformed value found by the arithmetic modules
                 fail(entry, "entry.value", f"expected well-formed values: {exc}")
             self.plan_entries += 1
+            self._count(entry)
         self.next_seq += 1
 
     def _genesis(self, entry: Entry) -> None:
@@ -230,7 +295,8 @@ class PlanReplay:
                 f"{show(origin)} (log.md §2)"
             )
         self.origin, self.key = key.name, key
-        book = ClaimBook(key.name, key, self.members, self.jurors)
+        self.requests.origin = key.name
+        book = ClaimBook(key.name, key, self.members, self.jurors, self.requests)
         self._book = book
         self._handlers.update(
             {
@@ -256,7 +322,11 @@ class PlanReplay:
                 f"expected a type of specs/plan.md §3 after genesis, found {entry.type!r}",
             )
         t = self.last_s = seconds(entry.time)
-        if entry.type != "vote.cast" and not OPERATOR_ACTOR.fullmatch(entry.actor):
+        if (
+            entry.type != "vote.cast"
+            and entry.type not in MEMBER_ACTIONS
+            and not OPERATOR_ACTOR.fullmatch(entry.actor)
+        ):
             fail(
                 entry,
                 "entry.actor",
@@ -276,6 +346,25 @@ class PlanReplay:
                 + (f"version 1 taking effect only at {first.effective}" if first else "none"),
             )
         self._handlers[entry.type](entry, t, rules)
+
+    def _count(self, entry: Entry) -> None:
+        """Count an accepted member action or join in the period open at its time (§8.1)."""
+        if entry.type == "member.joined":
+            column = 2 if "member_key" in entry.body else 3
+        elif entry.type in MEMBER_ACTIONS:
+            column = 0 if "signature" in entry.body else 1
+        else:
+            return
+        t = seconds(entry.time)
+        open_ = self._period
+        if open_ is None or not open_[1] <= t < open_[2]:
+            try:
+                period = parse_period(period_open_at(entry.time))
+                open_ = (period.id, _previous_cutoff(period), seconds(period.cutoff))
+            except PlanError:  # past 9999-12b's cutoff: no period is open
+                open_ = ("after 9999-12b", seconds("9999-12-28T00:00:00Z"), 2**62)
+            self._period = open_
+        self._counts.setdefault(open_[0], [0, 0, 0, 0])[column] += 1
 
     def _wound_down(self, entry: Entry, t: int, rules: Rules) -> None:
         wind = self.roll.wound_down(entry, t, rules)
@@ -353,6 +442,7 @@ class PlanReplay:
         """Counts of what was replayed."""
         claims = self.claims.values()
         latest = self.rules.latest
+        by_period = {p: ActionCounts(*c) for p, c in sorted(self._counts.items())}
         return PlanSummary(
             entries=self.next_seq,
             plan_entries=self.plan_entries,
@@ -374,4 +464,17 @@ class PlanReplay:
             subsidy_fen=self._period_total("subsidy_fen"),
             recovered_fen=sum(c.recovered_fen or 0 for c in claims),
             findings=tuple(appeal_findings(claims, self.last_s)),
+            member_actions=sum(by_period.values(), ActionCounts()),
+            member_actions_by_period=by_period,
         )
+
+
+def _previous_cutoff(period: Period) -> int:
+    """The seconds of the cutoff before ``period``'s, when it opened (§8.1)."""
+    if period.half == "b":
+        return seconds(Period(period.year, period.month, "a").cutoff)
+    if period.month > 1:
+        return seconds(Period(period.year, period.month - 1, "b").cutoff)
+    if period.year > 1:
+        return seconds(Period(period.year - 1, 12, "b").cutoff)
+    return -(2**62)

@@ -11,6 +11,7 @@ from verifier.plan.errors import PlanError
 from verifier.plan.ids import MEMBER_PATTERN
 from verifier.plan.periods import parse_period
 from verifier.plan.records import Body, seconds
+from verifier.plan.roster import KEY_UNKNOWN
 from verifier.plan.rules import check_rules_version
 from verifier.plan.state import PlanReplay
 
@@ -43,7 +44,9 @@ class SparseReplay(PlanReplay):
             if MEMBER_PATTERN.fullmatch(objector) and objector not in self.members:
                 # statement.md §2 does not include objectors' joins: not checkable here.
                 # (An id of another form is refused by the objection's own check.)
-                self.members.add(objector, -1, 0, "", joined_at=entry.time)
+                # Its key is unknown too: a signed objection's signature and request
+                # number cannot be checked here either (KEY_UNKNOWN).
+                self.members.add(objector, -1, 0, "", joined_at=entry.time, request=KEY_UNKNOWN)
                 self.placeholders.append(objector)
         super().apply(entry)
 
