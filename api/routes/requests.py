@@ -1,4 +1,5 @@
-"""``POST /v1/requests``: anyone hands a member-signed request to the log (specs/requests.md §5).
+"""``POST /v1/requests``: anyone hands a member-signed request to the log (specs/requests.md §5);
+``POST /v1/reveals``: an appellant reveals the secret that seeds their panel's draw (§6).
 
 The member's signature, not the sender, makes a request the member's: the log checks
 the document's form, the signature and every plan rule, appends the entry under the
@@ -6,6 +7,13 @@ actor ``member:<member>`` and answers 201 with the signed write receipt of
 specs/receipt.md, so a member whose request is then withheld holds proof that it was
 taken. Refusals are problem documents (400, 409 naming the rule, 413, 415, 422, 429);
 nothing a member posts is secret, and nothing but the member id is echoed.
+
+A reveal needs no signature: only the appellant knows the secret that opens the
+commitment they signed in their appeal, so the secret is its own authority. The
+log draws the panel with it (plan.md §6) and appends ``panel.drawn``; the appellant
+reveals only once ``panel.pooled`` is on the log and covered by a checkpoint, which
+their tool checks first (a secret sent earlier would let the operator choose the
+pool's signature knowing it).
 
 Each client is limited by the server's per-client limit on ``/v1/``; each member, in
 addition, to :data:`MEMBER_RATE` accepted requests a second with bursts of
@@ -61,6 +69,13 @@ class RequestDocumentIn(BaseModel):
     body: dict[str, Any] = Field(
         description="The entry's body with the member's request number and signature"
     )
+
+
+class RevealIn(BaseModel):
+    """An appellant's revealed secret (specs/plan.md §6)."""
+
+    claim: str = Field(pattern=r"^c-(0|[1-9][0-9]{0,15})$", examples=["c-42"])
+    secret: str = Field(pattern=r"^[0-9a-f]{64}$", description="The 32-byte secret, lower-case hex")
 
 
 class Accepted(BaseModel):
@@ -143,6 +158,38 @@ async def _body(request: Request) -> bytes:
             raise _too_large()
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+@router.post(
+    "/reveals",
+    status_code=201,
+    response_model=Accepted,
+    responses={k: v for k, v in _errors.items() if k not in (413, 415)},
+)
+def post_reveal(request: Request, reveal: RevealIn) -> JSONResponse:
+    """Draw an appealed claim's panel with the appellant's secret; answer with the receipt."""
+    service: AdminService | None = getattr(request.app.state, "admin", None)
+    if service is None:
+        raise ProblemError(
+            404, "Not found", "this server is read-only: post reveals to the log's writer"
+        )
+    secret = bytes.fromhex(reveal.secret)
+
+    def draw(plan: Plan) -> None:
+        plan.draw_panel(reveal.claim, secret)
+
+    _, written = service.run(draw)
+    out = written[0]
+    return JSONResponse(
+        status_code=201,
+        content={
+            "seq": out.seq,
+            "entry_hash": out.entry_hash,
+            "covered_by": out.covered_by,
+            "receipt": out.receipt,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _too_large() -> ProblemError:

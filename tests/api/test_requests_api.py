@@ -25,7 +25,13 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from api.app import create_app
 from ledger.domain.plan import Plan
 from ledger.domain.replay import replay_plan
-from ledger.domain.requests import RequestDocument, public_key, sign_request
+from ledger.domain.requests import (
+    RequestDocument,
+    juror_key_message,
+    public_key,
+    sign,
+    sign_request,
+)
 from ledger.domain.rules import reference_rules
 from ledger.log.entry import entry_hash
 from ledger.publish.receipt import open_receipt
@@ -254,3 +260,86 @@ def test_the_endpoint_under_generated_input_never_answers_500(admin: Admin) -> N
         case.call_and_validate(excluded_checks=[positive_data_acceptance])
 
     run()
+
+
+def test_an_appellant_reveals_their_secret_once_the_pool_is_signed(
+    db_url: str, tmp_path: Path
+) -> None:
+    secret = hashlib.sha256(b"the appellant's own secret").digest()
+    with running_admin(db_url, tmp_path) as made:
+        plan = Plan(made.ledger)
+        rules = replace(
+            reference_rules(START), panel_size=3, quorum=2, member_signature_policy="required"
+        )
+        plan.set_rules(rules, at=START)
+        joins = [
+            RequestDocument(
+                "member.joined",
+                sign_request(
+                    seed(n),
+                    ORIGIN,
+                    "member.joined",
+                    {"member": member_id(n), "member_key": public_key(seed(n)), "request": 0},
+                ),
+            )
+            for n in range(5)
+        ]
+        plan.join_many([("0-39", {"p": n}) for n in range(5)], requests=joins, at=JOINED)
+        for n in (2, 3, 4):
+            juror = hashlib.sha256(b"juror %d" % n).digest()
+            key = public_key(juror)
+            body = {
+                "member": member_id(n),
+                "juror_key": key,
+                "juror_signature": sign(juror, juror_key_message(ORIGIN, member_id(n), key)),
+                "request": 1,
+            }
+            doc = document(n, "juror.enrolled", body)
+            plan.submit_request(
+                RequestDocument(doc["type"], doc["body"]), at="2025-02-05T00:00:00Z"
+            )
+        filing = {
+            "member": member_id(0),
+            "condition": "ACC",
+            "amount_fen": 500_000,
+            "diagnosed": "2025-02-05T00:00:00Z",
+            "evidence_commitment": hashlib.sha256(b"evidence").hexdigest(),
+            "request": 1,
+        }
+        doc = document(0, "claim.filed", filing)
+        filed = plan.submit_request(
+            RequestDocument(doc["type"], doc["body"]), at="2025-02-06T00:00:00Z"
+        )
+        claim = f"c-{filed.seq}"
+        plan.assess(claim, "deny", 0, "not an accident", b"r", at="2025-02-06T01:00:00Z")
+        plan.disclose(claim, at="2025-02-06T02:00:00Z")
+        made.clock.set("2025-02-07T00:00:00Z")
+        appeal = {
+            "claim": claim,
+            "appellant": member_id(0),
+            "secret_commitment": hashlib.sha256(secret).hexdigest(),
+            "request": 2,
+        }
+        assert post(made, document(0, "claim.appealed", appeal)).status_code == 201
+        reveal = {"claim": claim, "secret": secret.hex()}
+
+        def reveal_refused(value: Any, status: int, rule: str | None = None) -> None:
+            size = made.ledger.log.size()
+            response = made.client.post("/v1/reveals", json=value)
+            assert response.status_code == status, response.text
+            if rule is not None:
+                assert response.json()["rule"] == rule
+            assert made.ledger.log.size() == size
+
+        reveal_refused(reveal, 409, "panel.drawn.order")  # no pool signed yet
+        plan.sign_pool(claim, at="2025-02-07T00:00:00Z")
+        reveal_refused({**reveal, "secret": "00" * 32}, 409, "panel.drawn.secret")
+        reveal_refused({**reveal, "secret": "xyz"}, 400)
+        reveal_refused({"claim": claim}, 400)
+        response = made.client.post("/v1/reveals", json=reveal)
+        assert response.status_code == 201, response.text
+        raw, entry = made.entry(response.json()["seq"])
+        assert entry["type"] == "panel.drawn"
+        assert json.loads(raw)["body"]["secret"] == secret.hex()
+        report, _ = replay_plan(made.ledger.store)
+        assert report.ok, report.mismatches
