@@ -33,7 +33,7 @@ from typing import Any, NoReturn
 import click
 
 from verifier.client import LogClient
-from verifier.commands.app import EXIT_VERIFICATION, App, fail
+from verifier.commands.app import EXIT_VERIFICATION, App, fail, parse_url
 from verifier.errors import (
     KeyFormatError,
     StateError,
@@ -87,8 +87,15 @@ key_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Your member key file (from `member keygen`).",
 )
+
+
+def _server_url(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else parse_url(value)
+
+
 server_option = click.option(
     "--server",
+    callback=_server_url,
     help="The log's base URL [default: the log `tally-verify init` set up].",
 )
 
@@ -441,7 +448,6 @@ class _Log:
 class _Trust:
     url: str | None
     verifier: Verifier
-    warning: str | None
 
 
 def _trusted(app: App, server: str | None, log_key: str | None) -> _Trust | None:
@@ -452,9 +458,9 @@ def _trusted(app: App, server: str | None, log_key: str | None) -> _Trust | None
             verifier = parse_verifier_key(log_key)
         except KeyFormatError as exc:
             raise click.BadParameter(str(exc), param_hint="--log-key") from None
-        return _Trust(server or (state.url if state else None), verifier, None)
-    if state is not None and (server is None or server.rstrip("/") == state.url):
-        return _Trust(state.url, state.verifier, None)
+        return _Trust(server or (state.url if state else None), verifier)
+    if state is not None and (server is None or server == state.url):
+        return _Trust(state.url, state.verifier)
     if server is None:
         raise UsageError(
             "no log is set up: give --server URL (and --log-key KEY), or run "
@@ -483,7 +489,8 @@ def _log(app: App, server: str | None, log_key: str | None) -> Iterator[_Log]:
             app.warn("Key not pinned", warning)
             yield _Log(client, verifier, warning)
         return
-    assert trust.url is not None
+    if trust.url is None:
+        raise UsageError("no log is set up: give --server URL, or run `tally-verify init URL`")
     with LogClient(trust.url, timeout=app.timeout) as client:
         yield _Log(client, trust.verifier, None)
 
