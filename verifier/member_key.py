@@ -21,7 +21,8 @@ request takes ``last_request + 1``, and the file is updated only once the log ha
 accepted the request. Beside ``FILE`` the member's tool keeps:
 
 - ``FILE.receipts/<seq>.json``: the log's answer to each accepted request
-  (``{"seq", "entry_hash", "covered_by", "receipt", "type", "body"}``), which
+  (``{"seq", "entry_hash", "covered_by", "receipt", "type", "body"}``, and for an
+  objection the ``reason`` text whose SHA-256 is on the log), which
   ``tally-verify receipt`` also reads;
 - ``FILE.appeal-<claim>.json``: the secret of an appeal (plan.md §6),
   ``{"format": "tally-appeal-secret/1", "member", "claim", "secret",
@@ -204,11 +205,20 @@ def appeal_secret(key: MemberKey, claim: str) -> tuple[bytes, bool]:
     return secret, True
 
 
-def save_receipt(key: MemberKey, answer: dict[str, Any], document: dict[str, Any]) -> Path:
-    """Keep the log's answer to an accepted request in ``receipts_dir/<seq>.json``."""
+def save_receipt(
+    key: MemberKey,
+    answer: dict[str, Any],
+    document: dict[str, Any],
+    kept: dict[str, Any] | None = None,
+) -> Path:
+    """Keep the log's answer to an accepted request in ``receipts_dir/<seq>.json``.
+
+    ``kept`` is what the member keeps beside it and the log holds only a hash of (an
+    objection's reason text).
+    """
     folder = key.receipts_dir
     path = folder / f"{answer['seq']}.json"
-    doc = {**answer, "type": document["type"], "body": document["body"]}
+    doc = {**answer, "type": document["type"], "body": document["body"], **(kept or {})}
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
         write_atomic(path, _dump(doc), mode=PRIVATE)

@@ -321,6 +321,9 @@ def test_a_member_signs_their_own_actions_and_checks_them(tmp_path: Path) -> Non
         )
         assert result.exit_code == 0, result.output
         assert "seq 8" in result.output
+        objection = json.loads((tmp_path / "bob.key.receipts" / "8.json").read_text())
+        assert objection["reason"] == "not an accident"
+        assert objection["body"]["reason_hash"] == hashlib.sha256(b"not an accident").hexdigest()
         code, doc = run_json(state, "member", "appeal", "--key", str(bob), "--claim", "c-4")
         assert (code, doc["seq"], doc["request"]) == (0, 9, 3), doc
 

@@ -241,7 +241,8 @@ def object_(
 ) -> None:
     """Object to a disclosed claim (plan.md §5.4), signed with your key.
 
-    The log records the SHA-256 of the reason text (UTF-8), never the text: keep it.
+    The log records the SHA-256 of the reason text (UTF-8), never the text; the text
+    is kept with the receipt, beside the key file.
     """
     _claim_id(claim)
     reason_hash = hashlib.sha256(reason.encode("utf-8")).hexdigest()
@@ -258,6 +259,7 @@ def object_(
         body,
         f"Your objection to {claim} is on the log (reason hash {reason_hash}). If the "
         "assessment stands, you may appeal it: `tally-verify member appeal`.",
+        kept={"reason": reason},
     )
 
 
@@ -507,6 +509,7 @@ def _submit(
     on_refusal: Callable[[], None] | None = None,
     origin_box: list[str] | None = None,
     extra: dict[str, Any] | None = None,
+    kept: dict[str, Any] | None = None,
 ) -> None:
     """Sign ``entry_type`` with the next request number, post it, keep and check the receipt."""
     app: App = ctx.obj
@@ -532,7 +535,7 @@ def _submit(
         # Taken: the number is used whatever happens next.
         key = key.with_request(number)
         save_member_key(key)
-        saved = save_receipt(key, accepted.json(), document)
+        saved = save_receipt(key, accepted.json(), document, kept)
     receipt = verify_receipt(accepted.receipt, log.verifier)
     if (receipt.seq, receipt.entry_hash) != (accepted.seq, accepted.entry_hash):
         raise VerificationError(
