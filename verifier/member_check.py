@@ -116,14 +116,16 @@ def check_member(
     juror: JurorKey | None = None,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    note: str | None = None,
 ) -> MemberReport:
     """Check the log of ``client`` for the member of ``key`` (see the module doc).
 
     Raises :class:`VerificationError` if the checkpoint does not verify with
     ``log_key`` or the entries served do not give its root; returns the report
-    otherwise, whose ``findings`` say what failed.
+    otherwise, whose ``findings`` say what failed. ``note`` is the checkpoint to check
+    up to (default: the latest, fetched now).
     """
-    checkpoint = accept_checkpoint(client.checkpoint(), log_key)
+    checkpoint = accept_checkpoint(client.checkpoint() if note is None else note, log_key)
     origin, size = checkpoint.origin, checkpoint.size
     if key.origin is not None and key.origin != origin:
         raise VerificationError(

@@ -58,6 +58,7 @@ from verifier.plan.errors import PlanError
 from verifier.plan.ids import check_claim, check_origin
 from verifier.plan.requests import request_document, sign_juror_key, sign_request
 from verifier.receipt import verify_receipt
+from verifier.session import Session, open_session
 from verifier.state import write_atomic
 
 REFUSED_HELP = (
@@ -403,8 +404,9 @@ def check(
 ) -> None:
     """Check that the log speaks for you only as you asked, and kept every receipt.
 
-    Reads the whole log (in pages) up to a checkpoint verified with the log's key,
-    and checks: your join names your key; every action in your name (leaving,
+    Reads the whole log (in pages) up to a checkpoint verified with the log's key
+    (for the pinned log, one checked to extend the saved checkpoint, as `checkpoint`
+    does, and saved), and checks: your join names your key; every action in your name (leaving,
     enrolling, filing, objecting, appealing) is signed by you; your enrolled juror
     key is the one in --juror-key; every receipt kept beside your key file is
     honoured. Exits 1 naming the seq of each action you did not sign or that does
@@ -414,8 +416,12 @@ def check(
     juror = None if juror_key_path is None else load_juror_key(juror_key_path)
     if juror is not None and juror.member != key.member:
         raise UsageError(f"{juror_key_path} is the juror key of {juror.member}, not {key.member}")
-    with _log(app, server, log_key) as log:
-        report = check_member(log.client, log.verifier, key, juror)
+    with _log(app, server, log_key, session=True) as log:
+        note = None
+        if log.session is not None:
+            log.session.refresh()  # a fork with the saved checkpoint: exit 3, with evidence
+            note = log.session.state.checkpoint
+        report = check_member(log.client, log.verifier, key, juror, note=note)
     lines = [
         f"Member {report.member} on the log {report.origin} ({report.tree_size:,} entries, "
         "checked against its signed checkpoint):",
@@ -444,12 +450,15 @@ class _Log:
     client: LogClient
     verifier: Verifier
     warning: str | None
+    session: Session | None = None
+    """With the pinned log, for ``check``: the saved state, to bring up to date."""
 
 
 @dataclass(frozen=True)
 class _Trust:
     url: str | None
     verifier: Verifier
+    pinned: bool = False
 
 
 def _trusted(app: App, server: str | None, log_key: str | None) -> _Trust | None:
@@ -462,7 +471,7 @@ def _trusted(app: App, server: str | None, log_key: str | None) -> _Trust | None
             raise click.BadParameter(str(exc), param_hint="--log-key") from None
         return _Trust(server or (state.url if state else None), verifier)
     if state is not None and (server is None or server == state.url):
-        return _Trust(state.url, state.verifier)
+        return _Trust(state.url, state.verifier, pinned=True)
     if server is None:
         raise UsageError(
             "no log is set up: give --server URL (and --log-key KEY), or run "
@@ -472,8 +481,14 @@ def _trusted(app: App, server: str | None, log_key: str | None) -> _Trust | None
 
 
 @contextmanager
-def _log(app: App, server: str | None, log_key: str | None) -> Iterator[_Log]:
-    """A client of the log and the key to check its signatures with."""
+def _log(
+    app: App, server: str | None, log_key: str | None, *, session: bool = False
+) -> Iterator[_Log]:
+    """A client of the log and the key to check its signatures with.
+
+    With ``session``, the pinned log is opened with its saved state (locked), so that
+    the caller can check the latest checkpoint extends the one saved.
+    """
     trust = _trusted(app, server, log_key)
     if trust is None:
         assert server is not None
@@ -493,6 +508,10 @@ def _log(app: App, server: str | None, log_key: str | None) -> Iterator[_Log]:
         return
     if trust.url is None:
         raise UsageError("no log is set up: give --server URL, or run `tally-verify init URL`")
+    if session and trust.pinned:
+        with open_session(app.state_dir, app.timeout) as opened:
+            yield _Log(opened.client, opened.key, None, opened)
+        return
     with LogClient(trust.url, timeout=app.timeout) as client:
         yield _Log(client, trust.verifier, None)
 
