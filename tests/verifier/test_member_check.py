@@ -196,3 +196,23 @@ def test_the_servers_member_view_must_match_the_log(tmp_path: Path) -> None:
     code, doc = _check(tmp_path, log, key, _view(key, left_seq=7))
     assert code == 1, doc
     assert "left_seq 7" in doc["findings"][0]["message"]
+
+
+def test_a_request_the_server_does_not_take_uses_no_number(tmp_path: Path) -> None:
+    """A server that answers a request with neither 201 nor a refusal: exit 4, nothing kept."""
+    log, key = _joined(tmp_path)
+    with log.served(_view(key)) as server:  # it answers no POST (501)
+        code, doc = run_json(
+            tmp_path / "state",
+            "member",
+            "leave",
+            "--key",
+            str(key.path),
+            "--server",
+            server.url,
+            "--log-key",
+            log.key,
+        )
+    assert (code, doc["error"]) == (4, "server_error"), doc
+    assert json.loads(key.path.read_text())["last_request"] == 0
+    assert not key.receipts_dir.exists()
