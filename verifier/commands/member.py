@@ -248,7 +248,7 @@ def object_(
     _claim_id(claim)
     reason_hash = hashlib.sha256(reason.encode("utf-8")).hexdigest()
 
-    def body(key: MemberKey) -> dict[str, JSONValue]:
+    def body(key: MemberKey, origin: str) -> dict[str, JSONValue]:
         return {"claim": claim, "objector": key.member, "reason_hash": reason_hash}
 
     _submit(
@@ -286,7 +286,7 @@ def appeal(
     commitment = hashlib.sha256(secret).hexdigest()
     where = key.secret_path(claim)
 
-    def body(key: MemberKey) -> dict[str, JSONValue]:
+    def body(key: MemberKey, origin: str) -> dict[str, JSONValue]:
         return {"claim": claim, "appellant": key.member, "secret_commitment": commitment}
 
     def refused() -> None:
@@ -321,7 +321,7 @@ def leave(ctx: click.Context, key_path: Path, server: str | None, log_key: str |
     file, object, appeal or vote.
     """
 
-    def body(key: MemberKey) -> dict[str, JSONValue]:
+    def body(key: MemberKey, origin: str) -> dict[str, JSONValue]:
         return {"member": key.member}
 
     _submit(
@@ -359,11 +359,10 @@ def enrol_juror(
     The juror key, which signs your votes, is written to --juror-key-out; it signs
     its own enrolment (requests.md §3.1) and your member key signs the request.
     """
-    origin_box: list[str] = []
 
-    def body(key: MemberKey) -> dict[str, JSONValue]:
+    def body(key: MemberKey, origin: str) -> dict[str, JSONValue]:
         juror = create_juror_key(juror_key_out, key.member)
-        juror_key, juror_signature = sign_juror_key(juror.seed, origin_box[0], key.member)
+        juror_key, juror_signature = sign_juror_key(juror.seed, origin, key.member)
         return {"member": key.member, "juror_key": juror_key, "juror_signature": juror_signature}
 
     def refused() -> None:
@@ -379,7 +378,6 @@ def enrol_juror(
         f"You are enrolled as a juror; your juror key is in {juror_key_out}: keep it "
         "secret, it signs your votes.",
         on_refusal=refused,
-        origin_box=origin_box,
         extra={"juror_key_file": str(juror_key_out)},
     )
 
@@ -522,11 +520,10 @@ def _submit(
     server: str | None,
     log_key: str | None,
     entry_type: str,
-    make_body: Callable[[MemberKey], dict[str, JSONValue]],
+    make_body: Callable[[MemberKey, str], dict[str, JSONValue]],
     next_step: str,
     *,
     on_refusal: Callable[[], None] | None = None,
-    origin_box: list[str] | None = None,
     extra: dict[str, Any] | None = None,
     kept: dict[str, Any] | None = None,
 ) -> None:
@@ -537,11 +534,9 @@ def _submit(
         origin = log.verifier.name
         if key.origin is not None and key.origin != origin:
             raise UsageError(f"{key_path} is a member key of the log {key.origin}, not of {origin}")
-        if origin_box is not None:
-            origin_box.append(origin)
         given = ctx.meta.get(_REQUEST_META)
         number = key.last_request + 1 if given is None else int(given)
-        body = {**make_body(key), "request": number}
+        body = {**make_body(key, origin), "request": number}
         document = request_document(entry_type, sign_request(key.seed, origin, entry_type, body))
         try:
             accepted = log.client.post_request(document)
