@@ -588,7 +588,8 @@ def _refused(ctx: click.Context, exc: StatusError, key: MemberKey) -> NoReturn:
         details.append(
             f"The log has seen a request number of {key.member} at least "
             f"{key.last_request + 1}: this key file is behind the log (an older copy?). "
-            "`tally-verify member check` shows the highest number on the log."
+            "`tally-verify member check` shows the highest number on the log; give "
+            "--request with a number above it."
         )
     fail(
         ctx,
