@@ -24,6 +24,7 @@ from ledger.cli import Settings, fail, main, say, store_options, usage
 from ledger.domain.rules import parse_rules, reference_rules
 from ledger.domain.vote import sign_vote
 from ledger.errors import KeyFormatError, LedgerError
+from ledger.log.entry import parse_entry
 from ledger.money import money
 from ledger.plan_cli_support import at_option, check_time, opened, read_file, reading, seq
 from ledger.publish.checkpoint import Checkpoint
@@ -140,6 +141,40 @@ def member_leave(settings: Settings, member_id: str, at: str | None) -> None:
     with opened(settings) as plan:
         appended = plan.leave(member_id, at=check_time(at))
     say(f"{member_id} left the plan at {seq(appended)}.")
+
+
+@member.command("recover-key")
+@store_options
+@click.argument("member_id")
+@click.option("--new-key", required=True, help="The member's new public key (base64).")
+@click.option(
+    "--key-signature",
+    required=True,
+    help="The new key's own signature over its recovery message (specs/requests.md §3.2).",
+)
+@click.option("--effective", help="When the key takes force (default: the earliest notice allows).")
+@at_option
+@click.pass_obj
+def member_recover_key(
+    settings: Settings,
+    member_id: str,
+    new_key: str,
+    key_signature: str,
+    effective: str | None,
+    at: str | None,
+) -> None:
+    """Give a member who lost their key a new one, in force after the rules' notice.
+
+    Until then the old key may refuse it on the log (specs/plan.md §4.6)."""
+    with opened(settings) as plan:
+        appended = plan.recover_key(
+            member_id, new_key, key_signature, effective=effective, at=check_time(at)
+        )
+    body = parse_entry(appended.raw).body
+    say(
+        f"Recovery of {member_id}'s key written at {seq(appended)}: the new key takes force "
+        f"at {body['effective']} unless the old key refuses it before then."
+    )
 
 
 @member.command("erase")

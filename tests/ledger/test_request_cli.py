@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ledger.cli import EXIT_REFUSED, EXIT_USAGE
-from ledger.domain.requests import public_key, sign_request
+from ledger.domain.requests import member_key_message, public_key, sign, sign_request
 from ledger.domain.rules import reference_rules
 from ledger.instance import open_ledger
 from tests.ledger.test_plan_cli import T0, ok, tally
@@ -107,3 +107,64 @@ def test_a_bad_request_file_is_a_usage_error(db_url: str, tmp_path: Path) -> Non
         result = tally(db_url, key, "request", "append", str(path))
         assert result.exit_code == EXIT_USAGE, result.output
         assert words in result.output, result.output
+
+
+def test_a_recovered_key_takes_force_after_notice_unless_refused(
+    db_url: str, tmp_path: Path
+) -> None:
+    key = tmp_path / "op.key"
+    ok(tally(db_url, key, "init", "--origin", ORIGIN, "--at", T0))
+    rules = {**reference_rules(T0).to_body(), "member_signatures": "required", "notice_days": 2}
+    ok(tally(db_url, key, "rules", "announce", str(write(tmp_path / "r.json", rules)), "--at", T0))
+    join = {
+        "type": "member.joined",
+        "body": sign_request(
+            SEED,
+            ORIGIN,
+            "member.joined",
+            {"member": MEMBER, "member_key": public_key(SEED), "request": 0},
+        ),
+    }
+    identity = write(tmp_path / "id.json", {"name": "Sun"})
+    ok(
+        tally(
+            db_url, key, "member", "join", "--age-band", "0-39", "--identity", str(identity),
+            "--request", str(write(tmp_path / "join.json", join)), "--at", "2025-01-02T00:00:00Z",
+        )
+    )  # fmt: skip
+    lost = hashlib.sha256(b"the new key").digest()
+    new_key = public_key(lost)
+    proof = sign(lost, member_key_message(ORIGIN, MEMBER, new_key))
+    recover = ("member", "recover-key", MEMBER, "--new-key", new_key, "--key-signature")
+    bad = tally(db_url, key, *recover, proof, "--effective", "2025-01-02T12:00:00Z",
+                "--at", "2025-01-02T00:00:00Z")  # fmt: skip
+    assert bad.exit_code == EXIT_REFUSED
+    assert "member.key_recovery.notice" in bad.output
+    out = ok(tally(db_url, key, *recover, proof, "--at", "2025-01-02T00:00:00Z"))
+    assert "takes force at 2025-01-04T00:00:00Z" in out
+
+    def leave(seed: bytes, number: int) -> Path:
+        body = {"member": MEMBER, "request": number}
+        doc = {"type": "member.left", "body": sign_request(seed, ORIGIN, "member.left", body)}
+        return write(tmp_path / f"leave-{number}.json", doc)
+
+    early = tally(
+        db_url, key, "request", "append", str(leave(lost, 1)), "--at", "2025-01-03T00:00:00Z"
+    )
+    assert early.exit_code == EXIT_REFUSED
+    assert "request.signature" in early.output
+    refusal = {"member": MEMBER, "recovery": 3, "request": 2}
+    doc = {
+        "type": "member.key_recovery_refused",
+        "body": sign_request(SEED, ORIGIN, "member.key_recovery_refused", refusal),
+    }
+    ok(tally(db_url, key, "request", "append", str(write(tmp_path / "no.json", doc)),
+             "--at", "2025-01-03T00:00:00Z"))  # fmt: skip
+    # Refused: after the notice the old key is still the one in force.
+    late = tally(
+        db_url, key, "request", "append", str(leave(lost, 3)), "--at", "2025-01-05T00:00:00Z"
+    )
+    assert late.exit_code == EXIT_REFUSED
+    assert "request.signature" in late.output
+    ok(tally(db_url, key, "request", "append", str(leave(SEED, 3)), "--at", "2025-01-05T00:00:00Z"))
+    ok(tally(db_url, key, "check"))
