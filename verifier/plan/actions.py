@@ -6,8 +6,10 @@ A member action (``member.left``, ``juror.enrolled``, ``claim.filed``,
 - **signed**: the keys plan.md §3 lists for the type, plus ``request`` and
   ``signature`` (and ``juror_signature`` for an enrolment, requests.md §3.1), under
   the actor ``member:<m>``, m being the member who acts (the ``member``,
-  ``objector`` or ``appellant``). ``signature`` verifies with the key m joined with
-  over the request message of requests.md §2 (``request.signature``), and
+  ``objector`` or ``appellant``). ``signature`` verifies with m's key in force at
+  the entry's time (the key m joined with, or the one a rotation or a recovery put
+  in its place, §4.6) over the request message of requests.md §2
+  (``request.signature``), and
   ``request`` is greater than every request number m used before, the join's
   included (``request.replay``);
 - **assisted**: exactly the keys of plan.md §3, under an ``operator`` actor. Under
@@ -21,6 +23,11 @@ form (``entry.keys``, ``entry.value``), the actor (``entry.actor``),
 the type itself (the member is active, ...). A signed action by a member who never
 joined, or who joined without a key, has no key to verify with: it is refused as
 ``request.signature``, before the type's own rules would say the member is unknown.
+
+The changes of a member's own key that the member signs (``member.key_rotated``,
+``member.key_recovery_refused``, §4.6) use the same signature and replay checks
+(:meth:`Requests.verify`), after their own actor and ``member.key.active`` checks
+(:mod:`verifier.plan.keys`).
 
 A request number is recorded only once the whole entry is accepted
 (:meth:`Requests.accept`), so a refused entry leaves the state as it was.
@@ -111,7 +118,7 @@ class Requests:
         if not signed:
             self.require(body, rules, f"an assisted {entry.type} for {member}")
             return Action(member, False)
-        return self._signed(body, member)
+        return self.verify(body, member)
 
     def require(self, body: Body, rules: Rules, what: str) -> None:
         """Refuse ``what`` (unsigned) as ``request.required`` under ``required`` rules."""
@@ -122,7 +129,9 @@ class Requests:
                 f"version {rules.version}), found {what}",
             )
 
-    def _signed(self, body: Body, member: str) -> Action:
+    def verify(self, body: Body, member: str) -> Action:
+        """``request.signature`` and ``request.replay`` of a signed body by ``member``,
+        with their key in force (the roster was settled at the entry's time)."""
         entry = body.entry
         number = body.integer("request")
         o = self.members.ordinal(member)
@@ -131,7 +140,9 @@ class Requests:
             return Action(member, True, -1, number)
         key = None if o < 0 else self.members.member_key(o)
         if key is None:
-            why = "who never joined" if o < 0 else "who joined without a key"
+            why = (
+                "who never joined" if o < 0 else "who joined without a key and was given none since"
+            )
             body.fail(
                 "request.signature",
                 f"expected a request signed with the acting member's own key, found one by "
@@ -142,7 +153,7 @@ class Requests:
         except RequestError:
             body.fail(
                 "request.signature",
-                f"expected a signature by {member}'s key {encode(key)} over the "
+                f"expected a signature by {member}'s key in force {encode(key)} over the "
                 f"{entry.type} request on the log {self.origin}, found one that does not verify",
             )
         if number <= last:
