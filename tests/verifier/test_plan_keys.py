@@ -33,6 +33,7 @@ from tests.verifier.test_plan_signed import (
     seed_of,
     write_dump,
 )
+from verifier.entry import ChainVerifier
 from verifier.plan.errors import RequestError, RequestSignatureError
 from verifier.plan.records import DAY, format_time, seconds
 from verifier.plan.requests import (
@@ -45,6 +46,7 @@ from verifier.plan.requests import (
 )
 from verifier.plan.roster import MemberTable
 from verifier.plan.state import ActionCounts
+from verifier.statement.sparse import SparseReplay
 
 NOTICE_DAYS = 2
 
@@ -645,3 +647,26 @@ def test_audit_counts_key_changes(tmp_path: Path) -> None:
         "Recoveries of a member's key by the operator (§4.6): 2.\n"
         "  2025-12a: 3 signed, 0 assisted; joins: 2 keyed, 1 without a key; 2 key recoveries\n"
     ) in result.stdout
+
+
+# -- a statement's partial replay ---------------------------------------------------------
+
+
+def test_a_statement_replay_does_not_refuse_a_request_signed_with_a_key_it_never_saw() -> None:
+    plan = key_plan()
+    rotation = plan.rotate(M1, "m1-second")
+    claim = plan.file(M1)
+    chain = ChainVerifier()
+    entries = [chain.add(raw) for raw in rechain(plan.entries)]
+    full = replay(plan)
+    assert full.claims[claim].member == M1
+    sparse = SparseReplay()
+    for entry in entries:
+        if entry.seq != rotation:  # a bundle carries no key changes (statement.md §2)
+            sparse.apply(entry)
+    assert sparse.unchecked_requests == [(int(claim[2:]), M1)]
+    assert sparse.claims[claim].member == M1
+    sparse = SparseReplay()
+    for entry in entries:
+        sparse.apply(entry)
+    assert sparse.unchecked_requests == []

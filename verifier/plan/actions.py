@@ -90,6 +90,13 @@ class Requests:
         self.members = members
         self.origin = ""
         """The log's origin, which every request names (set at genesis)."""
+        self.every_key_change = True
+        """Whether the replay reads every entry that may change a member's key (§4.6).
+        A partial replay (a statement bundle) does not: a request that does not verify
+        with the key it knows may have been signed with a key put in force by an entry
+        it never read, so it is listed in :attr:`unchecked` instead of refused."""
+        self.unchecked: list[tuple[int, str]] = []
+        """(seq, member) of the signed requests a partial replay could not check."""
 
     def check(self, body: Body, signed: bool, member: str, rules: Rules) -> Action:
         """Actor, ``request.required``, signature and replay of a member action by ``member``.
@@ -139,6 +146,22 @@ class Requests:
         if last == KEY_UNKNOWN:  # a placeholder of a partial replay: nothing to check with
             return Action(member, True, -1, number)
         key = None if o < 0 else self.members.member_key(o)
+        if o >= 0 and not self.every_key_change and not _verifies(self.origin, entry, key):
+            self.unchecked.append((entry.seq, member))
+            if key is None:  # no number to keep for a member the replay knows no key of
+                return Action(member, True, -1, number)
+        else:
+            self._signature(body, member, o, key)
+        if number <= last:
+            body.fail(
+                "request.replay",
+                f"expected a request number greater than {last}, the last {member} used, "
+                f"found {number}",
+            )
+        return Action(member, True, o, number)
+
+    def _signature(self, body: Body, member: str, o: int, key: bytes | None) -> None:
+        entry = body.entry
         if key is None:
             why = (
                 "who never joined" if o < 0 else "who joined without a key and was given none since"
@@ -148,23 +171,25 @@ class Requests:
                 f"expected a request signed with the acting member's own key, found one by "
                 f"{member}, {why}: they have no key to sign with",
             )
-        try:
-            verify_request(self.origin, entry.type, entry.body, key)
-        except RequestError:
+        if not _verifies(self.origin, entry, key):
             body.fail(
                 "request.signature",
                 f"expected a signature by {member}'s key in force {encode(key)} over the "
                 f"{entry.type} request on the log {self.origin}, found one that does not verify",
             )
-        if number <= last:
-            body.fail(
-                "request.replay",
-                f"expected a request number greater than {last}, the last {member} used, "
-                f"found {number}",
-            )
-        return Action(member, True, o, number)
 
     def accept(self, action: Action) -> None:
         """Record the request number of an accepted signed action."""
         if action.ordinal >= 0 and action.request is not None:
             self.members.use_request(action.ordinal, action.request)
+
+
+def _verifies(origin: str, entry: Entry, key: bytes | None) -> bool:
+    """Whether ``entry``'s signed body verifies with ``key`` (``None``: no key)."""
+    if key is None:
+        return False
+    try:
+        verify_request(origin, entry.type, entry.body, key)
+    except RequestError:
+        return False
+    return True
