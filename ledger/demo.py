@@ -8,6 +8,12 @@ reversed for fraud); one rules change is announced with notice; every period is
 closed at its cutoff and a checkpoint signed after it. Everything random comes from
 ``random.Random(seed)``, so a seed gives the same plan.
 
+The rules require member signatures (specs/plan.md §4.5): every demo member has an
+Ed25519 key of their own, derived from the seed and their member id
+(:func:`demo_member_seed`, published so that anyone can act as a demo member), joins
+with it and signs their own filings, objections, appeals, leavings and juror
+enrolments; the operator writes only its own steps.
+
 Time is a simulated clock (ledger.clock), as in an operator's rehearsal: it is set
 to each event's time before the event runs, and the commands take their entries'
 time from it, as they would take "now" from the wall clock.
@@ -20,15 +26,20 @@ import hashlib
 import heapq
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.clock import SimulatedClock
 from ledger.domain.periods import cutoff, next_period, period_open_at
 from ledger.domain.plan import Plan
+from ledger.domain.requests import (
+    RequestDocument,
+    juror_key_message,
+    public_key,
+    sign,
+    sign_request,
+)
 from ledger.domain.rules import reference_rules
 from ledger.domain.vote import sign_vote
 from ledger.instance import Ledger
@@ -37,6 +48,12 @@ from ledger.log.entry import format_time, parse_entry, parse_time
 DEMO_START = datetime(2024, 10, 1, tzinfo=UTC)
 MAJOR = ("C50", "C34", "C18", "I21", "I63", "N18")
 LIGHT = ("C73", "C61")
+
+
+def demo_member_seed(seed: int, member: str) -> bytes:
+    """The private key seed of a demo member (a published key: the demo's members are
+    anyone's to act as)."""
+    return hashlib.sha256(b"tally demo member %d " % seed + member.encode()).digest()
 
 
 @dataclass(order=True)
@@ -72,6 +89,9 @@ class _Simulation:
         self.counter = itertools.count()
         self.report = DemoReport()
         self.jurors: dict[str, bytes] = {}
+        self.requests: dict[str, int] = {}
+        """Each member's last request number (specs/requests.md §4)."""
+        self.origin = ledger.publisher.origin
         self.joined: list[tuple[str, str]] = []
         self.left: set[str] = set()
         self.start = format_time(DEMO_START)
@@ -89,7 +109,9 @@ class _Simulation:
         start_text = format_time(start)
         self.start = start_text
         self.clock.set(start)
-        self.plan.set_rules(reference_rules(start_text))
+        self.plan.set_rules(
+            replace(reference_rules(start_text), member_signature_policy="required")
+        )
         first = period_open_at(start_text)
         initial = self.target_members * 4 // 5
         self.at(start, functools.partial(self.join, initial))
@@ -147,9 +169,28 @@ class _Simulation:
                 )
                 for i in range(min(2_000, count - start))
             ]
-            for member, appended in self.plan.join_many(batch):
+            ids = ["m-" + self.rng.randbytes(10).hex() for _ in batch]
+            requests = [self.join_request(member) for member in ids]
+            for member, appended in self.plan.join_many(batch, requests=requests):
                 self.joined.append((parse_entry(appended.raw).time, member))
             self.report.members += len(batch)
+
+    def join_request(self, member: str) -> RequestDocument:
+        """``member``'s signed join request, naming their own key (request 0)."""
+        key = demo_member_seed(self.seed, member)
+        body = {"member": member, "member_key": public_key(key), "request": 0}
+        self.requests[member] = 0
+        return RequestDocument(
+            "member.joined", sign_request(key, self.origin, "member.joined", body)
+        )
+
+    def signed(self, member: str, entry_type: str, body: Mapping[str, object]) -> RequestDocument:
+        """A request ``member`` signs, with their next request number."""
+        number = self.requests[member] + 1
+        self.requests[member] = number
+        key = demo_member_seed(self.seed, member)
+        signed = sign_request(key, self.origin, entry_type, {**body, "request": number})
+        return RequestDocument(entry_type, signed)
 
     def active(self, tenure_days: int = 0) -> list[str]:
         """Members active now who joined ``tenure_days`` ago or earlier, in id order (the
@@ -161,14 +202,18 @@ class _Simulation:
         candidates = [m for m in self.active() if m not in self.jurors]
         leaving = self.rng.sample(candidates, min(len(candidates), self.target_members // 400))
         if leaving:
-            self.plan.leave_many(leaving)
+            self.plan.submit_requests(
+                [self.signed(m, "member.left", {"member": m}) for m in leaving]
+            )
             self.left.update(leaving)
 
     def enrol_jurors(self) -> None:
         for member in self.rng.sample(self.active(tenure_days=31), 60):
             seed = hashlib.sha256(b"tally demo juror %d " % self.seed + member.encode()).digest()
-            key = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
-            self.plan.enrol_juror(member, key)
+            key = public_key(seed)
+            proof = sign(seed, juror_key_message(self.origin, member, key))
+            body = {"member": member, "juror_key": key, "juror_signature": proof}
+            self.plan.submit_request(self.signed(member, "juror.enrolled", body))
             self.jurors[member] = seed
 
     def change_rules(self) -> None:
@@ -241,7 +286,15 @@ class _Simulation:
         benefit = rules.benefit_for(rules.conditions[condition].kind, band)
         amount = self.claim_amount(n, benefit)
         diagnosed = format_time(now - timedelta(days=self.rng.randint(1, 20)))
-        claim = self.plan.file_claim(member, condition, amount, diagnosed, member.encode())
+        body = {
+            "member": member,
+            "condition": condition,
+            "amount_fen": amount,
+            "diagnosed": diagnosed,
+            "evidence_commitment": hashlib.sha256(member.encode()).hexdigest(),
+        }
+        filed = self.plan.submit_request(self.signed(member, "claim.filed", body))
+        claim = f"c-{filed.seq}"
         self.report.claims[kind] = self.report.claims.get(kind, 0) + 1
         self.after(timedelta(hours=12), functools.partial(self.assess, claim, kind, amount))
 
@@ -271,12 +324,16 @@ class _Simulation:
             self.after(decided, functools.partial(self.decide_and_pay, claim, kind == "fraud"))
 
     def objection(self, claim: str, objector: str) -> None:
-        self.plan.object(claim, objector, "the diagnosis predates joining")
+        reason = hashlib.sha256(b"the diagnosis predates joining").hexdigest()
+        body = {"claim": claim, "objector": objector, "reason_hash": reason}
+        self.plan.submit_request(self.signed(objector, "claim.objected", body))
         self.after(timedelta(hours=2), functools.partial(self.appeal, claim, objector, "deny"))
 
     def appeal(self, claim: str, appellant: str, leaning: str) -> None:
         secret = self.rng.randbytes(32)
-        self.plan.appeal(claim, appellant, hashlib.sha256(secret).hexdigest())
+        commitment = hashlib.sha256(secret).hexdigest()
+        body = {"claim": claim, "appellant": appellant, "secret_commitment": commitment}
+        self.plan.submit_request(self.signed(appellant, "claim.appealed", body))
         self.after(timedelta(hours=3), functools.partial(self.sign_pool, claim))
         # The appellant reveals their secret only once the pool's signature is on the log.
         self.after(timedelta(hours=6), functools.partial(self.draw, claim, secret, leaning))

@@ -32,6 +32,11 @@ Commands:
     log kept its promise: entry found with the promised hash (exit 0), not yet
     covered before covered-by (exit 0, status ``not_yet_covered``), or censorship
     or equivocation after it (exit 3, evidence file).
+``member keygen | join-request | object | appeal | leave | enrol-juror | check``
+    The member's own key and signed requests (specs/requests.md): make the key,
+    write the join request, sign and post an action and keep its receipt, and check
+    that every action in the member's name is one they signed
+    (:mod:`verifier.commands.member`). A request the log refuses exits 1.
 
 Each command is a module of :mod:`verifier.commands`; the judgement is the
 library's. Exit codes:
@@ -65,6 +70,7 @@ from verifier.commands.checkpoint import checkpoint
 from verifier.commands.dump import dump
 from verifier.commands.evidence import evidence
 from verifier.commands.init import init
+from verifier.commands.member import member
 from verifier.commands.receipt import receipt
 from verifier.commands.statement import statement
 from verifier.state import StateDir, default_state_dir
@@ -98,7 +104,7 @@ def cli(ctx: click.Context, state_path: Path | None, as_json: bool, timeout: flo
     ctx.obj = App(StateDir(state_path or default_state_dir()), as_json, timeout)
 
 
-for _command in (init, checkpoint, audit, dump, evidence, statement, bundle, receipt):
+for _command in (init, checkpoint, audit, dump, evidence, statement, bundle, receipt, member):
     cli.add_command(_command)
 
 

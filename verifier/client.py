@@ -63,6 +63,8 @@ MAX_INDEX = 2**62
 """The largest seq or size the server accepts as a parameter (specs/http.md)."""
 _DETAIL_BYTES = 4096
 """How much of an error answer is read to show its problem ``detail``."""
+_ANSWER_BYTES = 64 * 1024
+"""The largest answer to a posted request read (a receipt is a few hundred bytes)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,35 @@ class LogInfo:
     origin: str
     verifier_key: str
     tree_size: int
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """``GET /v1/members/{member}``: the seqs of a member's own entries (unverified)."""
+
+    member: str
+    joined_seq: int
+    left_seq: int | None
+    juror_seq: int | None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """``POST /v1/requests`` answered 201: where the entry is, and the receipt (unverified)."""
+
+    seq: int
+    entry_hash: str
+    covered_by: str
+    receipt: str
+
+    def json(self) -> dict[str, Any]:
+        """The answer as the server gave it."""
+        return {
+            "seq": self.seq,
+            "entry_hash": self.entry_hash,
+            "covered_by": self.covered_by,
+            "receipt": self.receipt,
+        }
 
 
 @dataclass(frozen=True)
@@ -227,6 +258,69 @@ class LogClient:
             shown = _member(item, "entry", dict, f"{where} seq {seq}")
             page.append(ServedEntry(seq, raw, shown))
         return page
+
+    def member(self, member: str) -> MemberInfo | None:
+        """``GET /v1/members/{member}``, or ``None`` if the server answers 404 (no such member).
+
+        ``member`` must already be a checked member id (it is put in the path).
+        """
+        where = f"/v1/members/{member}"
+        try:
+            doc = self._get_json(where, {})
+        except StatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if _member(doc, "member", str, where) != member:
+            raise ServerError(f"{where}: expected the member {member}, found another")
+        seqs = [doc.get(name) for name in ("left_seq", "juror_seq")]
+        for name, value in zip(("left_seq", "juror_seq"), seqs, strict=True):
+            if value is not None:
+                _count(doc, name, where)
+        return MemberInfo(member, _count(doc, "joined_seq", where), seqs[0], seqs[1])
+
+    def post_request(self, document: dict[str, Any]) -> Accepted:
+        """``POST /v1/requests`` (specs/requests.md §5): hand a signed request to the log.
+
+        Returns the 201 answer; any other status raises :class:`StatusError` with the
+        problem document (``problem.rule`` names the plan rule of a 409).
+        """
+        where = "POST /v1/requests"
+        url = self.base_url + "/v1/requests"
+        content = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        deadline = time.monotonic() + self.timeout * DEADLINE_FACTOR
+        try:
+            with self._http.stream(
+                "POST", url, content=content, headers={"Content-Type": "application/json"}
+            ) as response:
+                if response.status_code != 201:
+                    raise self._error_answer(response, where)
+                body = b""
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > _ANSWER_BYTES:
+                        raise ResponseTooLargeError(
+                            f"{where}: the answer went past the {_ANSWER_BYTES:,} bytes "
+                            "this client reads"
+                        )
+                    if time.monotonic() > deadline:
+                        raise ServerError(f"{where}: the answer took too long")
+        except httpx.TimeoutException:
+            raise ServerError(
+                f"{where}: no answer within the {self.timeout:g}-second timeout; the request "
+                "may have been taken or not"
+            ) from None
+        except httpx.ConnectError as exc:
+            raise ServerError(f"{where}: could not connect to {self.base_url} ({exc})") from None
+        except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL) as exc:
+            raise ServerError(f"{where}: {type(exc).__name__}: {exc}") from None
+        doc = self._parse_json(body, where)
+        return Accepted(
+            seq=_count(doc, "seq", where),
+            entry_hash=_member(doc, "entry_hash", str, where),
+            covered_by=_member(doc, "covered_by", str, where),
+            receipt=_member(doc, "receipt", str, where),
+        )
 
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
         """``GET /v1/proof/consistency``: the proof hashes, unverified, each 32 bytes."""

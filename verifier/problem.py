@@ -29,6 +29,8 @@ class Problem:
     type: str
     title: str
     detail: str
+    rule: str | None = None
+    """A refusal's plan rule id (specs/plan.md §10), as ``POST /v1/requests`` names it in 409."""
 
     def summary(self) -> str:
         """``404 Not found: no member m-… has joined``."""
@@ -53,11 +55,13 @@ def as_problem(doc: object) -> Problem | None:
         return None
     if not (texts["title"] or texts["detail"]):
         return None
+    rule = doc.get("rule")
     return Problem(
         status,
         str(texts["type"]) or "about:blank",
         str(texts["title"])[:_SHOWN],
         str(texts["detail"])[:_SHOWN],
+        rule[:_SHOWN] if isinstance(rule, str) else None,
     )
 
 

@@ -18,7 +18,7 @@ from ledger.domain.identity import (
 from ledger.domain.identity_index import forget, index_records
 from ledger.domain.plan_core import OPERATOR, PlanCore, operator_actor
 from ledger.domain.requests import RequestDocument, RequestDocumentError
-from ledger.domain.rules import Rules
+from ledger.domain.rules import Rules, add_days
 from ledger.domain.store import (
     private_table,
     record_hash,
@@ -160,13 +160,46 @@ class MemberCommands(PlanCore):
     def submit_request(self, request: RequestDocument, *, at: str | None = None) -> Appended:
         """Append a member's signed request (not a join: that needs the operator's check
         of the person, :meth:`join_many`) as its member's entry (plan.md §4.5)."""
-        if request.type == "member.joined":
-            raise RequestDocumentError(
-                "a join request is appended by the operator with the person's identity "
-                "(tally member join --request), not on its own"
-            )
-        entry = NewEntry(request.type, request.actor, request.body, time=self.time(at))
-        return self.submit([entry])[0]
+        return self.submit_requests([request], at=at)[0]
+
+    def submit_requests(
+        self, requests: Sequence[RequestDocument], *, at: str | None = None
+    ) -> list[Appended]:
+        """Append many signed requests in one batch: all of them, or none if one breaks a rule."""
+        when = self.time(at)
+        entries = []
+        for request in requests:
+            if request.type == "member.joined":
+                raise RequestDocumentError(
+                    "a join request is appended by the operator with the person's identity "
+                    "(tally member join --request), not on its own"
+                )
+            entries.append(NewEntry(request.type, request.actor, request.body, time=when))
+        return self.submit(entries)
+
+    def recover_key(
+        self,
+        member: str,
+        member_key: str,
+        key_signature: str,
+        *,
+        effective: str | None = None,
+        at: str | None = None,
+        actor: str = OPERATOR,
+    ) -> Appended:
+        """Give a member who lost their key a new one (plan.md §4.6), in force from
+        ``effective`` (by default the earliest the rules' notice allows); until then
+        the old key may refuse it."""
+        when = self.time(at)
+        rules = self.state.rules_at(when)
+        body = {
+            "member": member,
+            "member_key": member_key,
+            "key_signature": key_signature,
+            "effective": effective or add_days(when, rules.notice_days),
+            "rules_version": rules.version,
+        }
+        return self._one("member.key_recovery", body, when, actor)
 
     def leave(self, member: str, *, at: str | None = None, actor: str = OPERATOR) -> Appended:
         """A member leaves the plan."""

@@ -32,6 +32,28 @@ class Member:
     """The highest request number the member has used (§4.5); -1: none."""
     request_seq: int = -1
     """The seq of the entry that used :attr:`last_request`."""
+    recovery_key: str | None = None
+    """A recovered key not yet in force (§4.6), or None."""
+    recovery_effective: str | None = None
+    """When :attr:`recovery_key` takes force."""
+    recovery_seq: int = -1
+    """The seq of the member's last ``member.key_recovery``."""
+
+    def key_at(self, time: str) -> str | None:
+        """The member's key in force at ``time`` (§4.6)."""
+        if self.recovery_key is not None and time >= str(self.recovery_effective):
+            return self.recovery_key
+        return self.member_key
+
+    def recovery_pending_at(self, time: str) -> bool:
+        """Whether a recovery is written and not yet in force at ``time``."""
+        return self.recovery_key is not None and time < str(self.recovery_effective)
+
+    def settle(self, time: str) -> None:
+        """Put a recovery whose time has come in force (changes nothing else)."""
+        if self.recovery_key is not None and not self.recovery_pending_at(time):
+            self.member_key = self.recovery_key
+            self.recovery_key = self.recovery_effective = None
 
     def active_at(self, time: str) -> bool:
         """Joined at or before ``time`` and not left by then."""

@@ -6,8 +6,11 @@ rows it needs instead of replaying the log:
 
 - ``plan_core``: one row, the number of entries applied (``size``) and the small
   state: the seqs of the rules versions, the wind-down, every closed period's body;
-- ``plan_member``: a member, their status, their own key and juror key, and the last
-  request number they used (specs/requests.md §4);
+- ``plan_member``: a member, their status, their key in force and juror key, a
+  recovery of their key not yet in force, and the last request number they used
+  (specs/requests.md §4);
+- ``plan_key``: every member key ever named (joined with, rotated to, recovered),
+  with its member: no key is ever anyone else's (plan.md §4.1, §4.6);
 - ``plan_claim``: a claim and every step it has been through (JSON, :func:`encode_claim`);
 - ``plan_charge``: what each member was charged in one calendar year (the annual cap);
 - ``plan_money``: each payment and recovery, in the period it counts in.
@@ -52,8 +55,17 @@ member_table = Table(
     Column("member_key", Text, nullable=True),
     Column("last_request", BigInteger, nullable=False, server_default="-1"),
     Column("request_seq", BigInteger, nullable=False, server_default="-1"),
+    Column("recovery_key", Text, nullable=True),
+    Column("recovery_effective", Text, nullable=True),
+    Column("recovery_seq", BigInteger, nullable=False, server_default="-1"),
     Index("plan_member_juror_key", "juror_key"),
-    Index("plan_member_member_key", "member_key"),
+)
+key_table = Table(
+    "plan_key",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("member", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
 )
 claim_table = Table(
     "plan_claim",
@@ -86,12 +98,12 @@ money_table = Table(
     Column("claim", Text, nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
 )
-PROJECTION_TABLES = (core_table, member_table, claim_table, charge_table, money_table)
+PROJECTION_TABLES = (core_table, member_table, claim_table, charge_table, money_table, key_table)
 PAID, RECOVERED = "paid", "recovered"
 
-MemberRow = tuple[
-    str, str, str, int, str, str | None, int, str | None, str | None, int, int, str | None, int, int
-]
+MemberRow = tuple[Any, ...]
+SEQ = 10
+"""The position of ``seq`` (the last entry that changed the member) in a member row."""
 
 
 def member_row(member: Member) -> MemberRow:
@@ -107,10 +119,19 @@ def member_row(member: Member) -> MemberRow:
         None if member.left is None else period_open_at(member.left),
         member.juror_key,
         member.juror_seq,
-        max(member.joined_seq, member.left_seq, member.juror_seq, member.request_seq),
+        max(
+            member.joined_seq,
+            member.left_seq,
+            member.juror_seq,
+            member.request_seq,
+            member.recovery_seq,
+        ),
         member.member_key,
         member.last_request,
         member.request_seq,
+        member.recovery_key,
+        member.recovery_effective,
+        member.recovery_seq,
     )
 
 
@@ -128,6 +149,9 @@ def parse_member_row(row: Any) -> Member:
         member_key=None if row[11] is None else str(row[11]),
         last_request=int(row[12]),
         request_seq=int(row[13]),
+        recovery_key=None if row[14] is None else str(row[14]),
+        recovery_effective=None if row[15] is None else str(row[15]),
+        recovery_seq=int(row[16]),
     )
 
 

@@ -22,10 +22,12 @@ from sqlalchemy.engine import Connection
 
 from ledger.domain.projection_rows import (
     PROJECTION_TABLES,
+    SEQ,
     charge_table,
     claim_row,
     claim_table,
     core_table,
+    key_table,
     member_row,
     member_table,
     metadata,
@@ -53,10 +55,11 @@ def _v1_projections(conn: Connection) -> None:
 
 
 def _v2_member_keys(conn: Connection) -> None:
-    """Version 2: each member's own key and last request number (specs/requests.md).
+    """Version 2: each member's own key, its recovery and last request number, and
+    every member key ever named (specs/requests.md, plan.md §4.6).
 
     Version 1 creates the tables as this code defines them, so a ledger that starts
-    here already has the columns; one made by the previous version gets them added,
+    here already has them; one made by the previous version gets the columns added,
     empty (no entry before this version names a member key).
     """
     present = {c["name"] for c in inspect(conn).get_columns("plan_member")}
@@ -64,12 +67,13 @@ def _v2_member_keys(conn: Connection) -> None:
         ("member_key", "TEXT"),
         ("last_request", "BIGINT NOT NULL DEFAULT -1"),
         ("request_seq", "BIGINT NOT NULL DEFAULT -1"),
+        ("recovery_key", "TEXT"),
+        ("recovery_effective", "TEXT"),
+        ("recovery_seq", "BIGINT NOT NULL DEFAULT -1"),
     ):
         if name not in present:
             conn.exec_driver_sql(f"ALTER TABLE plan_member ADD COLUMN {name} {kind}")
-    conn.exec_driver_sql(
-        "CREATE INDEX IF NOT EXISTS plan_member_member_key ON plan_member (member_key)"
-    )
+    metadata.create_all(conn, tables=[key_table])
 
 
 MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
@@ -231,6 +235,7 @@ def compare(store: Store, state: PlanState) -> Difference | None:
             )
         return (
             _compare_members(conn, state)
+            or _compare_keys(conn, state)
             or _compare_claims(conn, state)
             or _compare_charges(conn, state)
             or _compare_money(conn, state)
@@ -268,16 +273,25 @@ def _compare_members(conn: Connection, state: PlanState) -> Difference | None:
                 .limit(CHUNK)
             ).all()
             for row in rows:
-                yield str(row[0]), tuple(row), int(row[-1])
+                yield str(row[0]), tuple(row), int(row[SEQ])
             if len(rows) < CHUNK:
                 return
             last = str(rows[-1][0])
 
     expected = (
-        (m.id, member_row(m), member_row(m)[-1])
+        (m.id, row, int(row[SEQ]))
         for m in sorted(state.all_members(), key=lambda m: m.id)
+        for row in (member_row(m),)
     )
     return _merge("plan_member", stored(), expected)
+
+
+def _compare_keys(conn: Connection, state: PlanState) -> Difference | None:
+    c = key_table.c
+    rows = conn.execute(select(c.key, c.member, c.seq).order_by(c.key))
+    stored = ((str(k), (str(m), int(s)), int(s)) for k, m, s in rows)
+    expected = ((k, (m, s), s) for k, (m, s) in sorted(state.member_keys.items()))
+    return _merge("plan_key", stored, expected)
 
 
 def _compare_claims(conn: Connection, state: PlanState) -> Difference | None:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 REQUEST_PREFIX = b"tally/request/v1\n"
 JUROR_KEY_PREFIX = b"tally/juror-key/v1\n"
+MEMBER_KEY_PREFIX = b"tally/member-key/v1\n"
 REQUIRED, OPTIONAL = "required", "optional"
 
 ACTING_FIELD: Mapping[str, str] = {
@@ -41,6 +42,11 @@ ACTING_FIELD: Mapping[str, str] = {
     "claim.appealed": "appellant",
 }
 """The member actions of §3, each with the body field naming the member who acts."""
+ALWAYS_SIGNED: Mapping[str, str] = {
+    "member.key_rotated": "member",
+    "member.key_recovery_refused": "member",
+}
+"""Entries only a member writes, always signed (§4.6), with the field naming the member."""
 SIGNED_KEYS: Mapping[str, tuple[str, ...]] = {
     **{t: ("request", "signature") for t in ACTING_FIELD},
     "juror.enrolled": ("request", "signature", "juror_signature"),
@@ -51,6 +57,13 @@ OPERATOR_FIELDS: Mapping[str, tuple[str, ...]] = {
     "member.joined": ("age_band", "identity_commitment"),
 }
 """Body fields the operator adds and the member does not sign (requests.md §3)."""
+
+
+def acting_field(entry_type: str) -> str:
+    """The body field naming the member who signs an entry of ``entry_type``."""
+    return (
+        "member" if entry_type == "member.joined" else {**ACTING_FIELD, **ALWAYS_SIGNED}[entry_type]
+    )
 
 
 def is_signed(body: Mapping[str, Any]) -> bool:
@@ -72,6 +85,11 @@ def request_object(entry_type: str, body: Mapping[str, Any]) -> dict[str, Any]:
 def request_message(origin: str, entry_type: str, obj: Mapping[str, Any]) -> bytes:
     """The bytes a member signs (requests.md §2)."""
     return REQUEST_PREFIX + f"{origin}\n{entry_type}\n".encode() + rfc8785.dumps(dict(obj)) + b"\n"
+
+
+def member_key_message(origin: str, member: str, member_key: str) -> bytes:
+    """The bytes a new member key signs to show it is held (requests.md §3.2)."""
+    return MEMBER_KEY_PREFIX + f"{origin}\n{member}\n{member_key}\n".encode()
 
 
 def juror_key_message(origin: str, member: str, juror_key: str) -> bytes:
@@ -134,20 +152,28 @@ def check_request(
                 f"requires member signatures), found it written by {e.actor!r}",
             )
         return None
+    return check_signed(state, entry, member_id)
+
+
+def check_signed(state: PlanState, entry: Body, member_id: str) -> SignedRequest:
+    """§4.5 for a signed body: the signature of the member's key in force at the entry's
+    time (§4.6), and a request number above the member's last."""
+    e = entry.entry
     number = entry.integer("request")
     signature = entry.b64("signature", 64)
     member = state.member(member_id)
-    if member is None or member.member_key is None:
+    key = None if member is None else member.key_at(e.time)
+    if member is None or key is None:
         raise RuleError(
             "request.signature",
             f"expected a signature by {member_id}'s own key, found a member who "
-            + ("never joined" if member is None else "joined without a key"),
+            + ("never joined" if member is None else "has no key"),
         )
     message = request_message(state.origin, e.type, request_object(e.type, e.body))
-    if not verifies(member.member_key, signature, message):
+    if not verifies(key, signature, message):
         raise RuleError(
             "request.signature",
-            f"expected {e.type} signed with {member_id}'s key {member.member_key}, found a "
+            f"expected {e.type} signed with {member_id}'s key in force, {key}, found a "
             "signature that does not verify",
         )
     if number <= member.last_request:
@@ -183,8 +209,7 @@ class RequestDocument:
     @property
     def member(self) -> str:
         """The member who acts (whose key signed it)."""
-        field = "member" if self.type == "member.joined" else ACTING_FIELD[self.type]
-        return str(self.body[field])
+        return str(self.body[acting_field(self.type)])
 
     @property
     def actor(self) -> str:
@@ -204,15 +229,14 @@ def parse_request_document(value: object) -> RequestDocument:
             f"expected a request document, an object with the keys body and type, found {found}"
         )
     entry_type, body = value["type"], value["body"]
-    if entry_type not in SIGNED_KEYS:
-        raise RequestDocumentError(
-            f"expected type one of {', '.join(sorted(SIGNED_KEYS))}, found {entry_type!r}"
-        )
+    if entry_type not in SIGNED_KEYS and entry_type not in ALWAYS_SIGNED:
+        types = sorted([*SIGNED_KEYS, *ALWAYS_SIGNED])
+        raise RequestDocumentError(f"expected type one of {', '.join(types)}, found {entry_type!r}")
     if not isinstance(body, dict) or not is_signed(body):
         raise RequestDocumentError(
             f"expected body an object with the member's signature, found {body!r:.80}"
         )
-    field = "member" if entry_type == "member.joined" else ACTING_FIELD[entry_type]
+    field = acting_field(entry_type)
     member = body.get(field)
     if not isinstance(member, str) or not MEMBER_RE.match(member):
         raise RequestDocumentError(

@@ -25,12 +25,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 
-from ledger.domain import claims, closing, decisions, members, panel
+from ledger.domain import claims, closing, decisions, key_changes, members, panel
 from ledger.domain.errors import RuleError
 from ledger.domain.model import Claim, Member, PeriodClose, WindDown
 from ledger.domain.periods import next_period, period_open_at
 from ledger.domain.projection_rows import PAID, RECOVERED
-from ledger.domain.requests import ACTING_FIELD, is_signed
+from ledger.domain.requests import ACTING_FIELD, ALWAYS_SIGNED, acting_field, is_signed
 from ledger.domain.rules import Rules, admit, in_force, parse_rules
 from ledger.errors import ChainError
 from ledger.log.entry import GENESIS_TYPE, RETIRED_TYPE, Entry
@@ -58,8 +58,8 @@ class PlanState:
     members: MutableMapping[str, Member] = field(default_factory=dict)
     claims: MutableMapping[str, Claim] = field(default_factory=dict)
     juror_keys: dict[str, str] = field(default_factory=dict)
-    member_keys: dict[str, str] = field(default_factory=dict)
-    """Each member key (base64) -> the member who joined with it (§4.1)."""
+    member_keys: MutableMapping[str, tuple[str, int]] = field(default_factory=dict)
+    """Every member key ever named (base64) -> (its member, the seq naming it) (§4.1, §4.6)."""
     diagnoses: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
     wound_down: WindDown | None = None
     first_period: str | None = None
@@ -124,7 +124,8 @@ class PlanState:
 
     def key_holder(self, key: str) -> str | None:
         """The member who holds ``key`` as their member key or juror key, if any (§4.1, §4.4)."""
-        return self.member_keys.get(key) or self.juror_keys.get(key)
+        named = self.member_keys.get(key)
+        return named[0] if named is not None else self.juror_keys.get(key)
 
     def jurors_active_at(self, time: str) -> Iterator[Member]:
         """Enrolled jurors who are active members at ``time``."""
@@ -183,7 +184,11 @@ class PlanState:
         """Record a new member."""
         self.members[member.id] = member
         if member.member_key is not None:
-            self.member_keys[member.member_key] = member.id
+            self.name_key(member, member.member_key, member.joined_seq)
+
+    def name_key(self, member: Member, key: str, seq: int) -> None:
+        """Record that entry ``seq`` named ``key`` as ``member``'s (it is never anyone else's)."""
+        self.member_keys[key] = (member.id, seq)
 
     def leave(self, member: Member, time: str, seq: int) -> None:
         """Record that ``member`` left at ``time`` (entry ``seq``)."""
@@ -291,8 +296,8 @@ def _check_actor(entry: Entry) -> None:
     with the vote), every other entry by the operator."""
     if entry.type == "vote.cast":
         return
-    if entry.type in ACTING_FIELD and is_signed(entry.body):
-        acting = entry.body.get(ACTING_FIELD[entry.type])
+    if entry.type in ALWAYS_SIGNED or (entry.type in ACTING_FIELD and is_signed(entry.body)):
+        acting = entry.body.get(acting_field(entry.type))
         if entry.actor != f"member:{acting}":
             raise RuleError(
                 "entry.actor",
@@ -314,6 +319,9 @@ HANDLERS: Mapping[str, Handler] = {
     "plan.wound_down": members.wound_down,
     "member.joined": members.joined,
     "member.left": members.left,
+    "member.key_rotated": key_changes.key_rotated,
+    "member.key_recovery": key_changes.key_recovery,
+    "member.key_recovery_refused": key_changes.key_recovery_refused,
     "juror.enrolled": members.juror_enrolled,
     "claim.filed": claims.filed,
     "claim.assessed": claims.assessed,

@@ -36,6 +36,7 @@ from ledger.domain.projection_rows import (
     claim_table,
     core_table,
     encode_claim,
+    key_table,
     member_row,
     member_table,
     money_table,
@@ -68,6 +69,9 @@ MEMBER_COLUMNS = [
         "member_key",
         "last_request",
         "request_seq",
+        "recovery_key",
+        "recovery_effective",
+        "recovery_seq",
     )
 ]
 
@@ -223,6 +227,10 @@ def _member_fields(member: Member) -> tuple[object, ...]:
         member.juror_seq,
         member.last_request,
         member.request_seq,
+        member.member_key,
+        member.recovery_key,
+        member.recovery_effective,
+        member.recovery_seq,
     )
 
 
@@ -307,7 +315,7 @@ class StoredPlanState(PlanState):
     _charges: dict[int, dict[str, int]] = field(default_factory=dict)
     _charged_years: dict[int, dict[str, int]] = field(default_factory=dict)
     _new_jurors: dict[str, str] = field(default_factory=dict)
-    _new_keys: dict[str, str] = field(default_factory=dict)
+    _new_keys: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, store: Store, conn: Connection | None = None) -> StoredPlanState:
@@ -316,7 +324,13 @@ class StoredPlanState(PlanState):
         reads.conn = conn
         with reads.connection() as c:
             core = read_core(c)
-            state = cls(reads=reads, paid_in=_InRows(), recovered_in=_InRows(), charged=_InRows())
+            state = cls(
+                reads=reads,
+                paid_in=_InRows(),
+                recovered_in=_InRows(),
+                charged=_InRows(),
+                member_keys=_InRows(),
+            )
             state.forget_rows()
             if core is not None:
                 state.generation = core.generation
@@ -432,12 +446,14 @@ class StoredPlanState(PlanState):
 
     def key_holder(self, key: str) -> str | None:
         """The member who holds ``key`` as their member key or juror key, if any."""
-        if key in self._new_keys or key in self._new_jurors:
-            return self._new_keys.get(key) or self._new_jurors[key]
-        m = member_table.c
+        if key in self._new_keys:
+            return self._new_keys[key][0]
+        if key in self._new_jurors:
+            return self._new_jurors[key]
         with self._conn() as conn:  # each by its own index
-            owner = conn.execute(select(m.member).where(m.member_key == key)).scalar()
+            owner = conn.execute(select(key_table.c.member).where(key_table.c.key == key)).scalar()
             if owner is None:
+                m = member_table.c
                 owner = conn.execute(select(m.member).where(m.juror_key == key)).scalar()
         return None if owner is None else str(owner)
 
@@ -605,7 +621,11 @@ class StoredPlanState(PlanState):
         """Record a new member (a row when saved)."""
         self.members[member.id] = member
         if member.member_key is not None:
-            self._new_keys[member.member_key] = member.id
+            self.name_key(member, member.member_key, member.joined_seq)
+
+    def name_key(self, member: Member, key: str, seq: int) -> None:
+        """Record that entry ``seq`` named ``key`` as ``member``'s (a row when saved)."""
+        self._new_keys[key] = (member.id, seq)
 
     def add_claim(self, claim: Claim) -> None:
         """Record a newly filed claim."""
@@ -661,6 +681,11 @@ class StoredPlanState(PlanState):
             values = dict(zip(member_table.c.keys(), member_row(member), strict=True))
             conn.execute(
                 update(member_table).where(member_table.c.member == member.id).values(values)
+            )
+        if self._new_keys:
+            conn.execute(
+                insert(key_table),
+                [{"key": k, "member": m, "seq": s} for k, (m, s) in self._new_keys.items()],
             )
         new_claims = self._claims.new()
         if new_claims:

@@ -38,6 +38,7 @@ from ledger.domain.plan import Plan  # noqa: E402
 from ledger.domain.requests import (  # noqa: E402
     RequestDocument,
     juror_key_message,
+    member_key_message,
     public_key,
     sign,
     sign_request,
@@ -413,7 +414,9 @@ def join_request(member: str, seed: bytes, key_seed: bytes | None = None) -> dic
 
 def _run_signed_base(plan: Plan, base: Base, log: Log) -> None:
     """Members who sign: keyed joins, signed enrolments, a claim filed, objected to and
-    appealed by signed requests, a signed leaving, under member_signatures required."""
+    appealed by signed requests, a signed leaving, under member_signatures required;
+    then a rotation, a recovery the old key refuses, and a recovery that takes force
+    (its key then signs a rotation)."""
 
     def mark(label: str) -> None:
         base.labels[label] = log.size()
@@ -459,6 +462,34 @@ def _run_signed_base(plan: Plan, base: Base, log: Log) -> None:
     mark("s_appealed")
     submit(people[2], "member.left", {"member": people[2], "request": 1}, "2025-02-09T00:00:00Z")
     mark("p2_left")
+    # Member 3 rotates their key; member 4 refuses a recovery; member 5 gets one.
+    submit(people[3], "member.key_rotated", rotation(people[3], 103, 2), "2025-02-10T00:00:00Z")
+    base.member_seeds[people[3]] = member_seed(103)
+    mark("rotated")
+    plan.recover_key(people[4], *new_key(people[4], 104), at="2025-02-10T01:00:00Z")
+    recovery = log.size() - 1
+    mark("recovery_written")
+    refusal = {"member": people[4], "recovery": recovery, "request": 2}
+    submit(people[4], "member.key_recovery_refused", refusal, "2025-02-10T02:00:00Z")
+    mark("refused")
+    plan.recover_key(people[5], *new_key(people[5], 105), at="2025-02-10T03:00:00Z")
+    mark("m5_recovery")
+    base.member_seeds[people[5]] = member_seed(105)  # in force from 2025-02-11T03:00:00Z
+    submit(people[5], "member.key_rotated", rotation(people[5], 115, 2), "2025-02-12T00:00:00Z")
+    base.member_seeds[people[5]] = member_seed(115)
+    mark("m5_recovered")
+
+
+def new_key(member: str, n: int, proof_seed: bytes | None = None) -> tuple[str, str]:
+    """The key of ``member_seed(n)`` and its own signature (requests.md §3.2)."""
+    key = public_key(member_seed(n))
+    return key, sign(proof_seed or member_seed(n), member_key_message(ORIGIN, member, key))
+
+
+def rotation(member: str, n: int, number: int, proof_seed: bytes | None = None) -> dict[str, Any]:
+    """An unsigned rotation body to the key of ``member_seed(n)``."""
+    key, proof = new_key(member, n, proof_seed)
+    return {"member": member, "member_key": key, "key_signature": proof, "request": number}
 
 
 # -- the cases ----------------------------------------------------------------------
@@ -1768,6 +1799,131 @@ def _cases_signed() -> list[Case]:
     ]
 
 
+def _cases_keys() -> list[Case]:
+    def case(
+        rule: str, variant: str, description: str, at: str, make: Callable[[Base], Bad]
+    ) -> Case:
+        return Case(rule, variant, description, at, lambda b, n: make(b), base="base-signed.json")
+
+    def rotated(b: Base, who: int, n: int, number: int, proof: bytes | None = None) -> Bad:
+        body = signed(b, _p(b, who), "member.key_rotated", rotation(_p(b, who), n, number, proof))
+        return Bad("member.key_rotated", body, f"member:{_p(b, who)}")
+
+    def recovery(b: Base, who: int, n: int, effective: str) -> Bad:
+        key, proof = new_key(_p(b, who), n)
+        body = {
+            "member": _p(b, who),
+            "member_key": key,
+            "key_signature": proof,
+            "effective": effective,
+            "rules_version": 1,
+        }
+        return Bad("member.key_recovery", body)
+
+    def refusal(b: Base, who: int, recovery_seq: int, number: int) -> Bad:
+        body = {"member": _p(b, who), "recovery": recovery_seq, "request": number}
+        return Bad(
+            "member.key_recovery_refused",
+            signed(b, _p(b, who), "member.key_recovery_refused", body),
+            f"member:{_p(b, who)}",
+        )
+
+    return [
+        case(
+            "request.signature",
+            "rotated-away",
+            "a leaving signed with the key the member rotated away from",
+            "rotated",
+            lambda b: Bad(
+                "member.left",
+                sign_request(
+                    member_seed(3), ORIGIN, "member.left", {"member": _p(b, 3), "request": 5}
+                ),
+                f"member:{_p(b, 3)}",
+            ),
+        ),
+        case(
+            "request.signature",
+            "recovered-key-early",
+            "a leaving signed with a recovered key before the recovery takes force",
+            "m5_recovery",
+            lambda b: Bad(
+                "member.left",
+                sign_request(
+                    member_seed(105), ORIGIN, "member.left", {"member": _p(b, 5), "request": 2}
+                ),
+                f"member:{_p(b, 5)}",
+            ),
+        ),
+        case(
+            "entry.actor",
+            "rotation-by-operator",
+            "a member's signed rotation appended under the operator's actor",
+            "p2_left",
+            lambda b: Bad(
+                "member.key_rotated",
+                signed(b, _p(b, 0), "member.key_rotated", rotation(_p(b, 0), 100, 2)),
+            ),
+        ),
+        case(
+            "member.key.active",
+            "",
+            "a member who left rotates their key",
+            "p2_left",
+            lambda b: rotated(b, 2, 102, 2),
+        ),
+        case(
+            "member.key.new",
+            "",
+            "a member rotates to another member's key",
+            "p2_left",
+            lambda b: rotated(b, 0, 1, 2),
+        ),
+        case(
+            "member.key.new",
+            "rotated-away",
+            "a member rotates to the key another member rotated away from",
+            "rotated",
+            lambda b: rotated(b, 0, 3, 2),
+        ),
+        case(
+            "member.key.proof",
+            "",
+            "a rotation to a key that did not sign itself",
+            "p2_left",
+            lambda b: rotated(b, 0, 100, 2, OTHER_SEED),
+        ),
+        case(
+            "member.key_recovery.notice",
+            "",
+            "a recovery that takes force at once, leaving the old key no time to refuse",
+            "p2_left",
+            lambda b: recovery(b, 0, 100, "2025-02-09T00:00:00Z"),
+        ),
+        case(
+            "member.key_recovery.pending",
+            "",
+            "a second recovery while the first is pending",
+            "m5_recovery",
+            lambda b: recovery(b, 5, 106, "2025-03-01T00:00:00Z"),
+        ),
+        case(
+            "member.key_recovery_refused.pending",
+            "",
+            "a recovery refused twice",
+            "refused",
+            lambda b: refusal(b, 4, b.labels["recovery_written"] - 1, 3),
+        ),
+        case(
+            "member.key_recovery_refused.pending",
+            "in-force",
+            "a recovery refused after it took force",
+            "m5_recovered",
+            lambda b: refusal(b, 5, b.labels["m5_recovery"] - 1, 3),
+        ),
+    ]
+
+
 def all_cases() -> list[Case]:
     """Every case, in the order of specs/plan.md §10."""
     return (
@@ -1779,6 +1935,7 @@ def all_cases() -> list[Case]:
         + _cases_decisions()
         + _cases_periods()
         + _cases_signed()
+        + _cases_keys()
     )
 
 

@@ -1,0 +1,620 @@
+"""``tally-verify member ...``: a member's own key, signed requests, and their check.
+
+The member holds an Ed25519 key (specs/requests.md) in a key file
+(:mod:`verifier.member_key` describes it and the files kept beside it) and signs
+their own actions with it; the log's signed receipt of each is kept. Commands:
+
+``member keygen --out FILE``
+    A new key and member id, written to FILE (mode 0600, never overwritten).
+``member join-request --key FILE --out REQ.json``
+    The signed join request, for the member to hand to the operator.
+``member object | appeal | leave | enrol-juror --key FILE ...``
+    Sign the request with the next request number, post it to ``/v1/requests``,
+    verify and keep the receipt.
+``member check --key FILE``
+    Check that every action in the member's name is one the member signed, and that
+    the log honoured every kept receipt (:mod:`verifier.member_check`).
+
+The log is ``--server URL``, else the one ``tally-verify init`` set up; the log's key
+is ``--log-key KEY``, else the pinned one when the server is the pinned log's, else
+the key the server states (trusted for this run only, with a warning).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from verifier.client import LogClient
+from verifier.commands.app import EXIT_VERIFICATION, App, fail, parse_url
+from verifier.errors import (
+    KeyFormatError,
+    StateError,
+    StatusError,
+    UsageError,
+    VerificationError,
+)
+from verifier.jcs import JSONValue
+from verifier.member_check import check_member
+from verifier.member_key import (
+    MemberKey,
+    appeal_secret,
+    create_juror_key,
+    create_member_key,
+    load_juror_key,
+    load_member_key,
+    save_member_key,
+    save_receipt,
+)
+from verifier.note import Verifier, parse_verifier_key
+from verifier.plan.errors import PlanError
+from verifier.plan.ids import check_claim, check_origin
+from verifier.plan.requests import request_document, sign_juror_key, sign_request
+from verifier.receipt import verify_receipt
+from verifier.session import Session, open_session
+from verifier.state import write_atomic
+
+REFUSED_HELP = (
+    "If the log refuses the request (a plan rule, named by its id, or a malformed "
+    "request) the command exits 1 and the request number is not used up; a server "
+    "that is busy (429) or unreachable exits 4: try again later."
+)
+_REFUSALS = frozenset({400, 409, 413, 415, 422})
+"""Statuses by which the log refuses the request itself (specs/requests.md §5)."""
+
+
+@click.group("member", short_help="Your own member key and signed requests.")
+def member() -> None:
+    """Your own member key: sign your requests to the log, and check what it says you did.
+
+    Start with `member keygen --out FILE`, hand the operator the file `member
+    join-request` writes, and once you are on the log, act with `member object`,
+    `appeal`, `leave` or `enrol-juror`; `member check` shows that the log speaks for
+    you only as you asked.
+    """
+
+
+key_option = click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Your member key file (from `member keygen`).",
+)
+
+
+def _server_url(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else parse_url(value)
+
+
+server_option = click.option(
+    "--server",
+    callback=_server_url,
+    help="The log's base URL [default: the log `tally-verify init` set up].",
+)
+
+
+def _keep_request(ctx: click.Context, _: click.Parameter, value: int | None) -> None:
+    ctx.meta[_REQUEST_META] = value
+
+
+_REQUEST_META = "tally-verify.member.request"
+request_option = click.option(
+    "--request",
+    type=click.IntRange(min=1),
+    expose_value=False,
+    callback=_keep_request,
+    help="Use this request number instead of the key file's next one: for a key file "
+    "behind the log (the log refused a replay); it must be above every number used.",
+)
+log_key_option = click.option(
+    "--log-key",
+    help="The log's verifier key [default: the pinned key, for the pinned log].",
+)
+
+
+@member.command("keygen")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The key file to create (it must not exist).",
+)
+@click.pass_obj
+def keygen(app: App, out: Path) -> None:
+    """Make a new member key and member id, and write them to a new file (mode 0600).
+
+    The private key is never printed; keep the file safe, and a copy of it: whoever
+    holds it can act in your name.
+    """
+    key = create_member_key(out)
+    app.finish(
+        {
+            "command": "member keygen",
+            "member": key.member,
+            "member_key": key.member_key,
+            "key_file": str(out),
+        },
+        [
+            f"Made the key file {out} (mode 0600; keep it secret, and keep a copy).",
+            f"Your member id: {key.member}",
+            f"Your public key: {key.member_key}",
+            f"Next: `tally-verify member join-request --key {out} --server URL --out "
+            "join.json`, and hand join.json to the plan's operator.",
+        ],
+    )
+
+
+@member.command("join-request")
+@key_option
+@server_option
+@click.option("--origin", help="The log's origin (its key name) [default: asked of the log].")
+@log_key_option
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the signed join request (JSON).",
+)
+@click.pass_obj
+def join_request(
+    app: App,
+    key_path: Path,
+    server: str | None,
+    origin: str | None,
+    log_key: str | None,
+    out: Path,
+) -> None:
+    """Write your signed join request, for the operator to append with your identity.
+
+    The request names your member id and public key and is signed with your key, for
+    one log only: --origin, or the origin of --log-key, the pinned log or --server.
+    """
+    key = load_member_key(key_path)
+    if origin is None:
+        trust = _trusted(app, server, log_key)
+        if trust is not None:
+            origin = trust.verifier.name
+        else:
+            assert server is not None
+            with LogClient(server, timeout=app.timeout) as client:
+                origin = client.log_info().origin
+    _check_origin(origin)
+    if key.origin is not None and key.origin != origin:
+        raise UsageError(
+            f"{key_path} was made into a join request for the log {key.origin}, not {origin}"
+        )
+    body: dict[str, JSONValue] = {
+        "member": key.member,
+        "member_key": key.member_key,
+        "request": key.last_request,
+    }
+    document = request_document(
+        "member.joined", sign_request(key.seed, origin, "member.joined", body)
+    )
+    text = json.dumps(document, indent=2) + "\n"
+    try:
+        write_atomic(out, text.encode())
+    except OSError as exc:
+        raise StateError(f"cannot write {out}: {exc}") from None
+    if key.origin is None:
+        save_member_key(MemberKey(key.path, key.member, key.seed, key.last_request, origin))
+    app.finish(
+        {
+            "command": "member join-request",
+            "member": key.member,
+            "origin": origin,
+            "request": key.last_request,
+            "file": str(out),
+            "document": document,
+        },
+        [
+            f"Wrote the signed join request of {key.member} for the log {origin} to {out}.",
+            "Next: hand it to the plan's operator with proof of who you are; they append it "
+            f"with `tally member join --request {out.name} --identity FILE --age-band BAND`.",
+            f"Once it is on the log, `tally-verify member check --key {key_path}` shows it.",
+        ],
+    )
+
+
+@member.command("object", epilog=REFUSED_HELP)
+@key_option
+@server_option
+@log_key_option
+@request_option
+@click.option("--claim", required=True, help="The claim id (c-...).")
+@click.option("--reason", required=True, help="Why you object; only its SHA-256 goes on the log.")
+@click.pass_context
+def object_(
+    ctx: click.Context,
+    key_path: Path,
+    server: str | None,
+    log_key: str | None,
+    claim: str,
+    reason: str,
+) -> None:
+    """Object to a disclosed claim (plan.md §5.4), signed with your key.
+
+    The log records the SHA-256 of the reason text (UTF-8), never the text; the text
+    is kept with the receipt, beside the key file.
+    """
+    _claim_id(claim)
+    reason_hash = hashlib.sha256(reason.encode("utf-8")).hexdigest()
+
+    def body(key: MemberKey, origin: str) -> dict[str, JSONValue]:
+        return {"claim": claim, "objector": key.member, "reason_hash": reason_hash}
+
+    _submit(
+        ctx,
+        key_path,
+        server,
+        log_key,
+        "claim.objected",
+        body,
+        f"Your objection to {claim} is on the log (reason hash {reason_hash}). If the "
+        "assessment stands, you may appeal it: `tally-verify member appeal`.",
+        kept={"reason": reason},
+    )
+
+
+@member.command("appeal", epilog=REFUSED_HELP)
+@key_option
+@server_option
+@log_key_option
+@request_option
+@click.option("--claim", required=True, help="The claim id (c-...).")
+@click.pass_context
+def appeal(
+    ctx: click.Context, key_path: Path, server: str | None, log_key: str | None, claim: str
+) -> None:
+    """Appeal a claim's assessment (plan.md §5.5, §6), signed with your key.
+
+    A new 32-byte secret is kept in a file beside the key (mode 0600) and only its
+    SHA-256 (the secret commitment) is sent. Reveal the secret when the panel's pool
+    is on the log; without it, the appeal gets no panel.
+    """
+    _claim_id(claim)
+    key = load_member_key(key_path)
+    secret, made = appeal_secret(key, claim)
+    commitment = hashlib.sha256(secret).hexdigest()
+    where = key.secret_path(claim)
+
+    def body(key: MemberKey, origin: str) -> dict[str, JSONValue]:
+        return {"claim": claim, "appellant": key.member, "secret_commitment": commitment}
+
+    def refused() -> None:
+        if made:
+            where.unlink(missing_ok=True)
+
+    _submit(
+        ctx,
+        key_path,
+        server,
+        log_key,
+        "claim.appealed",
+        body,
+        f"Your appeal of {claim} is on the log. Your secret is in {where}: keep it, and "
+        "reveal it to the operator when the pool is on the log (panel.pooled, covered by "
+        "a signed checkpoint); it fixes the panel's draw with the pool's signature.",
+        on_refusal=refused,
+        extra={"secret_file": str(where), "secret_commitment": commitment},
+    )
+
+
+@member.command("leave", epilog=REFUSED_HELP)
+@key_option
+@server_option
+@log_key_option
+@request_option
+@click.pass_context
+def leave(ctx: click.Context, key_path: Path, server: str | None, log_key: str | None) -> None:
+    """Leave the plan (plan.md §4.2), signed with your key.
+
+    You are not charged for periods whose cutoff is after you leave, and can no longer
+    file, object, appeal or vote.
+    """
+
+    def body(key: MemberKey, origin: str) -> dict[str, JSONValue]:
+        return {"member": key.member}
+
+    _submit(
+        ctx,
+        key_path,
+        server,
+        log_key,
+        "member.left",
+        body,
+        "You have left the plan; periods whose cutoff is after now will not charge you.",
+    )
+
+
+@member.command("enrol-juror", epilog=REFUSED_HELP)
+@key_option
+@server_option
+@log_key_option
+@request_option
+@click.option(
+    "--juror-key-out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The juror key file to create (mode 0600; it must not exist).",
+)
+@click.pass_context
+def enrol_juror(
+    ctx: click.Context,
+    key_path: Path,
+    server: str | None,
+    log_key: str | None,
+    juror_key_out: Path,
+) -> None:
+    """Enrol as a juror (plan.md §4.4) with a new juror key, signed with both keys.
+
+    The juror key, which signs your votes, is written to --juror-key-out; it signs
+    its own enrolment (requests.md §3.1) and your member key signs the request.
+    """
+
+    def body(key: MemberKey, origin: str) -> dict[str, JSONValue]:
+        juror = create_juror_key(juror_key_out, key.member)
+        juror_key, juror_signature = sign_juror_key(juror.seed, origin, key.member)
+        return {"member": key.member, "juror_key": juror_key, "juror_signature": juror_signature}
+
+    def refused() -> None:
+        juror_key_out.unlink(missing_ok=True)
+
+    _submit(
+        ctx,
+        key_path,
+        server,
+        log_key,
+        "juror.enrolled",
+        body,
+        f"You are enrolled as a juror; your juror key is in {juror_key_out}: keep it "
+        "secret, it signs your votes.",
+        on_refusal=refused,
+        extra={"juror_key_file": str(juror_key_out)},
+    )
+
+
+@member.command("check")
+@key_option
+@server_option
+@log_key_option
+@click.option(
+    "--juror-key",
+    "juror_key_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your juror key file: check it is the juror key enrolled for you.",
+)
+@click.pass_obj
+def check(
+    app: App,
+    key_path: Path,
+    server: str | None,
+    log_key: str | None,
+    juror_key_path: Path | None,
+) -> None:
+    """Check that the log speaks for you only as you asked, and kept every receipt.
+
+    Reads the whole log (in pages) up to a checkpoint verified with the log's key
+    (for the pinned log, one checked to extend the saved checkpoint, as `checkpoint`
+    does, and saved), and checks: your join names your key; every action in your name (leaving,
+    enrolling, filing, objecting, appealing) is signed by you; your enrolled juror
+    key is the one in --juror-key; every receipt kept beside your key file is
+    honoured. Exits 1 naming the seq of each action you did not sign or that does
+    not verify, and of each receipt not honoured.
+    """
+    key = load_member_key(key_path)
+    juror = None if juror_key_path is None else load_juror_key(juror_key_path)
+    if juror is not None and juror.member != key.member:
+        raise UsageError(f"{juror_key_path} is the juror key of {juror.member}, not {key.member}")
+    with _log(app, server, log_key, session=True) as log:
+        note = None
+        if log.session is not None:
+            log.session.refresh()  # a fork with the saved checkpoint: exit 3, with evidence
+            note = log.session.state.checkpoint
+        report = check_member(log.client, log.verifier, key, juror, note=note)
+    lines = [
+        f"Member {report.member} on the log {report.origin} ({report.tree_size:,} entries, "
+        "checked against its signed checkpoint):",
+        f"  joined at seq {report.joined_seq}" if report.joined_seq is not None else "  not joined",
+        f"  {len(report.signed)} action(s) signed by you: "
+        + (", ".join(f"seq {s}" for s in report.signed) or "none"),
+        f"  receipts honoured: {len(report.receipts_honoured)}; pending: "
+        f"{len(report.receipts_pending)}",
+    ]
+    if report.juror_key is not None:
+        lines.append(f"  juror key enrolled: {report.juror_key}")
+    lines += [f"Note: {note}" for note in report.notes]
+    result = {"command": "member check", **report.json(), "log_key_warning": log.warning}
+    if report.ok:
+        app.finish(result, [*lines, "Everything in your name is yours, and every receipt kept."])
+        return
+    lines += [f"FAILED: {f.message}" for f in report.findings]
+    app.finish(result, lines, code=EXIT_VERIFICATION)
+
+
+# -- shared --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Log:
+    client: LogClient
+    verifier: Verifier
+    warning: str | None
+    session: Session | None = None
+    """With the pinned log, for ``check``: the saved state, to bring up to date."""
+
+
+@dataclass(frozen=True)
+class _Trust:
+    url: str | None
+    verifier: Verifier
+    pinned: bool = False
+
+
+def _trusted(app: App, server: str | None, log_key: str | None) -> _Trust | None:
+    """The log's key: --log-key, else the pinned one (for the pinned log), else ``None``."""
+    state = app.state_dir.load()
+    if log_key is not None:
+        try:
+            verifier = parse_verifier_key(log_key)
+        except KeyFormatError as exc:
+            raise click.BadParameter(str(exc), param_hint="--log-key") from None
+        return _Trust(server or (state.url if state else None), verifier)
+    if state is not None and (server is None or server == state.url):
+        return _Trust(state.url, state.verifier, pinned=True)
+    if server is None:
+        raise UsageError(
+            "no log is set up: give --server URL (and --log-key KEY), or run "
+            "`tally-verify init URL` first"
+        )
+    return None  # the server's stated key, for this run only
+
+
+@contextmanager
+def _log(
+    app: App, server: str | None, log_key: str | None, *, session: bool = False
+) -> Iterator[_Log]:
+    """A client of the log and the key to check its signatures with.
+
+    With ``session``, the pinned log is opened with its saved state (locked), so that
+    the caller can check the latest checkpoint extends the one saved.
+    """
+    trust = _trusted(app, server, log_key)
+    if trust is None:
+        assert server is not None
+        with LogClient(server, timeout=app.timeout) as client:
+            info = client.log_info()
+            try:
+                verifier = parse_verifier_key(info.verifier_key)
+            except KeyFormatError as exc:
+                raise VerificationError(f"the log's stated key is refused: {exc}") from None
+            warning = (
+                f"the log's key {info.verifier_key} is the one its server states, trusted for "
+                "this run only; pin the key your plan publishes with `tally-verify init URL "
+                "--key KEY` or give --log-key"
+            )
+            app.warn("Key not pinned", warning)
+            yield _Log(client, verifier, warning)
+        return
+    if trust.url is None:
+        raise UsageError("no log is set up: give --server URL, or run `tally-verify init URL`")
+    if session and trust.pinned:
+        with open_session(app.state_dir, app.timeout) as opened:
+            yield _Log(opened.client, opened.key, None, opened)
+        return
+    with LogClient(trust.url, timeout=app.timeout) as client:
+        yield _Log(client, trust.verifier, None)
+
+
+def _submit(
+    ctx: click.Context,
+    key_path: Path,
+    server: str | None,
+    log_key: str | None,
+    entry_type: str,
+    make_body: Callable[[MemberKey, str], dict[str, JSONValue]],
+    next_step: str,
+    *,
+    on_refusal: Callable[[], None] | None = None,
+    extra: dict[str, Any] | None = None,
+    kept: dict[str, Any] | None = None,
+) -> None:
+    """Sign ``entry_type`` with the next request number, post it, keep and check the receipt."""
+    app: App = ctx.obj
+    key = load_member_key(key_path)
+    with _log(app, server, log_key) as log:
+        origin = log.verifier.name
+        if key.origin is not None and key.origin != origin:
+            raise UsageError(f"{key_path} is a member key of the log {key.origin}, not of {origin}")
+        given = ctx.meta.get(_REQUEST_META)
+        number = key.last_request + 1 if given is None else int(given)
+        body = {**make_body(key, origin), "request": number}
+        document = request_document(entry_type, sign_request(key.seed, origin, entry_type, body))
+        try:
+            accepted = log.client.post_request(document)
+        except StatusError as exc:
+            if exc.status not in _REFUSALS:
+                raise
+            if on_refusal is not None:
+                on_refusal()
+            _refused(ctx, exc, key)
+        # Taken: the number is used whatever happens next.
+        key = key.with_request(number)
+        save_member_key(key)
+        saved = save_receipt(key, accepted.json(), document, kept)
+    receipt = verify_receipt(accepted.receipt, log.verifier)
+    if (receipt.seq, receipt.entry_hash) != (accepted.seq, accepted.entry_hash):
+        raise VerificationError(
+            f"the log's answer names seq {accepted.seq} and hash {accepted.entry_hash}, but its "
+            f"signed receipt says seq {receipt.seq} and hash {receipt.entry_hash} (kept in {saved})"
+        )
+    lines = [
+        f"The log took your signed {entry_type} (request {number}) at seq {accepted.seq:,}; "
+        f"a signed checkpoint will cover it by {accepted.covered_by}.",
+        f"Its receipt, verified with the log's key, is kept in {saved} "
+        f"(`tally-verify receipt {saved}` checks the log kept it).",
+        next_step,
+    ]
+    app.finish(
+        {
+            "command": f"member {ctx.info_name}",
+            "member": key.member,
+            "type": entry_type,
+            "request": number,
+            **accepted.json(),
+            "receipt_file": str(saved),
+            "log_key_warning": log.warning,
+            **(extra or {}),
+        },
+        lines,
+    )
+
+
+def _refused(ctx: click.Context, exc: StatusError, key: MemberKey) -> NoReturn:
+    problem = exc.problem
+    rule = None if problem is None else problem.rule
+    detail = str(exc) if problem is None else problem.detail or problem.title
+    message = f"The log refused the request ({f'rule {rule}' if rule else exc.status}): {detail}"
+    details = ["Nothing was appended; the request number was not used."]
+    if rule == "request.replay":
+        details.append(
+            f"The log has seen a request number of {key.member} at least "
+            f"{key.last_request + 1}: this key file is behind the log (an older copy?). "
+            "`tally-verify member check` shows the highest number on the log; give "
+            "--request with a number above it."
+        )
+    fail(
+        ctx,
+        EXIT_VERIFICATION,
+        "refused",
+        message,
+        details=details,
+        extra={
+            "command": f"member {ctx.info_name}",
+            "status": exc.status,
+            "rule": rule,
+            "detail": detail,
+        },
+    )
+
+
+def _claim_id(claim: str) -> None:
+    try:
+        check_claim(claim)
+    except PlanError as exc:
+        raise click.BadParameter(str(exc), param_hint="--claim") from None
+
+
+def _check_origin(origin: str) -> None:
+    try:
+        check_origin(origin)
+    except PlanError as exc:
+        raise click.BadParameter(str(exc), param_hint="--origin") from None
