@@ -45,8 +45,10 @@ ACTING_FIELD: Mapping[str, str] = {
 ALWAYS_SIGNED: Mapping[str, str] = {
     "member.key_rotated": "member",
     "member.key_recovery_refused": "member",
+    "vote.cast": "juror",
 }
-"""Entries only a member writes, always signed (§4.6), with the field naming the member."""
+"""Entries only a member writes, always signed (§4.6; a vote by the juror's key, §7),
+with the field naming the member."""
 SIGNED_KEYS: Mapping[str, tuple[str, ...]] = {
     **{t: ("request", "signature") for t in ACTING_FIELD},
     "juror.enrolled": ("request", "signature", "juror_signature"),
@@ -213,8 +215,10 @@ class RequestDocument:
 
     @property
     def actor(self) -> str:
-        """The entry's actor: the member, for a signed action (plan.md §4.5)."""
-        return f"member:{self.member}"
+        """The entry's actor: the member, for a signed action (plan.md §4.5); the juror,
+        for a vote (§7)."""
+        role = "juror" if self.type == "vote.cast" else "member"
+        return f"{role}:{self.member}"
 
 
 def parse_request_document(value: object) -> RequestDocument:

@@ -294,7 +294,7 @@ class PlanState:
 def _check_actor(entry: Entry) -> None:
     """§3, §4.5: a signed member action by its member, a vote by its juror (§7, checked
     with the vote), every other entry by the operator."""
-    if entry.type == "vote.cast":
+    if entry.type == "vote.cast":  # its actor is its juror's (§7, vote.actor)
         return
     if entry.type in ALWAYS_SIGNED or (entry.type in ACTING_FIELD and is_signed(entry.body)):
         acting = entry.body.get(acting_field(entry.type))

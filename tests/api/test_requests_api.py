@@ -33,6 +33,7 @@ from ledger.domain.requests import (
     sign_request,
 )
 from ledger.domain.rules import reference_rules
+from ledger.domain.vote import sign_vote
 from ledger.log.entry import entry_hash
 from ledger.publish.receipt import open_receipt
 from tests.api.admin_support import ORIGIN, PROBLEM, START, Admin, running_admin
@@ -262,57 +263,62 @@ def test_the_endpoint_under_generated_input_never_answers_500(admin: Admin) -> N
     run()
 
 
+def _denied_claim(made: Admin) -> str:
+    """Five keyed members, three jurors; member 0's claim denied and disclosed."""
+    plan = Plan(made.ledger)
+    rules = replace(
+        reference_rules(START), panel_size=3, quorum=2, member_signature_policy="required"
+    )
+    plan.set_rules(rules, at=START)
+    joins = [
+        RequestDocument(
+            "member.joined",
+            sign_request(
+                seed(n),
+                ORIGIN,
+                "member.joined",
+                {"member": member_id(n), "member_key": public_key(seed(n)), "request": 0},
+            ),
+        )
+        for n in range(5)
+    ]
+    plan.join_many([("0-39", {"p": n}) for n in range(5)], requests=joins, at=JOINED)
+    for n in (2, 3, 4):
+        juror = hashlib.sha256(b"juror %d" % n).digest()
+        key = public_key(juror)
+        body = {
+            "member": member_id(n),
+            "juror_key": key,
+            "juror_signature": sign(juror, juror_key_message(ORIGIN, member_id(n), key)),
+            "request": 1,
+        }
+        doc = document(n, "juror.enrolled", body)
+        plan.submit_request(RequestDocument(doc["type"], doc["body"]), at="2025-02-05T00:00:00Z")
+    filing = {
+        "member": member_id(0),
+        "condition": "ACC",
+        "amount_fen": 500_000,
+        "diagnosed": "2025-02-05T00:00:00Z",
+        "evidence_commitment": hashlib.sha256(b"evidence").hexdigest(),
+        "request": 1,
+    }
+    doc = document(0, "claim.filed", filing)
+    filed = plan.submit_request(
+        RequestDocument(doc["type"], doc["body"]), at="2025-02-06T00:00:00Z"
+    )
+    claim = f"c-{filed.seq}"
+    plan.assess(claim, "deny", 0, "not an accident", b"r", at="2025-02-06T01:00:00Z")
+    plan.disclose(claim, at="2025-02-06T02:00:00Z")
+    return claim
+
+
 def test_an_appellant_reveals_their_secret_once_the_pool_is_signed(
     db_url: str, tmp_path: Path
 ) -> None:
     secret = hashlib.sha256(b"the appellant's own secret").digest()
     with running_admin(db_url, tmp_path) as made:
+        claim = _denied_claim(made)
         plan = Plan(made.ledger)
-        rules = replace(
-            reference_rules(START), panel_size=3, quorum=2, member_signature_policy="required"
-        )
-        plan.set_rules(rules, at=START)
-        joins = [
-            RequestDocument(
-                "member.joined",
-                sign_request(
-                    seed(n),
-                    ORIGIN,
-                    "member.joined",
-                    {"member": member_id(n), "member_key": public_key(seed(n)), "request": 0},
-                ),
-            )
-            for n in range(5)
-        ]
-        plan.join_many([("0-39", {"p": n}) for n in range(5)], requests=joins, at=JOINED)
-        for n in (2, 3, 4):
-            juror = hashlib.sha256(b"juror %d" % n).digest()
-            key = public_key(juror)
-            body = {
-                "member": member_id(n),
-                "juror_key": key,
-                "juror_signature": sign(juror, juror_key_message(ORIGIN, member_id(n), key)),
-                "request": 1,
-            }
-            doc = document(n, "juror.enrolled", body)
-            plan.submit_request(
-                RequestDocument(doc["type"], doc["body"]), at="2025-02-05T00:00:00Z"
-            )
-        filing = {
-            "member": member_id(0),
-            "condition": "ACC",
-            "amount_fen": 500_000,
-            "diagnosed": "2025-02-05T00:00:00Z",
-            "evidence_commitment": hashlib.sha256(b"evidence").hexdigest(),
-            "request": 1,
-        }
-        doc = document(0, "claim.filed", filing)
-        filed = plan.submit_request(
-            RequestDocument(doc["type"], doc["body"]), at="2025-02-06T00:00:00Z"
-        )
-        claim = f"c-{filed.seq}"
-        plan.assess(claim, "deny", 0, "not an accident", b"r", at="2025-02-06T01:00:00Z")
-        plan.disclose(claim, at="2025-02-06T02:00:00Z")
         made.clock.set("2025-02-07T00:00:00Z")
         appeal = {
             "claim": claim,
@@ -341,5 +347,29 @@ def test_an_appellant_reveals_their_secret_once_the_pool_is_signed(
         raw, entry = made.entry(response.json()["seq"])
         assert entry["type"] == "panel.drawn"
         assert json.loads(raw)["body"]["secret"] == secret.hex()
+        report, _ = replay_plan(made.ledger.store)
+        assert report.ok, report.mismatches
+
+        jurors = json.loads(raw)["body"]["jurors"]
+        rationale = hashlib.sha256(b"the accident is documented").hexdigest()
+        vote = {
+            "claim": claim,
+            "juror": jurors[0],
+            "choice": "approve",
+            "rationale_hash": rationale,
+        }
+        n = next(k for k in (2, 3, 4) if member_id(k) == jurors[0])
+        forged = sign_vote(seed(9), ORIGIN, claim, "approve", rationale)
+        refused(
+            made,
+            {"type": "vote.cast", "body": {**vote, "signature": forged}},
+            409,
+            "vote.signature",
+        )
+        juror_seed = hashlib.sha256(b"juror %d" % n).digest()
+        signature = sign_vote(juror_seed, ORIGIN, claim, "approve", rationale)
+        response = post(made, {"type": "vote.cast", "body": {**vote, "signature": signature}})
+        assert response.status_code == 201, response.text
+        assert made.entry(response.json()["seq"])[1]["actor"] == f"juror:{jurors[0]}"
         report, _ = replay_plan(made.ledger.store)
         assert report.ok, report.mismatches
