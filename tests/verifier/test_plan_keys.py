@@ -670,3 +670,21 @@ def test_a_statement_replay_does_not_refuse_a_request_signed_with_a_key_it_never
     for entry in entries:
         sparse.apply(entry)
     assert sparse.unchecked_requests == []
+
+
+def test_a_member_given_a_first_key_by_recovery_rotates_it() -> None:
+    plan = key_plan()
+    effective = plan.recover(M3, "m3-first")[1]
+    plan.until(effective)
+    plan.seeds[M3] = seed_of("m3-first")
+    plan.rotate(M3, "m3-second")
+    plan.leave(M3)
+    replayed = replay(plan)
+    record = replayed.members[M3]
+    assert (record.member_key, record.request) == (key_of("m3-second"), 1)
+    table = replayed.members
+    for name in ("m3-first", "m3-second"):
+        assert table.key_owner(public_key(seed_of(name))) == ("member", table.ordinal(M3))
+    assert table.key_owner(bytes(32)) is None  # the empty record of a join without a key
+    counts = replayed.summary().member_actions
+    assert counts.words() == "3 signed, 0 assisted; joins: 2 keyed, 1 without a key; 1 key recovery"
