@@ -207,6 +207,7 @@ def test_signed_and_assisted_actions_replay_and_are_counted() -> None:
         "assisted": 1,
         "keyed_joins": 2,
         "unkeyed_joins": 1,
+        "key_recoveries": 0,
     }
     assert list(doc["member_actions_by_period"]) == ["2025-12a"]
 
@@ -523,10 +524,23 @@ def test_audit_reports_signed_and_assisted_actions_per_period(tmp_path: Path) ->
         "assisted": 2,
         "keyed_joins": 2,
         "unkeyed_joins": 1,
+        "key_recoveries": 0,
     }
     assert doc["plan"]["member_actions_by_period"] == {
-        "2025-12a": {"signed": 5, "assisted": 1, "keyed_joins": 2, "unkeyed_joins": 1},
-        "2026-01a": {"signed": 0, "assisted": 1, "keyed_joins": 0, "unkeyed_joins": 0},
+        "2025-12a": {
+            "signed": 5,
+            "assisted": 1,
+            "keyed_joins": 2,
+            "unkeyed_joins": 1,
+            "key_recoveries": 0,
+        },
+        "2026-01a": {
+            "signed": 0,
+            "assisted": 1,
+            "keyed_joins": 0,
+            "unkeyed_joins": 0,
+            "key_recoveries": 0,
+        },
     }
     result = run(tmp_path / "state", *args)
     assert result.exit_code == 0, result.output

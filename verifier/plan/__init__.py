@@ -16,6 +16,8 @@ The replay, which reads the log's entries in order and keeps the state they impl
   entry by entry: dispatch, actors, members and jurors (§4), the wind-down, periods
   and contribution roots (§8-§9);
 - :mod:`verifier.plan.rules`: the versioned rules and which is in force when (§2);
+- :mod:`verifier.plan.keys`: rotations and recoveries of a member's key, and their
+  refusal (§4.6), over the roster's record of every member key ever named;
 - :mod:`verifier.plan.claims`: each claim's lifecycle (§5);
 - :mod:`verifier.plan.panel`: the signed pool, the draw and the votes (§6-§7);
 - :mod:`verifier.plan.records`: the rule error, strict body readers, times, records.

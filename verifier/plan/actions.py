@@ -6,8 +6,10 @@ A member action (``member.left``, ``juror.enrolled``, ``claim.filed``,
 - **signed**: the keys plan.md §3 lists for the type, plus ``request`` and
   ``signature`` (and ``juror_signature`` for an enrolment, requests.md §3.1), under
   the actor ``member:<m>``, m being the member who acts (the ``member``,
-  ``objector`` or ``appellant``). ``signature`` verifies with the key m joined with
-  over the request message of requests.md §2 (``request.signature``), and
+  ``objector`` or ``appellant``). ``signature`` verifies with m's key in force at
+  the entry's time (the key m joined with, or the one a rotation or a recovery put
+  in its place, §4.6) over the request message of requests.md §2
+  (``request.signature``), and
   ``request`` is greater than every request number m used before, the join's
   included (``request.replay``);
 - **assisted**: exactly the keys of plan.md §3, under an ``operator`` actor. Under
@@ -21,6 +23,11 @@ form (``entry.keys``, ``entry.value``), the actor (``entry.actor``),
 the type itself (the member is active, ...). A signed action by a member who never
 joined, or who joined without a key, has no key to verify with: it is refused as
 ``request.signature``, before the type's own rules would say the member is unknown.
+
+The changes of a member's own key that the member signs (``member.key_rotated``,
+``member.key_recovery_refused``, §4.6) use the same signature and replay checks
+(:meth:`Requests.verify`), after their own actor and ``member.key.active`` checks
+(:mod:`verifier.plan.keys`).
 
 A request number is recorded only once the whole entry is accepted
 (:meth:`Requests.accept`), so a refused entry leaves the state as it was.
@@ -83,6 +90,13 @@ class Requests:
         self.members = members
         self.origin = ""
         """The log's origin, which every request names (set at genesis)."""
+        self.every_key_change = True
+        """Whether the replay reads every entry that may change a member's key (§4.6).
+        A partial replay (a statement bundle) does not: a request that does not verify
+        with the key it knows may have been signed with a key put in force by an entry
+        it never read, so it is listed in :attr:`unchecked` instead of refused."""
+        self.unchecked: list[tuple[int, str]] = []
+        """(seq, member) of the signed requests a partial replay could not check."""
 
     def check(self, body: Body, signed: bool, member: str, rules: Rules) -> Action:
         """Actor, ``request.required``, signature and replay of a member action by ``member``.
@@ -111,7 +125,7 @@ class Requests:
         if not signed:
             self.require(body, rules, f"an assisted {entry.type} for {member}")
             return Action(member, False)
-        return self._signed(body, member)
+        return self.verify(body, member)
 
     def require(self, body: Body, rules: Rules, what: str) -> None:
         """Refuse ``what`` (unsigned) as ``request.required`` under ``required`` rules."""
@@ -122,7 +136,9 @@ class Requests:
                 f"version {rules.version}), found {what}",
             )
 
-    def _signed(self, body: Body, member: str) -> Action:
+    def verify(self, body: Body, member: str) -> Action:
+        """``request.signature`` and ``request.replay`` of a signed body by ``member``,
+        with their key in force (the roster was settled at the entry's time)."""
         entry = body.entry
         number = body.integer("request")
         o = self.members.ordinal(member)
@@ -130,21 +146,12 @@ class Requests:
         if last == KEY_UNKNOWN:  # a placeholder of a partial replay: nothing to check with
             return Action(member, True, -1, number)
         key = None if o < 0 else self.members.member_key(o)
-        if key is None:
-            why = "who never joined" if o < 0 else "who joined without a key"
-            body.fail(
-                "request.signature",
-                f"expected a request signed with the acting member's own key, found one by "
-                f"{member}, {why}: they have no key to sign with",
-            )
-        try:
-            verify_request(self.origin, entry.type, entry.body, key)
-        except RequestError:
-            body.fail(
-                "request.signature",
-                f"expected a signature by {member}'s key {encode(key)} over the "
-                f"{entry.type} request on the log {self.origin}, found one that does not verify",
-            )
+        if o >= 0 and not self.every_key_change and not _verifies(self.origin, entry, key):
+            self.unchecked.append((entry.seq, member))
+            if key is None:  # no number to keep for a member the replay knows no key of
+                return Action(member, True, -1, number)
+        else:
+            self._signature(body, member, o, key)
         if number <= last:
             body.fail(
                 "request.replay",
@@ -153,7 +160,36 @@ class Requests:
             )
         return Action(member, True, o, number)
 
+    def _signature(self, body: Body, member: str, o: int, key: bytes | None) -> None:
+        entry = body.entry
+        if key is None:
+            why = (
+                "who never joined" if o < 0 else "who joined without a key and was given none since"
+            )
+            body.fail(
+                "request.signature",
+                f"expected a request signed with the acting member's own key, found one by "
+                f"{member}, {why}: they have no key to sign with",
+            )
+        if not _verifies(self.origin, entry, key):
+            body.fail(
+                "request.signature",
+                f"expected a signature by {member}'s key in force {encode(key)} over the "
+                f"{entry.type} request on the log {self.origin}, found one that does not verify",
+            )
+
     def accept(self, action: Action) -> None:
         """Record the request number of an accepted signed action."""
         if action.ordinal >= 0 and action.request is not None:
             self.members.use_request(action.ordinal, action.request)
+
+
+def _verifies(origin: str, entry: Entry, key: bytes | None) -> bool:
+    """Whether ``entry``'s signed body verifies with ``key`` (``None``: no key)."""
+    if key is None:
+        return False
+    try:
+        verify_request(origin, entry.type, entry.body, key)
+    except RequestError:
+        return False
+    return True

@@ -5,7 +5,8 @@ order, and checks each entry of those types; every failure names its rule by the
 id of specs/plan.md §10.
 
 Keys (specs/requests.md): a keyed join names the member's own key, held by no other
-member and no juror (``member.joined.key``), and signs the join request with it
+member and no juror (``member.joined.key``): no key a member holds, held before a
+rotation, or has pending from a recovery (§4.6), either; and signs the join request with it
 (``member.joined.signature``). A juror key is no member's key either
 (``juror.enrolled.key``), and a signed enrolment carries the juror key's own
 signature (``juror.enrolled.signature``). ``member.left`` and ``juror.enrolled``
@@ -113,16 +114,21 @@ class MemberRoll:
         self.members.add(member, entry.seq, t, band, key=key, request=body.integer("request"))
 
     def _new_key(self, body: Body, key: bytes, rule: str, what: str) -> None:
-        """Refuse by ``rule`` a ``key`` some member or juror holds already (requests.md §1)."""
+        """Refuse by ``rule`` a ``key`` some member or juror holds already, or a member
+        held or has pending (requests.md §1, plan.md §4.6)."""
         held = self.members.key_owner(key)
         if held is not None:
             kind, o = held
             owner = self.members.record(o)
-            where = owner.joined_seq if kind == "member" else owner.juror_seq
+            where = (
+                f"joined at seq {owner.joined_seq}; a key they hold, held or have pending"
+                if kind == "member"
+                else f"seq {owner.juror_seq}"
+            )
             body.fail(
                 rule,
-                f"expected a {what} no one else holds, found {encode(key)}, the {kind} key of "
-                f"{owner.member} (seq {where})",
+                f"expected a {what} no one else holds, found {encode(key)}, a {kind} key of "
+                f"{owner.member} ({where})",
             )
 
     def left(self, entry: Entry, t: int, rules: Rules) -> None:

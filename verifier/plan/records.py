@@ -204,7 +204,8 @@ class MemberRecord:
     juror_key: str | None = None
     juror_seq: int | None = None
     member_key: str | None = None
-    """The member's own key (base64), if they joined with one (specs/requests.md §1)."""
+    """The member's own key in force (base64): the one they joined with, or the one a
+    rotation or recovery put in its place (specs/requests.md §1, plan.md §4.6)."""
     request: int | None = None
     """The last request number the member used (requests.md §4); ``None`` without a key."""
 

@@ -19,9 +19,18 @@ over (§3.1)::
     <member>
     <juror key, base64>
 
-The canonical JSON is the verifier's own (:mod:`verifier.jcs`). :func:`verify_request`
-and :func:`verify_juror_key` check signatures; :func:`sign_request`,
-:func:`sign_juror_key` and :func:`request_document` make them from a 32-byte seed,
+A rotation or recovery of a member's key (plan.md §4.6) carries ``key_signature``,
+the new key's own signature over (§3.2)::
+
+    tally/member-key/v1
+    <log origin>
+    <member>
+    <new member key, base64>
+
+The canonical JSON is the verifier's own (:mod:`verifier.jcs`). :func:`verify_request`,
+:func:`verify_juror_key` and :func:`verify_member_key` check signatures;
+:func:`sign_request`, :func:`sign_juror_key`, :func:`sign_member_key` and
+:func:`request_document` make them from a 32-byte seed,
 for a member's own tool. The plan rules that use these (which key must sign, request
 numbers, ``member_signatures``) are replayed in :mod:`verifier.plan.actions`.
 """
@@ -44,6 +53,8 @@ REQUEST_DOMAIN = "tally/request/v1"
 """The first line of a request message (requests.md §2)."""
 JUROR_KEY_DOMAIN = "tally/juror-key/v1"
 """The first line of a juror key's own message (requests.md §3.1)."""
+MEMBER_KEY_DOMAIN = "tally/member-key/v1"
+"""The first line of a new member key's own message (requests.md §3.2)."""
 
 ACTING_MEMBER: Mapping[str, str] = {
     "member.joined": "member",
@@ -53,14 +64,23 @@ ACTING_MEMBER: Mapping[str, str] = {
     "claim.objected": "objector",
     "claim.appealed": "appellant",
 }
-"""Entry type -> the body key naming the member who signs it (requests.md §3)."""
+"""Entry type -> the body key naming the member who acts (requests.md §3): the join
+and the member actions, which the operator may also write for the member."""
 MEMBER_ACTIONS = frozenset(ACTING_MEMBER) - {"member.joined"}
 """The member actions of specs/plan.md §3 and §4.5: signed by the member, or assisted."""
+SIGNED_ONLY: Mapping[str, str] = {
+    "member.key_rotated": "member",
+    "member.key_recovery_refused": "member",
+}
+"""The changes of a member's own key that have the signed form only (plan.md §3, §4.6),
+with the body key naming the member who signs them (requests.md §3)."""
+SIGNER: Mapping[str, str] = {**ACTING_MEMBER, **SIGNED_ONLY}
+"""Every entry type a member signs -> the body key naming that member (requests.md §3)."""
 NOT_SIGNED: Mapping[str, frozenset[str]] = {
     t: frozenset({"signature", "age_band", "identity_commitment"})
     if t == "member.joined"
     else frozenset({"signature"})
-    for t in ACTING_MEMBER
+    for t in SIGNER
 }
 """Entry type -> the body keys left out of its request object (requests.md §3)."""
 JOIN_ONLY = ("age_band", "identity_commitment")
@@ -76,8 +96,7 @@ def request_object(entry_type: str, body: Mapping[str, JSONValue]) -> dict[str, 
     left_out = NOT_SIGNED.get(entry_type)
     if left_out is None:
         raise RequestError(
-            f"expected an entry type a member signs ({', '.join(ACTING_MEMBER)}), "
-            f"found {show(entry_type)}"
+            f"expected an entry type a member signs ({', '.join(SIGNER)}), found {show(entry_type)}"
         )
     if not isinstance(body, Mapping):
         raise RequestError(f"expected a body that is a JSON object, found {show(body)}")
@@ -117,6 +136,20 @@ def juror_key_message(origin: str, member: str, juror_key: str) -> bytes:
     return f"{JUROR_KEY_DOMAIN}\n{origin}\n{member}\n{juror_key}\n".encode()
 
 
+def member_key_message(origin: str, member: str, member_key: str) -> bytes:
+    """The bytes a new member key signs to be put in force for ``member`` (§3.2).
+
+    ``member_key`` is the base64 of the 32-byte key, as the body states it.
+    """
+    try:
+        check_origin(origin)
+        check_member(member)
+    except PlanError as exc:
+        raise RequestError(f"member key message: {exc}") from None
+    decode_key(member_key, "member key")
+    return f"{MEMBER_KEY_DOMAIN}\n{origin}\n{member}\n{member_key}\n".encode()
+
+
 def decode_key(text: object, what: str = "member key") -> bytes:
     """Canonical standard base64 of a 32-byte Ed25519 public key (requests.md §1)."""
     return _decode(text, ED25519_KEY_SIZE, what)
@@ -144,13 +177,15 @@ def verify_request(
     """Check the ``signature`` of a signed body with the member's 32-byte key (§2-§3).
 
     For a join, the key is the body's own ``member_key`` (proof of possession); for
-    every other action, the key the member joined with. Raises :class:`RequestError`
-    for a malformed request and :class:`RequestSignatureError` if it does not verify.
+    every other action, the member's key in force at the entry's time (the key they
+    joined with, or the one a rotation or recovery put in its place, plan.md §4.6).
+    Raises :class:`RequestError` for a malformed request and
+    :class:`RequestSignatureError` if it does not verify.
     """
     message = request_message(origin, entry_type, body)
     signature = decode_signature(body.get("signature"), "request signature")
     if not signature_verifies(member_key, signature, message):
-        member = body.get(ACTING_MEMBER[entry_type])
+        member = body.get(SIGNER[entry_type])
         raise RequestSignatureError(
             f"the {entry_type} request of {show(member)} does not verify with the key "
             f"{encode(member_key)} on the log {origin}"
@@ -169,6 +204,21 @@ def verify_juror_key(origin: str, member: str, juror_key: str, juror_signature: 
         raise RequestSignatureError(
             f"the juror key {juror_key} did not sign its enrolment for {member} on the log "
             f"{origin} (juror_signature does not verify)"
+        )
+
+
+def verify_member_key(origin: str, member: str, member_key: str, key_signature: str) -> None:
+    """Check a rotation's or recovery's ``key_signature`` with its own new key (§3.2).
+
+    Raises :class:`RequestError` if a field is malformed, :class:`RequestSignatureError`
+    if the signature does not verify.
+    """
+    message = member_key_message(origin, member, member_key)
+    signature = decode_signature(key_signature, "key_signature")
+    if not signature_verifies(decode_key(member_key), signature, message):
+        raise RequestSignatureError(
+            f"the new member key {member_key} of {member} did not sign itself on the log "
+            f"{origin} (key_signature does not verify)"
         )
 
 
@@ -202,6 +252,17 @@ def sign_juror_key(juror_seed: bytes, origin: str, member: str) -> tuple[str, st
     """
     key = encode(public_key(juror_seed))
     signature = _private(juror_seed).sign(juror_key_message(origin, member, key))
+    return key, encode(signature)
+
+
+def sign_member_key(seed: bytes, origin: str, member: str) -> tuple[str, str]:
+    """The member key of ``seed`` and its own signature naming it for ``member``.
+
+    Both in base64, for the body's ``member_key`` and ``key_signature`` of a rotation
+    or a recovery (§3.2).
+    """
+    key = encode(public_key(seed))
+    signature = _private(seed).sign(member_key_message(origin, member, key))
     return key, encode(signature)
 
 

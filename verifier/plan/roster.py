@@ -27,6 +27,18 @@ most half full: 8 to 16 bytes a keyed member), not a dictionary, which would cos
 some 150 bytes a member (a bytes object, an int and the table's own slots), 1.5 GB
 at ten million members.
 
+A member's key may change (specs/plan.md §4.6): a rotation puts a new key in force
+at once, a recovery names a key that takes force at its ``effective`` time unless
+the member refuses it first. The join key stays in its record (the index finds it
+there); each later key is kept once more, 32 bytes and its owner's ordinal in two
+further arrays the same index points into (a slot holds ``ordinal + 1`` for a join
+key, ``-(n + 1)`` for the n-th later key), so no key a member ever held, or has
+pending, is given to anyone again. The key in force, for the few members whose key
+changed, is in a dictionary by ordinal, and so are the pending recoveries, which
+are rarer still. :meth:`MemberTable.settle` puts in force every recovery whose
+``effective`` time has come; the replay calls it at each entry's time (times never
+decrease, log.md §3), so :meth:`MemberTable.member_key` is always the key in force.
+
 Ids are found through an open-addressing index of ordinals (4 bytes a slot, at most
 half full) probed from Python's own hash of the id bytes, which is salted per
 process: an operator who picks member ids cannot make the lookups collide.
@@ -43,6 +55,7 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections.abc import Iterator, Mapping
+from typing import NamedTuple
 
 from verifier.b64 import encode
 from verifier.plan.records import MemberRecord, format_time
@@ -58,6 +71,17 @@ KEY_UNKNOWN = -2
 ACTIVE = 2**63 - 1
 """The leave time of a member who has not left: after every cutoff."""
 _FIRST_SLOTS = 1 << 10
+
+
+class Recovery(NamedTuple):
+    """A pending recovery of a member's key (specs/plan.md §4.6)."""
+
+    seq: int
+    """The seq of its ``member.key_recovery`` entry."""
+    key: bytes
+    """The new key, 32 bytes."""
+    effective_s: int
+    """When it takes force, in seconds."""
 
 
 class MemberTable(Mapping[str, MemberRecord]):
@@ -84,6 +108,18 @@ class MemberTable(Mapping[str, MemberRecord]):
         """Each ordinal's last request number, or :data:`NO_KEY` / :data:`KEY_UNKNOWN`."""
         self._key_slots = array("i", bytes(4 * _FIRST_SLOTS))
         self._keyed = 0
+        self._later_keys = bytearray()
+        """Every member key named after a join (rotations, recoveries), 32 bytes each."""
+        self._later_owner = array("i")
+        """The ordinal each of :attr:`_later_keys` was named for."""
+        self._in_force: dict[int, bytes] = {}
+        """Ordinal -> the key in force, for members whose key changed since they joined."""
+        self._first_by_recovery: set[int] = set()
+        """Ordinals who joined without a key and were given one by a recovery."""
+        self._recoveries: dict[int, Recovery] = {}
+        """Ordinal -> the member's pending recovery."""
+        self._next_effective = ACTIVE
+        """The earliest ``effective`` time of a pending recovery."""
         self._juror_keys: dict[bytes, int] = {}
         """Juror key (32 bytes) -> the ordinal it was enrolled for."""
         self._order = array("i")
@@ -175,7 +211,7 @@ class MemberTable(Mapping[str, MemberRecord]):
             self._keys += bytes(KEY_BYTES)
         else:
             self._keys += key
-            self._index_key(o, key)
+            self._index_key(o + 1, key)
         return o
 
     def use_request(self, o: int, number: int) -> None:
@@ -196,52 +232,130 @@ class MemberTable(Mapping[str, MemberRecord]):
 
     # -- keys ------------------------------------------------------------------------
 
-    def _index_key(self, o: int, key: bytes) -> None:
+    def _index_key(self, slot_value: int, key: bytes) -> None:
+        # ``slot_value``: ordinal + 1 for a join key, -(n + 1) for the n-th later key.
         if 2 * (self._keyed + 1) > len(self._key_slots):
             slots = array("i", bytes(8 * len(self._key_slots)))
-            mask, keys, requests = len(slots) - 1, self._keys, self._requests
-            for held in range(len(requests)):
-                if held != o and requests[held] >= 0:
-                    at = held * KEY_BYTES
-                    i = hash(bytes(keys[at : at + KEY_BYTES])) & mask
+            mask = len(slots) - 1
+            for value, held in self._held_keys():
+                if value != slot_value:
+                    i = hash(held) & mask
                     while slots[i]:
                         i = (i + 1) & mask
-                    slots[i] = held + 1
+                    slots[i] = value
             self._key_slots = slots
-        self._key_slots[self._find_key(key)[0]] = o + 1
+        self._key_slots[self._find_key(key)[0]] = slot_value
         self._keyed += 1
 
+    def _held_keys(self) -> Iterator[tuple[int, bytes]]:
+        # (slot value, key) of every key in the index.
+        keys, requests, joined_keyed = self._keys, self._requests, self._joined_keyed
+        for o in range(len(requests)):
+            if requests[o] >= 0 and joined_keyed(o):
+                yield o + 1, bytes(keys[o * KEY_BYTES : (o + 1) * KEY_BYTES])
+        later = self._later_keys
+        for n in range(len(self._later_owner)):
+            yield -(n + 1), bytes(later[n * KEY_BYTES : (n + 1) * KEY_BYTES])
+
+    def _joined_keyed(self, o: int) -> bool:
+        # Whether ordinal o's record holds a join key (a recovery may have given a
+        # member who joined without one a key, and so request numbers).
+        return o not in self._first_by_recovery
+
+    def _stored(self, value: int) -> bytes:
+        # The key a slot value points to.
+        if value > 0:
+            at = (value - 1) * KEY_BYTES
+            return bytes(self._keys[at : at + KEY_BYTES])
+        at = (-value - 1) * KEY_BYTES
+        return bytes(self._later_keys[at : at + KEY_BYTES])
+
     def _find_key(self, key: bytes) -> tuple[int, int]:
-        # (slot, ordinal): the slot holding the ordinal whose member key is ``key``, or
-        # the empty slot it would take.
-        slots, keys = self._key_slots, self._keys
+        # (slot, slot value): the slot holding ``key``'s value, or the empty slot it
+        # would take (value 0).
+        slots = self._key_slots
         mask = len(slots) - 1
         i = hash(key) & mask
         while True:
             held = slots[i]
-            if not held:
-                return i, -1
-            at = (held - 1) * KEY_BYTES
-            if keys[at : at + KEY_BYTES] == key:
-                return i, held - 1
+            if not held or self._stored(held) == key:
+                return i, held
             i = (i + 1) & mask
 
     def key_owner(self, key: bytes) -> tuple[str, int] | None:
-        """Who holds the 32-byte ``key``: ``("member", o)`` if it is the member key of
-        ordinal ``o``, ``("juror", o)`` if it is o's juror key, or ``None``."""
+        """Who holds, held or has pending the 32-byte ``key``: ``("member", o)`` if
+        ordinal ``o`` joined with it or was given it by a rotation or a recovery (in
+        force, rotated away, pending or refused), ``("juror", o)`` if it is o's juror
+        key, or ``None``."""
         key = bytes(key)
         juror = self._juror_keys.get(key)
         if juror is not None:
             return "juror", juror
         found = self._find_key(key)[1]
-        return None if found < 0 else ("member", found)
+        if not found:
+            return None
+        return "member", found - 1 if found > 0 else self._later_owner[-found - 1]
 
     def member_key(self, o: int) -> bytes | None:
-        """The member key of ordinal ``o``, or ``None`` if they joined without one (or
-        their join was not replayed: :meth:`last_request` tells which)."""
+        """The member key in force of ordinal ``o`` (as of the last :meth:`settle`), or
+        ``None`` if they have none: they joined without one and no recovery gave them
+        one, or their join was not replayed (:meth:`last_request` tells which)."""
+        changed = self._in_force.get(o)
+        if changed is not None:
+            return changed
         if self._requests[o] < 0:
             return None
         return bytes(self._keys[o * KEY_BYTES : (o + 1) * KEY_BYTES])
+
+    def _name_key(self, o: int, key: bytes) -> None:
+        # Index ``key``, named for ordinal o after their join: held from now on.
+        if len(key) != KEY_BYTES or self.key_owner(key) is not None:
+            raise ValueError("a new member key is 32 bytes held by no one")
+        self._later_keys += key
+        self._later_owner.append(o)
+        self._index_key(-len(self._later_owner), key)
+
+    def rotate(self, o: int, key: bytes) -> None:
+        """Put ``key`` (32 bytes, held by no one yet) in force for ordinal ``o`` now; a
+        pending recovery of o is void (specs/plan.md §4.6)."""
+        self._name_key(o, key)
+        self._in_force[o] = bytes(key)
+        self.drop_recovery(o)
+
+    def recover(self, o: int, seq: int, key: bytes, effective_s: int) -> None:
+        """Record the recovery at ``seq`` of o's key: ``key`` (32 bytes, held by no one
+        yet) takes force at ``effective_s`` unless refused or voided first (§4.6)."""
+        if o in self._recoveries:
+            raise ValueError("a member has at most one recovery pending")
+        self._name_key(o, key)
+        self._recoveries[o] = Recovery(seq, bytes(key), effective_s)
+        self._next_effective = min(self._next_effective, effective_s)
+
+    def pending_recovery(self, o: int) -> Recovery | None:
+        """The recovery of ordinal o still pending (as of the last :meth:`settle`)."""
+        return self._recoveries.get(o)
+
+    def drop_recovery(self, o: int) -> None:
+        """Forget o's pending recovery, if any: refused or voided, it never takes force."""
+        if self._recoveries.pop(o, None) is not None:
+            self._next_effective = min(
+                (r.effective_s for r in self._recoveries.values()), default=ACTIVE
+            )
+
+    def settle(self, t: int) -> None:
+        """Put in force every pending recovery whose ``effective`` time is ``t`` or
+        earlier (§4.6): call it with each entry's time, in log order."""
+        if t < self._next_effective:
+            return
+        due = [o for o, r in self._recoveries.items() if r.effective_s <= t]
+        for o in due:
+            recovery = self._recoveries.pop(o)
+            if self.member_key(o) is None:
+                self._first_by_recovery.add(o)
+            self._in_force[o] = recovery.key
+        self._next_effective = min(
+            (r.effective_s for r in self._recoveries.values()), default=ACTIVE
+        )
 
     def last_request(self, o: int) -> int:
         """The last request number of ordinal ``o``; :data:`NO_KEY` or :data:`KEY_UNKNOWN`."""

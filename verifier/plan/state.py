@@ -12,21 +12,25 @@ id (specs/plan.md §10), with what was expected and what was found.
   which pool signatures are checked (§6). Every later entry must be of a type of §3:
   any other type is a violation (``entry.type``), never skipped.
 - The checks live in the modules of their sections: §2 :mod:`verifier.plan.rules`;
-  §3-§4 :mod:`verifier.plan.members`; §5.1-§5.5 :mod:`verifier.plan.claims`; §6-§7
-  :mod:`verifier.plan.panel`; §5.8-§5.10 :mod:`verifier.plan.decisions`; §8-§9
-  :mod:`verifier.plan.closing`; the member actions' signatures and request numbers
-  (§4.5) :mod:`verifier.plan.actions`. This module dispatches, and checks what every
-  entry shares: its type, its actor (``operator`` or ``operator:<name>``, matching
-  :data:`OPERATOR_ACTOR`, for all but a vote and the member actions, whose actor
-  depends on their form and is checked after it) and a rules version in force.
+  §3-§4 :mod:`verifier.plan.members`; §4.6 :mod:`verifier.plan.keys`; §5.1-§5.5
+  :mod:`verifier.plan.claims`; §6-§7 :mod:`verifier.plan.panel`; §5.8-§5.10
+  :mod:`verifier.plan.decisions`; §8-§9 :mod:`verifier.plan.closing`; the member
+  actions' signatures and request numbers (§4.5) :mod:`verifier.plan.actions`. This
+  module dispatches, and checks what every entry shares: its type, its actor
+  (``operator`` or ``operator:<name>``, matching :data:`OPERATOR_ACTOR`, for all but
+  a vote, the member actions and the key changes of §4.6, whose actor is checked
+  after their body's form) and a rules version in force. Before each entry, the
+  recoveries of members' keys due by its time are put in force (§4.6).
 
 Periods (§8.1) are closed in order without skipping any; the first to close is the
 period open when version 1 takes effect (specs/plan.md says only "after the first
 rules version"). A replay has no shortcut: it starts at genesis every time.
 
 The replay also counts the member actions (§4.5) signed by the member and those
-assisted by the operator, and the joins with and without a member key, in total and
-per period: the period open at the entry's time (§8.1), closed or not.
+assisted by the operator (a rotation of a member's key and a refusal of a recovery,
+§4.6, are signed), the joins with and without a member key, and the recoveries of a
+member's key by the operator, in total and per period: the period open at the
+entry's time (§8.1), closed or not.
 
 Besides checking, the replay keeps a readable projection: :attr:`PlanReplay.members`,
 :attr:`PlanReplay.claims` (each with the seqs of its entries), :attr:`PlanReplay.periods`
@@ -52,10 +56,11 @@ from verifier.plan.decisions import decided, paid, reversed_
 from verifier.plan.errors import PlanError, ReplayOrderError
 from verifier.plan.findings import Finding, appeal_findings
 from verifier.plan.ids import OPERATOR_ACTOR, show
+from verifier.plan.keys import KeyChanges
 from verifier.plan.members import MemberRoll
 from verifier.plan.periods import Period, parse_period, period_open_at
 from verifier.plan.records import ClaimRecord, PlanRuleError, fail, seconds
-from verifier.plan.requests import MEMBER_ACTIONS
+from verifier.plan.requests import MEMBER_ACTIONS, SIGNED_ONLY
 from verifier.plan.roster import MemberTable
 from verifier.plan.rules import Rules, RulesBook
 
@@ -65,6 +70,9 @@ PLAN_TYPES = frozenset(
         "plan.wound_down",
         "member.joined",
         "member.left",
+        "member.key_rotated",
+        "member.key_recovery",
+        "member.key_recovery_refused",
         "juror.enrolled",
         "claim.filed",
         "claim.assessed",
@@ -81,18 +89,23 @@ PLAN_TYPES = frozenset(
     }
 )
 """The entry types of specs/plan.md §3; every other type after genesis is a violation."""
+OWN_ACTOR_CHECK = MEMBER_ACTIONS | SIGNED_ONLY.keys() | {"vote.cast", "member.key_recovery"}
+"""Types whose actor is checked by their own handler, after their body's form."""
 __all__ = ["OPERATOR_ACTOR", "PLAN_TYPES", "ActionCounts", "PlanReplay", "PlanSummary"]
 
 
 @dataclass(frozen=True)
 class ActionCounts:
-    """Member actions signed by the member or assisted by the operator, and joins with
-    or without a member key (specs/plan.md §4.1, §4.5)."""
+    """Member actions signed by the member or assisted by the operator, joins with or
+    without a member key, and recoveries of a member's key by the operator
+    (specs/plan.md §4.1, §4.5, §4.6). A rotation of a member's key and a refusal of a
+    recovery are signed by the member and counted with the signed actions."""
 
     signed: int = 0
     assisted: int = 0
     keyed_joins: int = 0
     unkeyed_joins: int = 0
+    key_recoveries: int = 0
 
     def json(self) -> dict[str, int]:
         """The counts as a JSON object."""
@@ -104,14 +117,20 @@ class ActionCounts:
             self.assisted + other.assisted,
             self.keyed_joins + other.keyed_joins,
             self.unkeyed_joins + other.unkeyed_joins,
+            self.key_recoveries + other.key_recoveries,
         )
 
     def words(self) -> str:
-        """The counts in words: ``3 signed, 1 assisted; joins: 2 keyed, 0 without a key``."""
-        return (
+        """The counts in words: ``3 signed, 1 assisted; joins: 2 keyed, 0 without a key``
+        (and ``; 1 key recovery`` when the operator recovered a member's key)."""
+        text = (
             f"{self.signed:,} signed, {self.assisted:,} assisted; joins: "
             f"{self.keyed_joins:,} keyed, {self.unkeyed_joins:,} without a key"
         )
+        if self.key_recoveries:
+            plural = "y" if self.key_recoveries == 1 else "ies"
+            text += f"; {self.key_recoveries:,} key recover{plural}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -160,11 +179,16 @@ class PlanSummary:
         counts = self.member_actions
         if counts == ActionCounts():
             return []
+        recoveries = (
+            f" Recoveries of a member's key by the operator (§4.6): {counts.key_recoveries:,}."
+            if counts.key_recoveries
+            else ""
+        )
         return [
             f"Member actions (specs/plan.md §4.5): {counts.signed:,} signed by the member, "
             f"{counts.assisted:,} assisted (written by the operator for the member); joins: "
             f"{counts.keyed_joins:,} with the member's own key, {counts.unkeyed_joins:,} "
-            "without one.",
+            f"without one.{recoveries}",
             *(f"  {period}: {c.words()}" for period, c in self.member_actions_by_period.items()),
         ]
 
@@ -215,6 +239,7 @@ class PlanReplay:
         self.rules = RulesBook()
         self.requests = Requests(MemberTable())
         self.roll = MemberRoll(self.requests)
+        self.keys = KeyChanges(self.requests)
         self.members = self.roll.members
         self.jurors = self.roll.jurors
         self.closing = PeriodBook()
@@ -225,7 +250,7 @@ class PlanReplay:
         """The time of the last plan entry, in seconds: "now" for overdue appeals."""
         self._book: ClaimBook | None = None
         self._counts: dict[str, list[int]] = {}
-        """Period -> [signed, assisted, keyed joins, unkeyed joins] (§4.5)."""
+        """Period -> [signed, assisted, keyed joins, unkeyed joins, key recoveries]."""
         self._period: tuple[str, int, int] | None = None
         """The period open at the last entry counted, with its start and cutoff seconds."""
         self._handlers: dict[str, Callable[[Entry, int, Rules], object]] = {
@@ -233,6 +258,9 @@ class PlanReplay:
             "member.joined": self.roll.joined,
             "member.left": self.roll.left,
             "juror.enrolled": self.roll.enrolled,
+            "member.key_rotated": self.keys.rotated,
+            "member.key_recovery": self.keys.recovery,
+            "member.key_recovery_refused": self.keys.refused,
             "period.closed": self._closed,
         }
 
@@ -322,11 +350,8 @@ class PlanReplay:
                 f"expected a type of specs/plan.md §3 after genesis, found {entry.type!r}",
             )
         t = self.last_s = seconds(entry.time)
-        if (
-            entry.type != "vote.cast"
-            and entry.type not in MEMBER_ACTIONS
-            and not OPERATOR_ACTOR.fullmatch(entry.actor)
-        ):
+        self.members.settle(t)  # recoveries due by t are in force (§4.6)
+        if entry.type not in OWN_ACTOR_CHECK and not OPERATOR_ACTOR.fullmatch(entry.actor):
             fail(
                 entry,
                 "entry.actor",
@@ -348,11 +373,14 @@ class PlanReplay:
         self._handlers[entry.type](entry, t, rules)
 
     def _count(self, entry: Entry) -> None:
-        """Count an accepted member action or join in the period open at its time (§8.1)."""
+        """Count an accepted member action, join or key change in the period open at its
+        time (§8.1)."""
         if entry.type == "member.joined":
             column = 2 if "member_key" in entry.body else 3
-        elif entry.type in MEMBER_ACTIONS:
+        elif entry.type in MEMBER_ACTIONS or entry.type in SIGNED_ONLY:
             column = 0 if "signature" in entry.body else 1
+        elif entry.type == "member.key_recovery":
+            column = 4
         else:
             return
         t = seconds(entry.time)
@@ -364,7 +392,7 @@ class PlanReplay:
             except PlanError:  # past 9999-12b's cutoff: no period is open
                 open_ = ("after 9999-12b", seconds("9999-12-28T00:00:00Z"), 2**62)
             self._period = open_
-        self._counts.setdefault(open_[0], [0, 0, 0, 0])[column] += 1
+        self._counts.setdefault(open_[0], [0, 0, 0, 0, 0])[column] += 1
 
     def _wound_down(self, entry: Entry, t: int, rules: Rules) -> None:
         wind = self.roll.wound_down(entry, t, rules)

@@ -23,6 +23,10 @@ class SparseReplay(PlanReplay):
     checked on its own (its figures are recomputed by the apportionment step), and
     recorded in :attr:`closed`. An objector whose ``member.joined`` a bundle does not
     carry (statement.md §2) gets a placeholder record, listed in :attr:`placeholders`.
+
+    A bundle does not carry the entries that change a member's key (plan.md §4.6), so
+    a signed request that does not verify with the key the bundle shows may have been
+    signed with a later key: it is listed in :attr:`unchecked_requests`, not refused.
     """
 
     def __init__(self) -> None:
@@ -30,6 +34,12 @@ class SparseReplay(PlanReplay):
         self.closed: dict[str, Entry] = {}
         self.placeholders: list[str] = []
         self._handlers["period.closed"] = self._record_closed
+        self.requests.every_key_change = False
+
+    @property
+    def unchecked_requests(self) -> list[tuple[int, str]]:
+        """(seq, member) of the signed requests whose signature could not be checked."""
+        return self.requests.unchecked
 
     @property
     def book(self) -> ClaimBook | None:

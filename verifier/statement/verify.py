@@ -129,6 +129,12 @@ def _plan_rules(w: Work) -> None:
         "their membership was not checked."
         for m in w.replay.placeholders
     )
+    w.notes.extend(
+        f"The signed request at seq {seq} does not verify with the key of {m} the bundle "
+        "shows; a key change (plan.md §4.6), which a bundle does not include, may explain "
+        "it: its signature was not checked."
+        for seq, m in w.replay.unchecked_requests
+    )
 
 
 def _contributions(w: Work) -> None:
