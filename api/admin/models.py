@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from ledger.domain.requests import RequestDocumentError, parse_request_document
 from ledger.errors import EntryError
 from ledger.log.entry import MAX_SAFE_INTEGER, parse_time
 from ledger.money import MoneyError, parse_yuan
@@ -175,6 +176,17 @@ class RulesIn(Command):
     rules: Annotated[dict[str, Any], AfterValidator(_rules)]
 
 
+def _join_request(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None:
+        try:
+            document = parse_request_document(value)
+        except RequestDocumentError as exc:
+            raise ValueError(str(exc)) from None
+        if document.type != "member.joined":
+            raise ValueError(f"expected a member.joined request, found {document.type}")
+    return value
+
+
 class Person(BaseModel):
     """One person joining: age band, and the identity record kept off the log."""
 
@@ -183,6 +195,11 @@ class Person(BaseModel):
     age_band: AgeBand
     identity: Annotated[dict[str, Any], AfterValidator(_record)] = Field(
         description="The identity record, kept in the operator's private table, never served"
+    )
+    request: Annotated[dict[str, Any] | None, AfterValidator(_join_request)] = Field(
+        default=None,
+        description="The person's signed join request (specs/requests.md): their own member "
+        "id and key. Required where the rules require member signatures",
     )
 
 

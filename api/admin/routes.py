@@ -22,6 +22,7 @@ from api.admin.idempotency import IdempotentRoute, idempotency_key
 from api.admin.service import AdminService, Written
 from api.problems import PROBLEM_JSON, ProblemError
 from ledger.domain.errors import RuleError
+from ledger.domain.requests import RequestDocument, parse_request_document
 from ledger.domain.rules import parse_rules
 from ledger.errors import LedgerError
 from ledger.tokens import TokenInfo
@@ -65,6 +66,11 @@ def admin_service(request: Request) -> AdminService:
     if service is None:  # not mounted then; kept for a direct call
         raise ProblemError(404, "Not found", "this server is read-only: it has no admin API")
     return service
+
+
+def _join_request(value: dict[str, Any] | None) -> RequestDocument | None:
+    """A person's join request, as the model checked its form."""
+    return None if value is None else parse_request_document(value)
 
 
 def _out(written: Written) -> dict[str, Any]:
@@ -112,8 +118,10 @@ def join(request: Request, token: Operator, body: models.JoinIn) -> models.Membe
     """A member joins (``member.joined``); the identity record stays off the log."""
     service = admin_service(request)
     at = service.check_at(body.at)
-    (member, _), written = service.run(
-        lambda plan: plan.join(body.age_band, body.identity, at=at, actor=token.actor)
+    person = [(body.age_band, body.identity)]
+    requests = [_join_request(body.request)]
+    ((member, _),), written = service.run(
+        lambda plan: plan.join_many(person, at=at, actor=token.actor, requests=requests)
     )
     return models.MemberOut(**_out(_one(written)), member=member)
 
@@ -124,7 +132,10 @@ def join_many(request: Request, token: Operator, body: models.BulkJoinIn) -> mod
     service = admin_service(request)
     at = service.check_at(body.at)
     people = [(p.age_band, p.identity) for p in body.members]
-    joined, written = service.run(lambda plan: plan.join_many(people, at=at, actor=token.actor))
+    requests = [_join_request(p.request) for p in body.members]
+    joined, written = service.run(
+        lambda plan: plan.join_many(people, at=at, actor=token.actor, requests=requests)
+    )
     return models.MembersOut(
         members=[
             models.MemberOut(**_out(w), member=member)

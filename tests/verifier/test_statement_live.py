@@ -6,6 +6,7 @@ as a live-server test); what is expected comes from the verifier's own replay.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,12 +14,21 @@ import httpx
 
 from ledger.demo import build_demo
 from ledger.domain.plan import Plan
+from ledger.domain.requests import RequestDocument, public_key, sign_request
 from ledger.instance import init_ledger
 from tests.verifier.cli_support import run, run_json
 from tests.verifier.live_log import key_of, serving
 from verifier.audit import Replayer, fetch_pages
 from verifier.client import LogClient
 from verifier.note import parse_verifier_key
+
+
+def keyed_join(origin: str, n: int) -> RequestDocument:
+    """A newcomer's signed join request (the demo's rules require member signatures)."""
+    seed = hashlib.sha256(b"statement newcomer %d" % n).digest()
+    member = "m-" + hashlib.sha256(b"statement newcomer id %d" % n).hexdigest()[:20]
+    body = {"member": member, "member_key": public_key(seed), "request": 0}
+    return RequestDocument("member.joined", sign_request(seed, origin, "member.joined", body))
 
 
 def test_statement_from_a_real_server(tmp_path: Path) -> None:
@@ -67,7 +77,10 @@ def test_statement_from_a_real_server(tmp_path: Path) -> None:
             assert parts == doc["charge_fen"]
             assert doc["checkpoint_compared"].startswith("the same as your saved checkpoint")
             # A larger checkpoint (three more members): checked with a consistency proof, saved.
-            Plan(ledger).join_many([("0-39", {"n": i}) for i in range(3)])
+            Plan(ledger).join_many(
+                [("0-39", {"n": i}) for i in range(3)],
+                requests=[keyed_join(ledger.publisher.origin, i) for i in range(3)],
+            )
             ledger.publisher.publish()
             result = run(state, "statement", "--member", member)
             assert result.exit_code == 0, result.output

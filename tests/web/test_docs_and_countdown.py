@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,9 @@ from typing import Any
 
 import httpx
 
-from tests.web.live import Demo
+from ledger.demo import demo_member_seed
+from ledger.domain.requests import sign_request
+from tests.web.live import DEMO_SEED, Demo
 
 
 def test_docs_render_with_nothing_off_origin(open_page: Any, server: str, artifacts: Path) -> None:
@@ -35,19 +38,20 @@ def disclose_a_claim_now(demo: Demo, api: httpx.Client) -> str:
     )
     diagnosed = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     doc = base64.b64encode(b"hospital report").decode()
-    filed = api.post(
-        "admin/v1/claims",
-        headers=headers,
-        json={
-            "member": member,
-            "condition": "C50",
-            "amount_fen": 1_000_000,
-            "diagnosed": diagnosed,
-            "evidence": doc,
-        },
-    )
+    # The demo's rules require member signatures: the member files, with their demo key.
+    origin = api.get("v1/log").json()["origin"]
+    body = {
+        "member": member,
+        "condition": "C50",
+        "amount_fen": 1_000_000,
+        "diagnosed": diagnosed,
+        "evidence_commitment": hashlib.sha256(b"hospital report").hexdigest(),
+        "request": 1_000,
+    }
+    signed = sign_request(demo_member_seed(int(DEMO_SEED), member), origin, "claim.filed", body)
+    filed = api.post("v1/requests", json={"type": "claim.filed", "body": signed})
     assert filed.status_code == 201, filed.text
-    claim = filed.json()["claim"]
+    claim = f"c-{filed.json()['seq']}"
     for step, body in (
         (
             "assess",

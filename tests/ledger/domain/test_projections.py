@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, text, update
 
 from api.plan_view import PlanView
 from ledger.cli import EXIT_MISMATCH, main
-from ledger.demo import build_demo
+from ledger.demo import build_demo, demo_member_seed
 from ledger.domain.model import Claim, Member
 from ledger.domain.plan import Plan
 from ledger.domain.projection_rows import (
@@ -31,6 +31,7 @@ from ledger.domain.projection_rows import (
 )
 from ledger.domain.projections import SCHEMA, behind, rebuild, schema_version
 from ledger.domain.replay import replay_plan
+from ledger.domain.requests import RequestDocument, sign_request
 from ledger.domain.stored_state import Core
 from ledger.instance import Ledger, init_ledger, open_ledger
 from ledger.log.log import NewEntry
@@ -39,6 +40,7 @@ from ledger.log.store import Store
 DATA = Path(__file__).parents[2] / "data"
 OLD_LEDGER = DATA / "ledger-before-projections.db.gz"
 OLD_KEY = DATA / "ledger-before-projections.key"
+ORIGIN = "projections.test/log"
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ def demo(db_url: str, tmp_path: Path) -> Iterator[Ledger]:
     """A plan with claims paid, denied, appealed, reversed, members who left, and
     periods closed (the demo's simulation, small)."""
     ledger, _ = init_ledger(
-        db_url, tmp_path / "demo.key", "projections.test/log", genesis_time="2024-10-01T00:00:00Z"
+        db_url, tmp_path / "demo.key", ORIGIN, genesis_time="2024-10-01T00:00:00Z"
     )
     build_demo(ledger, seed=5, members=150, periods=10)
     yield ledger
@@ -149,6 +151,16 @@ def test_check_names_the_first_row_that_differs(
     assert named in result.output
 
 
+def signed_leaving(member: str) -> dict[str, Any]:
+    """A demo member's signed leaving (the demo's rules require member signatures)."""
+    body = {"member": member, "request": 1_000}
+    return sign_request(demo_member_seed(5, member), ORIGIN, "member.left", body)
+
+
+def left_entry(member: str, when: str) -> NewEntry:
+    return NewEntry("member.left", f"member:{member}", signed_leaving(member), time=when)
+
+
 def test_commands_read_rows_not_the_log_from_its_first_entry(
     demo: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -162,7 +174,7 @@ def test_commands_read_rows_not_the_log_from_its_first_entry(
     monkeypatch.setattr(Store, "entry_bytes", counted)
     plan = Plan(demo)
     member = next(m.id for m in plan.state.all_members() if m.left is None)
-    plan.leave(member)
+    plan.submit_request(RequestDocument("member.left", signed_leaving(member)))
     state = plan.state
     found = state.member(member)
     assert found is not None
@@ -176,7 +188,7 @@ def test_entries_appended_without_the_tables_are_applied_by_the_next_command(
     plan = Plan(demo)
     member = next(m.id for m in plan.state.all_members() if m.left is None)
     when = plan.time()
-    demo.log.append(NewEntry("member.left", "operator", {"member": member}, time=when))
+    demo.log.append(left_entry(member, when))
     assert behind(demo.store)[0] == demo.log.size() - 1
     fresh = Plan(demo)  # opening the plan catches the tables up
     assert behind(demo.store) == (demo.log.size(), demo.log.size())
@@ -245,9 +257,7 @@ def test_a_view_of_lagging_tables_counts_each_entry_once(demo: Ledger) -> None:
     state = plan.state
     leaving = [m.id for m in state.all_members() if m.left is None][:3]
     when = plan.time()
-    demo.log.append_batch(
-        [NewEntry("member.left", "operator", {"member": m}, time=when) for m in leaving]
-    )
+    demo.log.append_batch([left_entry(m, when) for m in leaving])
     view = PlanView(demo.log)
     _, replayed = replay_plan(demo.store)
     for _ in range(2):

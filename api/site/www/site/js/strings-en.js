@@ -67,6 +67,7 @@ export const EN = {
   "report.carry": "Carry in → out", "report.subsidy": "Operator's subsidy", "report.checkpoint": "Checkpoint (entries)",
   "note.first_checkpoint": "This is the first checkpoint this browser has seen from this log: later ones will be checked against it.",
   "note.objector": "The objector {member} is not in the statement; their membership was not checked.",
+  "note.unchecked_request": "The signed request at seq {seq} does not verify with the key of {member} the statement shows; a key change, which a statement does not include, may explain it: its signature was not checked here (a full audit checks it).",
   "note.no_panel": "Claim {claim} was appealed by {appellant} but decided on the operator's assessment: no panel decided it.",
   "basis.panel": "a drawn panel's vote", "basis.assessment": "the assessment",
   "choice.approve": "approve", "choice.deny": "deny", "outcome.approved": "approved", "outcome.denied": "denied",

@@ -67,6 +67,7 @@ export const ZH = {
   "report.carry": "结转 入 → 出", "report.subsidy": "运营方补贴", "report.checkpoint": "检查点（条目数）",
   "note.first_checkpoint": "这是本浏览器第一次看到此日志的检查点：以后的检查点都将与它比对。",
   "note.objector": "异议人 {member} 不在账单中；未校验其成员身份。",
+  "note.unchecked_request": "序号 {seq} 的签名请求无法用账单中 {member} 的密钥验证；账单不含密钥更换记录，可能因此不符：此处未校验其签名（完整审计会校验）。",
   "note.no_panel": "案件 {claim} 由 {appellant} 申诉，但按运营方的核定裁定：没有评审团裁决。",
   "basis.panel": "抽选评审团的投票", "basis.assessment": "核定结果",
   "choice.approve": "同意", "choice.deny": "拒绝", "outcome.approved": "通过", "outcome.denied": "拒绝",

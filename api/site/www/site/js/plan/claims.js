@@ -5,6 +5,7 @@
 import { Body, fail } from "./body.js";
 import { active } from "./members.js";
 import { periodOpenAt } from "./periods.js";
+import { checkRequest, keysFor } from "./requests.js";
 import { benefit, checkRulesVersion } from "./rules.js";
 import { DAY, formatTime, showTime } from "./time.js";
 
@@ -29,9 +30,10 @@ export function undecided(body, c, section) {
 }
 
 /** §5.1: an active member, a covered condition, diagnosed after the waiting period. */
-export function filed(state, entry, t, rules) {
-  const body = new Body(entry, ["member", "condition", "amount_fen", "diagnosed", "evidence_commitment"]);
+export async function filed(state, entry, t, rules) {
+  const body = new Body(entry, keysFor(entry.type, entry.body, ["member", "condition", "amount_fen", "diagnosed", "evidence_commitment"]));
   const m = active(state, body, "member", "§5.1", "filed.member");
+  await checkRequest(state, body, m.id, t, rules);
   const code = body.text("condition");
   const cond = rules.conditions.get(code);
   if (cond === undefined) body.fail("§5.1", "filed.condition", `expected a condition of rules version ${rules.version}, found ${code}`);
@@ -102,8 +104,8 @@ export function disclosed(state, entry, t, rules) {
 }
 
 /** §5.4: before objections close, by an active member other than the claimant, once. */
-export function objected(state, entry, t) {
-  const body = new Body(entry, ["claim", "objector", "reason_hash"]);
+export async function objected(state, entry, t, rules) {
+  const body = new Body(entry, keysFor(entry.type, entry.body, ["claim", "objector", "reason_hash"]));
   const c = claimOf(state, body);
   const close = disclosedBy(body, c, "§5.4");
   if (t >= close) body.fail("§5.4", "objected.closed", `expected a time before ${c.objections_close}, found ${entry.time}`);
@@ -111,12 +113,13 @@ export function objected(state, entry, t) {
   if (m.id === c.member) body.fail("§5.4", "objected.claimant", "expected an objector other than the claimant");
   if (c.objectors.includes(m.id)) body.fail("§5.4", "objected.twice", `a second objection by ${m.id}`);
   body.hex64("reason_hash");
+  await checkRequest(state, body, m.id, t, rules);
   c.objectors.push(m.id);
 }
 
 /** §5.5: once, in time, by the right member; fixes the pool of the draw (§6). */
-export function appealed(state, entry, t, rules) {
-  const body = new Body(entry, ["claim", "appellant", "secret_commitment"]);
+export async function appealed(state, entry, t, rules) {
+  const body = new Body(entry, keysFor(entry.type, entry.body, ["claim", "appellant", "secret_commitment"]));
   const c = claimOf(state, body);
   const close = disclosedBy(body, c, "§5.5");
   undecided(body, c, "§5.5");
@@ -126,6 +129,7 @@ export function appealed(state, entry, t, rules) {
   const m = active(state, body, "appellant", "§5.5", "appealed.appellant");
   const allowed = c.decision === "deny" ? [c.member] : c.objectors;
   if (!allowed.includes(m.id)) body.fail("§5.5", "appealed.appellant", `expected one of ${allowed.join(", ") || "none"}, found ${m.id}`);
+  await checkRequest(state, body, m.id, t, rules);
   c.secret_commitment = body.hex64("secret_commitment");
   c.appellant = m.id;
   c.appealed_s = t;

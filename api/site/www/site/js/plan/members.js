@@ -2,18 +2,36 @@
 
 import { fromBase64 } from "../verify/bytes.js";
 import { Body } from "./body.js";
+import { checkRequest, isSigned, keysFor, requestMessage, verifiesWith } from "./requests.js";
 import { DAY, showTime } from "./time.js";
 
-/** §4.1: a new id, an age band of the rules in force, a commitment. */
-export function joined(state, entry, t, rules) {
-  const body = new Body(entry, ["member", "age_band", "identity_commitment"]);
+/** §4.1: a new id, an age band of the rules in force, a commitment; a keyed join proves
+ * it holds the key it names (the key is kept to check the member's signed requests). */
+export async function joined(state, entry, t, rules) {
+  const keyed = isSigned(entry.body);
+  const keys = ["member", "age_band", "identity_commitment"];
+  const body = new Body(entry, keyed ? [...keys, "member_key", "request", "signature"] : keys);
   const id = body.member("member");
   if (state.woundDown) body.fail("§4.1", "joined.wound_down", `expected no joins after the wind-down, found ${id}`);
   if (state.members.has(id)) body.fail("§4.1", "joined.new", `expected a new member id, found ${id} again`);
   const band = body.text("age_band");
   if (!Object.hasOwn(rules.benefits, band)) body.fail("§4.1", "joined.age_band", `expected an age band of rules version ${rules.version}, found ${band}`);
   body.hex64("identity_commitment");
-  state.members.set(id, { id, joined_seq: entry.seq, joined_at: entry.time, joined_s: t, age_band: band, left_s: null, left_seq: null, juror_key: null, juror_seq: null });
+  let memberKey = null;
+  if (keyed) {
+    memberKey = body.text("member_key");
+    body.int("request", 0, "§4.5");
+    const message = requestMessage(state.origin, entry.type, entry.body);
+    if (!(await verifiesWith(memberKey, body.text("signature"), message))) {
+      body.fail("§4.1", "member.joined.signature", "expected the join signed with the member key it names");
+    }
+  } else if (rules.member_signatures === "required") {
+    body.fail("§4.5", "request.required", `expected a keyed join, found ${id} joining without a key`);
+  }
+  state.members.set(id, {
+    id, joined_seq: entry.seq, joined_at: entry.time, joined_s: t, age_band: band, left_s: null, left_seq: null,
+    juror_key: null, juror_seq: null, member_key: memberKey, recovery: null,
+  });
 }
 
 /** The record of an active member named by `key`, or a §-section failure. */
@@ -26,18 +44,20 @@ export function active(state, body, key, section, rule) {
 }
 
 /** §4.2: the member is active. */
-export function left(state, entry, t) {
-  const body = new Body(entry, ["member"]);
+export async function left(state, entry, t, rules) {
+  const body = new Body(entry, keysFor(entry.type, entry.body, ["member"]));
   const m = active(state, body, "member", "§4.2", "left.active");
+  await checkRequest(state, body, m.id, t, rules);
   m.left_s = t;
   m.left_seq = entry.seq;
   state.jurors.delete(m.id);
 }
 
 /** §4.4: active, no juror key yet, joined at least juror_tenure_days before. */
-export function enrolled(state, entry, t, rules) {
-  const body = new Body(entry, ["member", "juror_key"]);
+export async function enrolled(state, entry, t, rules) {
+  const body = new Body(entry, keysFor(entry.type, entry.body, ["member", "juror_key"]));
   const m = active(state, body, "member", "§4.4", "enrolled.active");
+  await checkRequest(state, body, m.id, t, rules);
   if (m.juror_key !== null) body.fail("§4.4", "enrolled.twice", `expected no juror key yet, found one at seq ${m.juror_seq}`);
   const tenure = m.joined_s + rules.juror_tenure_days * DAY;
   if (t < tenure) body.fail("§4.4", "enrolled.tenure", `expected enrolment at or after ${showTime(tenure)}, found ${entry.time}`);

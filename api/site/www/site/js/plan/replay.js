@@ -10,6 +10,7 @@ import * as claims from "./claims.js";
 import * as members from "./members.js";
 import * as panel from "./panel.js";
 import { parsePeriod } from "./periods.js";
+import { ACTING, ALWAYS_SIGNED, isSigned, keyAt, requestMessage, verifiesWith } from "./requests.js";
 import { RulesBook, checkRulesVersion } from "./rules.js";
 import { seconds } from "./time.js";
 
@@ -35,6 +36,9 @@ const HANDLERS = {
   "claim.reversed": claims.reversed,
   "period.closed": recordClosed,
   "plan.wound_down": woundDown,
+  "member.key_rotated": keyRotated,
+  "member.key_recovery": keyRecovery,
+  "member.key_recovery_refused": keyRecoveryRefused,
 };
 
 /** The replay's state: what the entries so far imply. */
@@ -50,6 +54,7 @@ export class SparseReplay {
     this.recoveredIn = new Map();
     this.closed = new Map();
     this.placeholders = [];
+    this.uncheckedRequests = [];
     this.woundDown = null;
     this.last = -1;
   }
@@ -65,7 +70,7 @@ export class SparseReplay {
       fail(entry, "§3", "entry.type", `expected a type of specs/plan.md §3 after genesis, found ${JSON.stringify(entry.type)}`);
     }
     const t = seconds(entry.time);
-    if (entry.type !== "vote.cast" && !OPERATOR.test(entry.actor)) fail(entry, "§3", "actor", `expected an operator actor, found ${entry.actor}`);
+    checkActor(entry);
     if (entry.type === "plan.rules") return this.rules.add(entry, t);
     const rules = this.rules.inForce(t);
     if (rules === null) fail(entry, "§2", "rules.none_in_force", "expected a rules version in force");
@@ -92,6 +97,53 @@ export class SparseReplay {
     this.placeholders.push(id);
     void t;
   }
+}
+
+/** §3, §4.5: a signed member action by its member, a vote by its juror (checked with the
+ * vote), every other entry by the operator. */
+function checkActor(entry) {
+  if (entry.type === "vote.cast") return;
+  const field = ALWAYS_SIGNED[entry.type] ?? (isSigned(entry.body) ? ACTING[entry.type] : undefined);
+  if (field !== undefined) {
+    const acting = isObject(entry.body) ? entry.body[field] : undefined;
+    if (entry.actor !== `member:${acting}`) fail(entry, "§4.5", "actor", `expected the signed ${entry.type} by member:${acting}, found ${entry.actor}`);
+  } else if (!OPERATOR.test(entry.actor)) {
+    fail(entry, "§3", "actor", `expected an operator actor, found ${entry.actor}`);
+  }
+}
+
+// §4.6: a bundle carries a member's key changes only by chance; those it carries are
+// followed, so that the member's later requests are checked with the key in force.
+async function keyRotated(state, entry, t) {
+  const body = new Body(entry, ["member", "member_key", "key_signature", "request", "signature"]);
+  const m = state.members.get(body.member("member"));
+  const key = m === undefined ? null : keyAt(m, t);
+  const message = requestMessage(state.origin, entry.type, entry.body);
+  if (key === null || !(await verifiesWith(key, body.text("signature"), message))) {
+    state.uncheckedRequests.push({ seq: entry.seq, member: body.v.member });
+  }
+  if (m !== undefined) {
+    m.member_key = body.text("member_key");
+    m.recovery = null;
+  }
+}
+
+function keyRecovery(state, entry, t, rules) {
+  const body = new Body(entry, ["member", "member_key", "key_signature", "effective", "rules_version"]);
+  checkRulesVersion(body, rules);
+  const [, effectiveS] = body.time("effective");
+  const m = state.members.get(body.member("member"));
+  if (m !== undefined) {
+    m.member_key = keyAt(m, t);
+    m.recovery = { key: body.text("member_key"), effective_s: effectiveS };
+  }
+}
+
+function keyRecoveryRefused(state, entry, t) {
+  const body = new Body(entry, ["member", "recovery", "request", "signature"]);
+  body.int("recovery", 0);
+  const m = state.members.get(body.member("member"));
+  if (m !== undefined && m.recovery && t < m.recovery.effective_s) m.recovery = null;
 }
 
 function recordClosed(state, entry, t, rules) {

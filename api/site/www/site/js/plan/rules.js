@@ -13,10 +13,12 @@ const INTS = {
 const KEYS = [...Object.keys(INTS), "effective", "benefits", "conditions"];
 const KINDS = ["major", "light", "accident"];
 
-/** Read a plan.rules body strictly (§2). */
+/** Read a plan.rules body strictly (§2; `member_signatures` may be left out: optional). */
 export function parseRules(entry) {
-  const body = new Body(entry, KEYS);
+  const policy = isObject(entry.body) && Object.hasOwn(entry.body, "member_signatures");
+  const body = new Body(entry, policy ? [...KEYS, "member_signatures"] : KEYS);
   const rules = { seq: entry.seq };
+  rules.member_signatures = policy ? body.choice("member_signatures", ["required", "optional"], "§2") : "optional";
   for (const [key, min] of Object.entries(INTS)) rules[key] = body.int(key, min, "§2");
   [rules.effective, rules.effective_s] = body.time("effective");
   for (const [key, days] of Object.entries(rules)) {

@@ -16,6 +16,9 @@ export const rulesStep = {
     });
     ctx.replay = replay;
     for (const id of replay.placeholders) ctx.notes.push({ key: "note.objector", params: { member: id } });
+    for (const { seq, member } of replay.uncheckedRequests) {
+      ctx.notes.push({ key: "note.unchecked_request", params: { seq, member } });
+    }
     return ["plan.rules"];
   },
 };
