@@ -52,10 +52,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from verifier.b64 import encode
+from verifier.checkpoint import Checkpoint
 from verifier.client import MAX_PAGE, LogClient
 from verifier.compact import CompactTree
 from verifier.entry import Entry, parse_entry
-from verifier.errors import VerificationError
+from verifier.errors import ProofError, RootMismatchError, VerificationError
 from verifier.member_key import (
     JurorKey,
     MemberKey,
@@ -63,8 +64,9 @@ from verifier.member_key import (
     member_key_verifies,
     saved_receipts,
 )
-from verifier.merkle import leaf_hash
+from verifier.merkle import leaf_hash, verify_inclusion
 from verifier.note import Verifier
+from verifier.plan.draw import verify_pool_signature
 from verifier.plan.errors import PlanError, RequestError
 from verifier.plan.requests import (
     ACTING_MEMBER,
@@ -678,3 +680,93 @@ def _compare_member_view(
                     f"holds {seqs.get(name)}",
                 )
             )
+
+
+# -- an appeal's panel, before the appellant reveals ------------------------------------
+
+
+@dataclass
+class PanelView:
+    """What the log says of an appealed claim's panel (plan.md §6), for ``member reveal``.
+
+    ``pooled`` is the claim's ``panel.pooled`` in the tree of ``checkpoint`` (its
+    inclusion proven, its pool signature verified with the log's key);
+    ``pooled_uncovered`` the seq of one the server serves beyond that tree, which no
+    checkpoint covers yet; ``drawn`` the claim's ``panel.drawn`` if there is one.
+    """
+
+    checkpoint: Checkpoint
+    appealed: Entry | None = None
+    pooled: Entry | None = None
+    pooled_uncovered: int | None = None
+    drawn: Entry | None = None
+
+
+def find_panel(
+    client: LogClient, log_key: Verifier, claim: str, start: int = 0, note: str | None = None
+) -> PanelView:
+    """Read the log from ``start`` for ``claim``'s appeal, pool and draw (see :class:`PanelView`).
+
+    The checkpoint (``note``, else the latest) is verified with ``log_key``; a
+    ``panel.pooled`` in its tree must be proven included, by ``/v1/proof/inclusion``
+    against its root, and its pool signature must verify: else
+    :class:`VerificationError`. The entries up to it are the server's word only:
+    they say where to look, and a server that hides the pool only delays the reveal.
+    """
+    checkpoint = accept_checkpoint(client.checkpoint() if note is None else note, log_key)
+    view = PanelView(checkpoint)
+    size = checkpoint.size
+    _scan_panel(client, claim, min(start, size), size, view)
+    if view.pooled is not None:
+        _prove_pooled(client, log_key, claim, view.pooled, checkpoint)
+    elif view.drawn is None:
+        served = client.log_info().tree_size
+        beyond = PanelView(checkpoint)
+        _scan_panel(client, claim, size, served, beyond)
+        if beyond.pooled is not None:
+            view.pooled_uncovered = beyond.pooled.seq
+    return view
+
+
+def _scan_panel(client: LogClient, claim: str, start: int, end: int, view: PanelView) -> None:
+    while start < end:
+        page = client.entries(start, min(end, start + MAX_PAGE))
+        for served in page:
+            entry = parse_entry(served.raw)
+            if entry.seq != served.seq:
+                raise VerificationError(
+                    f"the entry served as seq {served.seq} says it is seq {entry.seq}"
+                )
+            if entry.body.get("claim") != claim:
+                continue
+            if entry.type == "claim.appealed":
+                view.appealed = entry
+            elif entry.type == "panel.pooled":
+                view.pooled = entry
+            elif entry.type == "panel.drawn":
+                view.drawn = entry
+        start += len(page)
+
+
+def _prove_pooled(
+    client: LogClient, log_key: Verifier, claim: str, pooled: Entry, checkpoint: Checkpoint
+) -> None:
+    seq, size = pooled.seq, checkpoint.size
+    proof = client.inclusion_proof(seq, size)
+    try:
+        verify_inclusion(seq, size, leaf_hash(pooled.raw), proof, checkpoint.root)
+    except (ProofError, RootMismatchError) as exc:
+        raise VerificationError(
+            f"the panel.pooled of {claim} served as seq {seq} is not in the signed tree of "
+            f"{size:,} entries: {exc}"
+        ) from None
+    body = pooled.body
+    try:
+        root = bytes.fromhex(str(body.get("pool_root")))
+        verify_pool_signature(
+            log_key, checkpoint.origin, claim, root, str(body.get("pool_signature"))
+        )
+    except (ValueError, PlanError) as exc:
+        raise VerificationError(
+            f"seq {seq}: the pool signature of {claim} is not the log key's: {exc}"
+        ) from None

@@ -272,18 +272,10 @@ def appeal_secret(key: MemberKey, claim: str) -> tuple[bytes, bool]:
     attempt is used again, so an appeal the log took while the answer was lost still
     matches the file.
     """
+    saved = load_appeal_secret(key, claim)
+    if saved is not None:
+        return saved, False
     path = key.secret_path(claim)
-    if path.exists():
-        doc = _read(path, APPEAL_FILE_FORMAT, "appeal secret file")
-        if doc.get("claim") != claim or doc.get("member") != key.member:
-            raise StateError(f"{path}: the secret is for another claim or member")
-        try:
-            secret = bytes.fromhex(str(doc.get("secret")))
-        except ValueError:
-            secret = b""
-        if len(secret) != 32:
-            raise StateError(f"{path}: expected a secret of 64 hex digits")
-        return secret, False
     secret = secrets.token_bytes(32)
     doc = {
         "format": APPEAL_FILE_FORMAT,
@@ -294,6 +286,23 @@ def appeal_secret(key: MemberKey, claim: str) -> tuple[bytes, bool]:
     }
     _write_new(path, doc, "appeal secret file")
     return secret, True
+
+
+def load_appeal_secret(key: MemberKey, claim: str) -> bytes | None:
+    """The secret saved for an appeal of ``claim``, or ``None`` if there is no file."""
+    path = key.secret_path(claim)
+    if not path.exists():
+        return None
+    doc = _read(path, APPEAL_FILE_FORMAT, "appeal secret file")
+    if doc.get("claim") != claim or doc.get("member") != key.member:
+        raise StateError(f"{path}: the secret is for another claim or member")
+    try:
+        secret = bytes.fromhex(str(doc.get("secret")))
+    except ValueError:
+        secret = b""
+    if len(secret) != 32:
+        raise StateError(f"{path}: expected a secret of 64 hex digits")
+    return secret
 
 
 def save_receipt(
