@@ -8,12 +8,19 @@ their own actions with it; the log's signed receipt of each is kept. Commands:
     A new key and member id, written to FILE (mode 0600, never overwritten).
 ``member join-request --key FILE --out REQ.json``
     The signed join request, for the member to hand to the operator.
-``member object | appeal | leave | enrol-juror --key FILE ...``
+``member object | appeal | leave | enrol-juror | rotate | refuse-recovery --key FILE ...``
     Sign the request with the next request number, post it to ``/v1/requests``,
-    verify and keep the receipt.
+    verify and keep the receipt. ``rotate`` replaces the key in the file once the log
+    took the new one (plan.md §4.6).
+``member vote --key FILE --juror-key JFILE ...``
+    A juror's vote, signed with the juror key, posted and its receipt kept.
+``member reveal --key FILE --claim C``
+    An appellant's secret, posted to ``/v1/reveals`` only once the claim's
+    ``panel.pooled`` is proven in a signed checkpoint's tree (plan.md §6).
 ``member check --key FILE``
-    Check that every action in the member's name is one the member signed, and that
-    the log honoured every kept receipt (:mod:`verifier.member_check`).
+    Check that every action in the member's name is one the member signed with the
+    key in force at its time, report any recovery of the member's key, and that the
+    log honoured every kept receipt (:mod:`verifier.member_check`).
 
 The log is ``--server URL``, else the one ``tally-verify init`` set up; the log's key
 is ``--log-key KEY``, else the pinned one when the server is the pinned log's, else
@@ -94,8 +101,9 @@ def member() -> None:
 
     Start with `member keygen --out FILE`, hand the operator the file `member
     join-request` writes, and once you are on the log, act with `member object`,
-    `appeal`, `leave` or `enrol-juror`; `member check` shows that the log speaks for
-    you only as you asked.
+    `appeal` (then `reveal`), `leave` or `enrol-juror` (then `vote`); change your key
+    with `rotate`, refuse a recovery you did not ask for with `refuse-recovery`;
+    `member check` shows that the log speaks for you only as you asked.
     """
 
 
@@ -741,11 +749,18 @@ def check(
 
     Reads the whole log (in pages) up to a checkpoint verified with the log's key
     (for the pinned log, one checked to extend the saved checkpoint, as `checkpoint`
-    does, and saved), and checks: your join names your key; every action in your name (leaving,
-    enrolling, filing, objecting, appealing) is signed by you; your enrolled juror
-    key is the one in --juror-key; every receipt kept beside your key file is
-    honoured. Exits 1 naming the seq of each action you did not sign or that does
-    not verify, and of each receipt not honoured.
+    does, and saved), and checks: your join names your key; every action in your
+    name (leaving, enrolling, filing, objecting, appealing, rotating your key,
+    refusing a recovery) is signed by you with your key in force at its time (the
+    join's, then each rotation's, or a recovery's from its effective time unless you
+    refused it); every vote in your name verifies with your enrolled juror key,
+    which is the one in --juror-key; every receipt kept beside your key file is
+    honoured. Each recovery of your key by the operator is shown with its seq, its
+    effective time and whether you refused it. Exits 1 naming the seq of each action
+    you did not sign or that does not verify, of a recovery in force with a key your
+    file never held (the operator replaced your key without you), and of each
+    receipt not honoured. A rotation whose answer was lost is adopted into the key
+    file once the log shows it.
     """
     key = load_member_key(key_path)
     juror = None if juror_key_path is None else load_juror_key(juror_key_path)
