@@ -305,7 +305,7 @@ def test_a_rotation_whose_answer_was_lost_is_adopted(tmp_path: Path) -> None:
     code, doc = _check(tmp_path, log, key, _view(key))
     assert (code, doc["adopt_pending"], doc["findings"]) == (0, True, []), doc
     adopted = load_member_key(key.path)
-    assert (adopted.seed, adopted.pending_seed) == (new_seed, None)
+    assert (adopted.seed, adopted.pending_seed, adopted.last_request) == (new_seed, None, 1)
     assert [(old.member_key, old.replaced_at) for old in adopted.history] == [
         (key.member_key, rotation)
     ]

@@ -499,6 +499,13 @@ def rotate(ctx: click.Context, key_path: Path, server: str | None, log_key: str 
     def refused() -> None:
         if fresh:
             save_member_key(load_member_key(key_path).with_pending(None))
+        else:
+            ctx.obj.warn(
+                "Rotation sent before",
+                f"{key_path} holds the new key of a rotation sent before whose answer was "
+                f"lost; if the log took it, `tally-verify member check --key {key_path}` "
+                "finds it and makes it the key file's key.",
+            )
 
     _submit(
         ctx,
@@ -773,8 +780,10 @@ def check(
             note = log.session.state.checkpoint
         report = check_member(log.client, log.verifier, key, juror, note=note)
     if report.adopt_pending and key.pending_seed is not None:
+        # The log took a rotation whose answer was lost: its number is used, too.
         rotated = report.rotations[-1] if report.rotations else None
-        save_member_key(key.rotated(key.pending_seed, rotated))
+        adopted = key.rotated(key.pending_seed, rotated)
+        save_member_key(adopted.with_request(report.highest_request or 0))
     lines = [
         f"Member {report.member} on the log {report.origin} ({report.tree_size:,} entries, "
         "checked against its signed checkpoint):",
