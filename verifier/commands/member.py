@@ -614,6 +614,11 @@ def reveal(
                 f"(kept in {saved})"
             )
         drawn = _served_entry(log.client, accepted.seq, accepted.entry_hash)
+        if drawn is not None and (drawn.type, drawn.body.get("claim")) != ("panel.drawn", claim):
+            raise VerificationError(
+                f"the log's receipt for your reveal is of seq {drawn.seq}, a {drawn.type} of "
+                f"{drawn.body.get('claim')}, not the panel.drawn of {claim} (kept in {saved})"
+            )
     _drawn(ctx, app, drawn, (accepted, saved), log.warning, claim)
 
 
