@@ -285,8 +285,20 @@ class LogClient:
         Returns the 201 answer; any other status raises :class:`StatusError` with the
         problem document (``problem.rule`` names the plan rule of a 409).
         """
-        where = "POST /v1/requests"
-        url = self.base_url + "/v1/requests"
+        return self._post("/v1/requests", document)
+
+    def post_reveal(self, claim: str, secret: bytes) -> Accepted:
+        """``POST /v1/reveals`` (specs/requests.md §5): an appellant's secret, for the draw.
+
+        Returns the 201 answer (the receipt of the ``panel.drawn`` entry); any other
+        status raises :class:`StatusError` with the problem document.
+        """
+        return self._post("/v1/reveals", {"claim": claim, "secret": secret.hex()})
+
+    def _post(self, path: str, document: dict[str, Any]) -> Accepted:
+        """POST ``document`` as JSON to ``path``; the 201 answer with a receipt."""
+        where = f"POST {path}"
+        url = self.base_url + path
         content = json.dumps(document, ensure_ascii=False).encode("utf-8")
         deadline = time.monotonic() + self.timeout * DEADLINE_FACTOR
         try:

@@ -13,8 +13,19 @@ overwritten)::
       "seed": "<base64 of 32 bytes>",          the Ed25519 private key (RFC 8032): secret
       "member_key": "<base64 of 32 bytes>",    its public key, as the join names it
       "last_request": 0,                       the last request number used (requests.md §4)
-      "origin": null | "<log origin>"          the log the join request was made for
+      "origin": null | "<log origin>",         the log the join request was made for
+      "history": [                             the member's earlier keys, oldest first
+        {"member_key": "<base64>", "replaced_at": <seq of the rotation>}
+      ],
+      "pending_seed": null | "<base64>"        a new key sent in a rotation not yet answered
     }
+
+``history`` and ``pending_seed`` may be absent (a key never rotated). ``member
+rotate`` writes the new key to ``pending_seed`` before it posts the rotation, and
+makes it the key (the old one going to ``history``) once the log took it; if the
+answer was lost, ``member check`` adopts the pending key when the log shows it in
+force. Only public keys are kept in ``history``: they check the member's old
+signatures; a key replaced signs nothing more.
 
 The join request uses number ``last_request`` (0 in a new file); every later
 request takes ``last_request + 1``, and the file is updated only once the log has
@@ -31,6 +42,11 @@ accepted the request. Beside ``FILE`` the member's tool keeps:
 A **juror key file** (``member enrol-juror --juror-key-out FILE``) is
 ``{"format": "tally-juror-key/1", "member", "seed", "juror_key"}``, the key a juror
 signs votes with (plan.md §7).
+
+The signed messages a member's tool makes beyond those of
+:mod:`verifier.plan.requests` are here too: a rotation's or a refusal's request
+(requests.md §2-§3, the same message for these two types), a new member key's own
+signature (requests.md §3.2) and a vote (plan.md §7).
 """
 
 from __future__ import annotations
@@ -43,10 +59,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from verifier.b64 import Base64Error, decode_sized, encode
 from verifier.errors import StateError
+from verifier.jcs import JSONValue, canonicalize
+from verifier.plan.errors import RequestError
 from verifier.plan.ids import MEMBER_PATTERN
-from verifier.plan.requests import public_key
+from verifier.plan.requests import (
+    REQUEST_DOMAIN,
+    decode_key,
+    decode_signature,
+    public_key,
+    signature_verifies,
+)
+from verifier.plan.vote import vote_message
 from verifier.state import write_atomic
 from verifier.strict_json import StrictJSONError, loads
 
@@ -57,9 +84,28 @@ PRIVATE = 0o600
 _SEQ_FILE = re.compile(r"(0|[1-9][0-9]*)\.json")
 
 
+MEMBER_KEY_DOMAIN = "tally/member-key/v1"
+"""The first line of a new member key's own message (requests.md §3.2)."""
+KEY_REQUESTS = ("member.key_rotated", "member.key_recovery_refused")
+"""The member's signed requests about their key (plan.md §4.6): always signed."""
+
+
 def new_member_id() -> str:
     """A fresh member id: ``m-`` and 20 random hex digits (80 bits, plan.md §1)."""
     return "m-" + secrets.token_hex(10)
+
+
+@dataclass(frozen=True)
+class OldKey:
+    """A key the member held before: its public key and the seq of the rotation that
+    replaced it (``None`` when not known)."""
+
+    member_key: str
+    replaced_at: int | None
+
+    def json(self) -> dict[str, Any]:
+        """As the key file holds it."""
+        return {"member_key": self.member_key, "replaced_at": self.replaced_at}
 
 
 @dataclass(frozen=True)
@@ -71,6 +117,18 @@ class MemberKey:
     seed: bytes
     last_request: int
     origin: str | None
+    history: tuple[OldKey, ...] = ()
+    pending_seed: bytes | None = None
+
+    @property
+    def known_keys(self) -> tuple[str, ...]:
+        """Every public key this file has held, oldest first, the current one last."""
+        return (*(old.member_key for old in self.history), self.member_key)
+
+    @property
+    def pending_key(self) -> str | None:
+        """The public key of a rotation sent and not yet answered, if any."""
+        return None if self.pending_seed is None else encode(public_key(self.pending_seed))
 
     @property
     def member_key(self) -> str:
@@ -95,11 +153,23 @@ class MemberKey:
             "member_key": self.member_key,
             "last_request": self.last_request,
             "origin": self.origin,
+            "history": [old.json() for old in self.history],
+            "pending_seed": None if self.pending_seed is None else encode(self.pending_seed),
         }
 
     def with_request(self, number: int) -> MemberKey:
         """This key with ``number`` as the last request used."""
         return replace(self, last_request=max(self.last_request, number))
+
+    def with_pending(self, seed: bytes | None) -> MemberKey:
+        """This key with ``seed`` as the new key of a rotation being sent (or none)."""
+        return replace(self, pending_seed=seed)
+
+    def rotated(self, seed: bytes, replaced_at: int | None) -> MemberKey:
+        """This key file after a rotation to ``seed`` (at seq ``replaced_at``): the
+        current key goes to the history, and nothing is pending."""
+        old = OldKey(self.member_key, replaced_at)
+        return replace(self, seed=seed, history=(*self.history, old), pending_seed=None)
 
 
 def create_member_key(path: Path) -> MemberKey:
@@ -133,7 +203,28 @@ def load_member_key(path: Path) -> MemberKey:
     origin = doc.get("origin")
     if origin is not None and not isinstance(origin, str):
         raise StateError(f"{path}: expected origin to be a string or null, found {origin!r:.60}")
-    return MemberKey(path, member, seed, last, origin)
+    pending = None if doc.get("pending_seed") is None else _bytes32(doc, "pending_seed", path)
+    return MemberKey(path, member, seed, last, origin, _history(doc, path), pending)
+
+
+def _history(doc: dict[str, Any], path: Path) -> tuple[OldKey, ...]:
+    items = doc.get("history", [])
+    if not isinstance(items, list):
+        raise StateError(f"{path}: expected history to be a list, found {items!r:.60}")
+    found = []
+    for i, item in enumerate(items):
+        where = f"{path}: history[{i}]"
+        if not isinstance(item, dict):
+            raise StateError(f"{where}: expected an object, found {item!r:.60}")
+        try:
+            decode_sized(item.get("member_key"), 32, "member_key")
+        except Base64Error as exc:
+            raise StateError(f"{where}: {exc}") from None
+        seq = item.get("replaced_at")
+        if seq is not None and (type(seq) is not int or seq < 0):
+            raise StateError(f"{where}: expected replaced_at a seq or null, found {seq!r:.60}")
+        found.append(OldKey(str(item["member_key"]), seq))
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -181,18 +272,10 @@ def appeal_secret(key: MemberKey, claim: str) -> tuple[bytes, bool]:
     attempt is used again, so an appeal the log took while the answer was lost still
     matches the file.
     """
+    saved = load_appeal_secret(key, claim)
+    if saved is not None:
+        return saved, False
     path = key.secret_path(claim)
-    if path.exists():
-        doc = _read(path, APPEAL_FILE_FORMAT, "appeal secret file")
-        if doc.get("claim") != claim or doc.get("member") != key.member:
-            raise StateError(f"{path}: the secret is for another claim or member")
-        try:
-            secret = bytes.fromhex(str(doc.get("secret")))
-        except ValueError:
-            secret = b""
-        if len(secret) != 32:
-            raise StateError(f"{path}: expected a secret of 64 hex digits")
-        return secret, False
     secret = secrets.token_bytes(32)
     doc = {
         "format": APPEAL_FILE_FORMAT,
@@ -203,6 +286,23 @@ def appeal_secret(key: MemberKey, claim: str) -> tuple[bytes, bool]:
     }
     _write_new(path, doc, "appeal secret file")
     return secret, True
+
+
+def load_appeal_secret(key: MemberKey, claim: str) -> bytes | None:
+    """The secret saved for an appeal of ``claim``, or ``None`` if there is no file."""
+    path = key.secret_path(claim)
+    if not path.exists():
+        return None
+    doc = _read(path, APPEAL_FILE_FORMAT, "appeal secret file")
+    if doc.get("claim") != claim or doc.get("member") != key.member:
+        raise StateError(f"{path}: the secret is for another claim or member")
+    try:
+        secret = bytes.fromhex(str(doc.get("secret")))
+    except ValueError:
+        secret = b""
+    if len(secret) != 32:
+        raise StateError(f"{path}: expected a secret of 64 hex digits")
+    return secret
 
 
 def save_receipt(
@@ -272,3 +372,68 @@ def _bytes32(doc: dict[str, Any], name: str, path: Path) -> bytes:
 
 def _dump(doc: dict[str, Any]) -> bytes:
     return (json.dumps(doc, indent=2) + "\n").encode()
+
+
+# -- signed messages beyond verifier.plan.requests --------------------------------------
+
+
+def key_request_message(origin: str, entry_type: str, body: dict[str, JSONValue]) -> bytes:
+    """The bytes a member signs for a rotation or a refusal (requests.md §2-§3): the
+    request message of the body without ``signature``."""
+    if entry_type not in KEY_REQUESTS:
+        raise RequestError(f"expected one of {', '.join(KEY_REQUESTS)}, found {entry_type!r}")
+    obj = {k: v for k, v in body.items() if k != "signature"}
+    try:
+        canonical = canonicalize(obj).decode("utf-8")
+    except ValueError as exc:
+        raise RequestError(f"request object is not canonical JSON of entries: {exc}") from None
+    return f"{REQUEST_DOMAIN}\n{origin}\n{entry_type}\n{canonical}\n".encode()
+
+
+def sign_key_request(
+    seed: bytes, origin: str, entry_type: str, body: dict[str, JSONValue]
+) -> dict[str, JSONValue]:
+    """``body`` of a rotation or refusal with its ``signature`` by the key of ``seed``."""
+    unsigned = {k: v for k, v in body.items() if k != "signature"}
+    signature = _sign(seed, key_request_message(origin, entry_type, unsigned))
+    return {**unsigned, "signature": signature}
+
+
+def key_request_verifies(
+    origin: str, entry_type: str, body: dict[str, JSONValue], member_key: bytes
+) -> bool:
+    """Whether a rotation's or refusal's ``signature`` verifies with ``member_key``.
+
+    Raises :class:`RequestError` for a malformed body or signature.
+    """
+    message = key_request_message(origin, entry_type, body)
+    signature = decode_signature(body.get("signature"), "request signature")
+    return signature_verifies(member_key, signature, message)
+
+
+def member_key_message(origin: str, member: str, member_key: str) -> bytes:
+    """The bytes a new member key signs to show it is held (requests.md §3.2)."""
+    return f"{MEMBER_KEY_DOMAIN}\n{origin}\n{member}\n{member_key}\n".encode()
+
+
+def sign_member_key(seed: bytes, origin: str, member: str) -> tuple[str, str]:
+    """The new key of ``seed`` and its own signature for ``member`` (base64 both)."""
+    key = encode(public_key(seed))
+    return key, _sign(seed, member_key_message(origin, member, key))
+
+
+def member_key_verifies(origin: str, member: str, member_key: object, signature: object) -> bool:
+    """Whether ``signature`` is ``member_key``'s own (requests.md §3.2); raises
+    :class:`RequestError` for a malformed key or signature."""
+    raw = decode_key(member_key)
+    sig = decode_signature(signature, "key_signature")
+    return signature_verifies(raw, sig, member_key_message(origin, member, str(member_key)))
+
+
+def sign_vote(juror_seed: bytes, origin: str, claim: str, choice: str, rationale_hash: str) -> str:
+    """A juror's vote signature (plan.md §7), base64."""
+    return _sign(juror_seed, vote_message(origin, claim, choice, rationale_hash))
+
+
+def _sign(seed: bytes, message: bytes) -> str:
+    return encode(Ed25519PrivateKey.from_private_bytes(seed).sign(message))

@@ -142,15 +142,16 @@ class Plan:
         return done.stdout
 
 
-def new_plan(folder: Path, signatures: str | None) -> tuple[Plan, str]:
-    """A plan with rules from T0 (juror tenure 0, ``member_signatures`` as given);
-    returns it and the log's verifier key."""
+def new_plan(folder: Path, signatures: str | None, **rules_changed: int) -> tuple[Plan, str]:
+    """A plan with rules from T0 (juror tenure 0, ``member_signatures`` as given, and
+    ``rules_changed``); returns it and the log's verifier key."""
     plan = Plan(folder)
     out = plan.tally("init", "--origin", ORIGIN, "--at", T0)
     found = re.search(r"Its verifier key \(give this to members\): (\S+)", out)
     assert found is not None, out
     rules = json.loads(plan.tally("rules", "reference", "--effective", T0))
     rules["juror_tenure_days"] = 0
+    rules.update(rules_changed)
     if signatures is not None:
         rules["member_signatures"] = signatures
     (folder / "rules.json").write_text(json.dumps(rules))
@@ -267,9 +268,9 @@ def signed_claim(plan: Plan, key_file: Path, number: int) -> Path:
     return path
 
 
-def claim_disclosed(plan: Plan, key_file: Path) -> None:
-    """The member files a claim with their own tool (request 1, seq 4); the operator
-    appends it, assesses it (approve) and discloses it."""
+def claim_disclosed(plan: Plan, key_file: Path, claim: str = "c-4") -> None:
+    """The member files a claim with their own tool (request 1, seq 4 with two members:
+    ``claim`` is its id); the operator appends it, assesses it (approve) and discloses it."""
     plan.tally(
         "request", "append", str(signed_claim(plan, key_file, 1)), "--at", "2025-01-03T00:00:00Z"
     )
@@ -278,7 +279,7 @@ def claim_disclosed(plan: Plan, key_file: Path) -> None:
     plan.tally(
         "claim",
         "assess",
-        "c-4",
+        claim,
         "approve",
         "--amount",
         "1000",
@@ -289,7 +290,7 @@ def claim_disclosed(plan: Plan, key_file: Path) -> None:
         "--at",
         "2025-01-03T01:00:00Z",
     )
-    plan.tally("claim", "disclose", "c-4", "--at", "2025-01-03T02:00:00Z")
+    plan.tally("claim", "disclose", claim, "--at", "2025-01-03T02:00:00Z")
 
 
 def test_a_member_signs_their_own_actions_and_checks_them(tmp_path: Path) -> None:
