@@ -63,14 +63,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from verifier.b64 import Base64Error, decode_sized, encode
 from verifier.errors import StateError
-from verifier.jcs import JSONValue, canonicalize
+from verifier.jcs import JSONValue
 from verifier.plan.errors import RequestError
 from verifier.plan.ids import MEMBER_PATTERN
 from verifier.plan.requests import (
-    REQUEST_DOMAIN,
     decode_key,
     decode_signature,
+    member_key_message,
     public_key,
+    request_message,
     signature_verifies,
 )
 from verifier.plan.vote import vote_message
@@ -84,7 +85,6 @@ PRIVATE = 0o600
 _SEQ_FILE = re.compile(r"(0|[1-9][0-9]*)\.json")
 
 
-MEMBER_KEY_DOMAIN = "tally/member-key/v1"
 """The first line of a new member key's own message (requests.md §3.2)."""
 KEY_REQUESTS = ("member.key_rotated", "member.key_recovery_refused")
 """The member's signed requests about their key (plan.md §4.6): always signed."""
@@ -377,28 +377,6 @@ def _dump(doc: dict[str, Any]) -> bytes:
 # -- signed messages beyond verifier.plan.requests --------------------------------------
 
 
-def key_request_message(origin: str, entry_type: str, body: dict[str, JSONValue]) -> bytes:
-    """The bytes a member signs for a rotation or a refusal (requests.md §2-§3): the
-    request message of the body without ``signature``."""
-    if entry_type not in KEY_REQUESTS:
-        raise RequestError(f"expected one of {', '.join(KEY_REQUESTS)}, found {entry_type!r}")
-    obj = {k: v for k, v in body.items() if k != "signature"}
-    try:
-        canonical = canonicalize(obj).decode("utf-8")
-    except ValueError as exc:
-        raise RequestError(f"request object is not canonical JSON of entries: {exc}") from None
-    return f"{REQUEST_DOMAIN}\n{origin}\n{entry_type}\n{canonical}\n".encode()
-
-
-def sign_key_request(
-    seed: bytes, origin: str, entry_type: str, body: dict[str, JSONValue]
-) -> dict[str, JSONValue]:
-    """``body`` of a rotation or refusal with its ``signature`` by the key of ``seed``."""
-    unsigned = {k: v for k, v in body.items() if k != "signature"}
-    signature = _sign(seed, key_request_message(origin, entry_type, unsigned))
-    return {**unsigned, "signature": signature}
-
-
 def key_request_verifies(
     origin: str, entry_type: str, body: dict[str, JSONValue], member_key: bytes
 ) -> bool:
@@ -406,20 +384,11 @@ def key_request_verifies(
 
     Raises :class:`RequestError` for a malformed body or signature.
     """
-    message = key_request_message(origin, entry_type, body)
+    if entry_type not in KEY_REQUESTS:
+        raise RequestError(f"expected one of {', '.join(KEY_REQUESTS)}, found {entry_type!r}")
+    message = request_message(origin, entry_type, body)
     signature = decode_signature(body.get("signature"), "request signature")
     return signature_verifies(member_key, signature, message)
-
-
-def member_key_message(origin: str, member: str, member_key: str) -> bytes:
-    """The bytes a new member key signs to show it is held (requests.md §3.2)."""
-    return f"{MEMBER_KEY_DOMAIN}\n{origin}\n{member}\n{member_key}\n".encode()
-
-
-def sign_member_key(seed: bytes, origin: str, member: str) -> tuple[str, str]:
-    """The new key of ``seed`` and its own signature for ``member`` (base64 both)."""
-    key = encode(public_key(seed))
-    return key, _sign(seed, member_key_message(origin, member, key))
 
 
 def member_key_verifies(origin: str, member: str, member_key: object, signature: object) -> bool:

@@ -34,7 +34,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.admin.service import AdminService
+from api.admin.service import AdminService, Written
 from api.middleware import TokenBuckets
 from api.problems import PROBLEM_JSON, ProblemError
 from ledger.domain.plan import Plan
@@ -133,17 +133,7 @@ async def post_request(request: Request) -> JSONResponse:
 
     _, written = await run_in_threadpool(service.run, append)
     buckets.take(document.member, time.monotonic())
-    out = written[0]
-    return JSONResponse(
-        status_code=201,
-        content={
-            "seq": out.seq,
-            "entry_hash": out.entry_hash,
-            "covered_by": out.covered_by,
-            "receipt": out.receipt,
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+    return _accepted(written[0])
 
 
 async def _body(request: Request) -> bytes:
@@ -179,7 +169,11 @@ def post_reveal(request: Request, reveal: RevealIn) -> JSONResponse:
         plan.draw_panel(reveal.claim, secret)
 
     _, written = service.run(draw)
-    out = written[0]
+    return _accepted(written[0])
+
+
+def _accepted(out: Written) -> JSONResponse:
+    """201 with the receipt (for the caller only: never cached)."""
     return JSONResponse(
         status_code=201,
         content={

@@ -60,28 +60,35 @@ def document(
     }
 
 
+def keyed_plan(made: Admin, members: int) -> Plan:
+    """Rules requiring member signatures, and ``members`` members joined with their keys."""
+    plan = Plan(made.ledger)
+    rules = replace(
+        reference_rules(START), panel_size=3, quorum=2, member_signature_policy="required"
+    )
+    plan.set_rules(rules, at=START)
+    requests = [
+        RequestDocument(
+            "member.joined",
+            sign_request(
+                seed(n),
+                ORIGIN,
+                "member.joined",
+                {"member": member_id(n), "member_key": public_key(seed(n)), "request": 0},
+            ),
+        )
+        for n in range(members)
+    ]
+    people = [("0-39", {"person": n}) for n in range(members)]
+    plan.join_many(people, requests=requests, at=JOINED)
+    return plan
+
+
 @pytest.fixture
 def admin(db_url: str, tmp_path: Path) -> Iterator[Admin]:
     """Three keyed members; member 0's accident claim approved and disclosed."""
     with running_admin(db_url, tmp_path) as made:
-        plan = Plan(made.ledger)
-        rules = replace(
-            reference_rules(START), panel_size=3, quorum=2, member_signature_policy="required"
-        )
-        plan.set_rules(rules, at=START)
-        requests = [
-            RequestDocument(
-                "member.joined",
-                sign_request(
-                    seed(n),
-                    ORIGIN,
-                    "member.joined",
-                    {"member": member_id(n), "member_key": public_key(seed(n)), "request": 0},
-                ),
-            )
-            for n in range(3)
-        ]
-        plan.join_many([("0-39", {"person": n}) for n in range(3)], requests=requests, at=JOINED)
+        plan = keyed_plan(made, 3)
         filing = {
             "member": member_id(0),
             "condition": "ACC",
@@ -265,24 +272,7 @@ def test_the_endpoint_under_generated_input_never_answers_500(admin: Admin) -> N
 
 def _denied_claim(made: Admin) -> str:
     """Five keyed members, three jurors; member 0's claim denied and disclosed."""
-    plan = Plan(made.ledger)
-    rules = replace(
-        reference_rules(START), panel_size=3, quorum=2, member_signature_policy="required"
-    )
-    plan.set_rules(rules, at=START)
-    joins = [
-        RequestDocument(
-            "member.joined",
-            sign_request(
-                seed(n),
-                ORIGIN,
-                "member.joined",
-                {"member": member_id(n), "member_key": public_key(seed(n)), "request": 0},
-            ),
-        )
-        for n in range(5)
-    ]
-    plan.join_many([("0-39", {"p": n}) for n in range(5)], requests=joins, at=JOINED)
+    plan = keyed_plan(made, 5)
     for n in (2, 3, 4):
         juror = hashlib.sha256(b"juror %d" % n).digest()
         key = public_key(juror)

@@ -21,11 +21,9 @@ from verifier.member_key import (
     create_member_key,
     load_member_key,
     save_member_key,
-    sign_key_request,
-    sign_member_key,
     sign_vote,
 )
-from verifier.plan.requests import sign_juror_key, sign_request
+from verifier.plan.requests import sign_juror_key, sign_member_key, sign_request
 
 LATER = "2999-01-01T00:00:00Z"
 PAST = "2025-06-01T00:00:00Z"
@@ -244,7 +242,7 @@ def _rotate(log: MemberLog, key: MemberKey, old_seed: bytes, new_seed: bytes, nu
         "key_signature": proof,
         "request": number,
     }
-    signed = sign_key_request(old_seed, log.origin, "member.key_rotated", body)
+    signed = sign_request(old_seed, log.origin, "member.key_rotated", body)
     return log.add("member.key_rotated", signed, f"member:{key.member}")
 
 
@@ -334,7 +332,7 @@ def test_a_refused_or_voided_recovery_never_takes_force(tmp_path: Path) -> None:
     body: dict[str, Any] = {"member": key.member, "recovery": recovery, "request": 1}
     refused = log.add(
         "member.key_recovery_refused",
-        sign_key_request(key.seed, log.origin, "member.key_recovery_refused", body),
+        sign_request(key.seed, log.origin, "member.key_recovery_refused", body),
         f"member:{key.member}",
     )
     again = _recover(log, key, b"\x25" * 32, _time(9))

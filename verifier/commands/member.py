@@ -66,14 +66,18 @@ from verifier.member_key import (
     save_member_key,
     save_receipt,
     saved_receipts,
-    sign_key_request,
-    sign_member_key,
     sign_vote,
 )
 from verifier.note import Verifier, parse_verifier_key
 from verifier.plan.errors import PlanError
 from verifier.plan.ids import check_claim, check_origin
-from verifier.plan.requests import public_key, request_document, sign_juror_key, sign_request
+from verifier.plan.requests import (
+    public_key,
+    request_document,
+    sign_juror_key,
+    sign_member_key,
+    sign_request,
+)
 from verifier.plan.vote import CHOICES, rationale_hash
 from verifier.receipt import verify_receipt
 from verifier.session import Session, open_session
@@ -994,7 +998,7 @@ def _document(
         return {"type": entry_type, "body": body}
     body = {**body, "request": number}
     if entry_type in KEY_REQUESTS:
-        return {"type": entry_type, "body": sign_key_request(key.seed, origin, entry_type, body)}
+        return {"type": entry_type, "body": sign_request(key.seed, origin, entry_type, body)}
     return request_document(entry_type, sign_request(key.seed, origin, entry_type, body))
 
 
