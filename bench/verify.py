@@ -64,7 +64,7 @@ def fill(ledger: Ledger, n: int) -> None:
     commands, so that a million take seconds), all dated the log's start."""
     done = ledger.log.size()
     if done < n:
-        body = reference_rules(START).to_body()
+        body = reference_rules(START, member_signatures=None).to_body()
         ledger.log.append_batch([NewEntry("plan.rules", "operator", body, time=START)])
         done += 1
     while done < n:

@@ -109,9 +109,7 @@ class _Simulation:
         start_text = format_time(start)
         self.start = start_text
         self.clock.set(start)
-        self.plan.set_rules(
-            replace(reference_rules(start_text), member_signature_policy="required")
-        )
+        self.plan.set_rules(reference_rules(start_text))
         first = period_open_at(start_text)
         initial = self.target_members * 4 // 5
         self.at(start, functools.partial(self.join, initial))

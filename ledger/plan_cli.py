@@ -41,12 +41,19 @@ def rules() -> None:
 @rules.command("reference")
 @click.option("--effective", required=True, help="When the version takes force.")
 @click.option("--version", "version", default=1, show_default=True, type=click.IntRange(1))
-def rules_reference(effective: str, version: int) -> None:
+@click.option(
+    "--member-signatures",
+    type=click.Choice(["required", "optional"]),
+    default="required",
+    show_default=True,
+    help="optional: the operator may still act for members (a plan moving from an older "
+    "log, or members imported from a file), each such action marked on the log.",
+)
+def rules_reference(effective: str, version: int, member_signatures: str) -> None:
     """Print the reference rules (after 相互宝) as JSON, to edit and announce."""
     check_time(effective, "--effective")
-    click.echo(
-        json.dumps(reference_rules(effective, version).to_body(), indent=2, ensure_ascii=False)
-    )
+    rules = reference_rules(effective, version, member_signatures=member_signatures)
+    click.echo(json.dumps(rules.to_body(), indent=2, ensure_ascii=False))
 
 
 @rules.command("announce")

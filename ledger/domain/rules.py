@@ -207,8 +207,13 @@ def _check_bounds(rules: Rules) -> None:
         raise RuleError("rules.benefits", "expected light_benefit_fen of at least 1 fen, found 0")
 
 
-def reference_rules(effective: str, version: int = 1) -> Rules:
-    """The reference plan, after 相互宝 (specs/plan.md §2)."""
+def reference_rules(
+    effective: str, version: int = 1, *, member_signatures: str | None = "required"
+) -> Rules:
+    """The reference plan, after 相互宝 (specs/plan.md §2), for a new plan: members sign
+    their own actions. ``member_signatures`` ``optional`` lets the operator still act
+    for members (a plan moving from an older log); None leaves the key out, as versions
+    written before it existed do (it then reads as optional)."""
     conditions = [
         ("C50", "cancer", "major"),
         ("C34", "cancer", "major"),
@@ -238,6 +243,7 @@ def reference_rules(effective: str, version: int = 1) -> Rules:
         threshold_bp=5_000,
         voting_days=3,
         juror_tenure_days=30,
+        member_signature_policy=member_signatures,
     )
 
 

@@ -56,7 +56,7 @@ OUT = HERE
 START = "2025-01-01T00:00:00Z"
 RATIONALE = hashlib.sha256(b"the records support it").hexdigest()
 BASE_RULES = replace(
-    reference_rules(START),
+    reference_rules(START, member_signatures=None),
     panel_size=3,
     quorum=2,
     notice_days=1,

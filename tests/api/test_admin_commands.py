@@ -54,7 +54,9 @@ def refusing_admin(module_db_url: str, tmp_path_factory: pytest.TempPathFactory)
 
 
 def rules_body(effective: str = START, version: int = 1) -> dict[str, Any]:
-    return replace(reference_rules(effective, version), panel_size=3, quorum=2).to_body()
+    return replace(
+        reference_rules(effective, version, member_signatures=None), panel_size=3, quorum=2
+    ).to_body()
 
 
 def refused(admin: Admin, path: str, body: Any, status: int, rule: str | None = None) -> None:

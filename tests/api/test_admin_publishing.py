@@ -147,4 +147,4 @@ def test_the_loop_wakes_at_once_and_checks_its_interval(ledger: Ledger) -> None:
 def _rules() -> dict[str, object]:
     from ledger.domain.rules import reference_rules
 
-    return reference_rules(START).to_body()
+    return reference_rules(START, member_signatures=None).to_body()

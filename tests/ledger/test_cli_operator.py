@@ -33,7 +33,20 @@ def test_a_claim_cycle_rehearsed_on_the_simulated_clock(db_url: str, tmp_path: P
     out = ok(run(db_url, key, "init", "--origin", "rehearsal.example/plan", clock=start))
     assert "ready with 1 entry, from 2025-01-01T00:00:00Z." in out
     rules = tmp_path / "rules.json"
-    rules.write_text(ok(run(db_url, key, "rules", "reference", "--effective", start)))
+    rules.write_text(
+        ok(
+            run(
+                db_url,
+                key,
+                "rules",
+                "reference",
+                "--effective",
+                start,
+                "--member-signatures",
+                "optional",
+            )
+        )
+    )
     ok(run(db_url, key, "rules", "announce", str(rules), clock=start))
     people = tmp_path / "people.csv"
     people.write_text("age_band,name,phone\n0-39,Wu Fang,13800000001\n40-59,Li Na,1380002\n")
@@ -103,7 +116,18 @@ def test_entry_times_and_clock_settings_are_checked(db_url: str, tmp_path: Path)
     ok(run(db_url, key, "init", "--at", "2025-01-01T00:00:00Z", clock="2025-03-01T00:00:00Z"))
     rules = tmp_path / "rules.json"
     rules.write_text(
-        ok(run(db_url, key, "rules", "reference", "--effective", "2025-01-01T00:00:00Z"))
+        ok(
+            run(
+                db_url,
+                key,
+                "rules",
+                "reference",
+                "--effective",
+                "2025-01-01T00:00:00Z",
+                "--member-signatures",
+                "optional",
+            )
+        )
     )
     ok(run(db_url, key, "rules", "announce", str(rules), "--at", "2025-01-01T00:00:00Z"))
     identity = tmp_path / "id.json"

@@ -87,7 +87,16 @@ def test_a_server_on_a_simulated_clock_dates_its_writes_by_it(db_url: str, tmp_p
 
     tally("init")
     rules = tmp_path / "rules.json"
-    rules.write_text(tally("rules", "reference", "--effective", env["TALLY_CLOCK"]))
+    rules.write_text(
+        tally(
+            "rules",
+            "reference",
+            "--effective",
+            env["TALLY_CLOCK"],
+            "--member-signatures",
+            "optional",
+        )
+    )
     tally("rules", "announce", str(rules))
     token = tally("token", "create", "--role", "operator", "--name", "rehearsal").strip()
     port = free_port()

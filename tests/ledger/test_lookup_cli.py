@@ -24,7 +24,20 @@ def setup_plan(db: str, tmp_path: Path) -> tuple[Path, list[str], str]:
     key = tmp_path / "k.key"
     ok(run(db, key, "init", clock=START))
     rules = tmp_path / "rules.json"
-    rules.write_text(ok(run(db, key, "rules", "reference", "--effective", START)))
+    rules.write_text(
+        ok(
+            run(
+                db,
+                key,
+                "rules",
+                "reference",
+                "--effective",
+                START,
+                "--member-signatures",
+                "optional",
+            )
+        )
+    )
     ok(run(db, key, "rules", "announce", str(rules), clock=START))
     people = tmp_path / "people.csv"
     people.write_text("age_band,name,phone\n0-39,Wu Fang,13800000001\n40-59,Li Na,13800000002\n")
@@ -143,7 +156,12 @@ def test_a_member_of_a_log_whose_plan_tables_were_never_made(db_url: str, tmp_pa
     try:
         ledger.log.append_batch(
             [
-                NewEntry("plan.rules", "operator", reference_rules(START).to_body(), time=START),
+                NewEntry(
+                    "plan.rules",
+                    "operator",
+                    reference_rules(START, member_signatures=None).to_body(),
+                    time=START,
+                ),
                 NewEntry(
                     "member.joined",
                     "operator",

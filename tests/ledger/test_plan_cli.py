@@ -30,7 +30,8 @@ def test_a_plan_run_from_the_command_line(db_url: str, tmp_path: Path) -> None:
     key = tmp_path / "op.key"
     ok(tally(db_url, key, "init", "--origin", "cli.example/plan", "--at", T0))
     rules_file = tmp_path / "rules.json"
-    rules_file.write_text(ok(tally(db_url, key, "rules", "reference", "--effective", T0)))
+    reference = ("rules", "reference", "--effective", T0, "--member-signatures", "optional")
+    rules_file.write_text(ok(tally(db_url, key, *reference)))
     ok(tally(db_url, key, "rules", "announce", str(rules_file), "--at", T0))
     assert json.loads(ok(tally(db_url, key, "rules", "show")))[0]["fee_bp"] == 800
 

@@ -51,7 +51,7 @@ def unchecked_sequencer(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_a_retired_log_takes_nothing_more(ledger: Ledger) -> None:
-    Plan(ledger).set_rules(reference_rules(format_time(datetime.now(UTC))))
+    Plan(ledger).set_rules(reference_rules(format_time(datetime.now(UTC)), member_signatures=None))
     appended, final = retire(ledger, NEXT.name, NEXT_KEY, clock=soon())
     size = ledger.log.size()
     assert appended.seq == size - 1

@@ -54,7 +54,7 @@ def served(db_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str],
     start = "2025-01-01T00:00:00Z"
     ledger, _ = init_ledger(db_url, key, "workers.test.example/log", genesis_time=start)
     try:
-        Plan(ledger).set_rules(reference_rules(start), at=start)
+        Plan(ledger).set_rules(reference_rules(start, member_signatures=None), at=start)
         _, token = create_token(ledger.store, "operator", name="ops")
     finally:
         ledger.close()

@@ -152,7 +152,9 @@ def new_plan(folder: Path, signatures: str | None, **rules_changed: int) -> tupl
     rules = json.loads(plan.tally("rules", "reference", "--effective", T0))
     rules["juror_tenure_days"] = 0
     rules.update(rules_changed)
-    if signatures is not None:
+    if signatures is None:
+        del rules["member_signatures"]  # as versions written before the key existed
+    else:
         rules["member_signatures"] = signatures
     (folder / "rules.json").write_text(json.dumps(rules))
     plan.tally("rules", "announce", str(folder / "rules.json"), "--at", T0)

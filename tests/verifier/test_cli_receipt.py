@@ -63,7 +63,10 @@ def test_a_receipt_file_may_be_the_note_or_an_admin_answer() -> None:
 def _live(tmp_path: Path) -> Iterator[tuple[Admin, str, Path, dict[str, Any]]]:
     """An admin app with one write; its public API served; a state pinned to its key."""
     with running_admin(f"sqlite:///{tmp_path}/admin.db", tmp_path) as admin:
-        answer = admin.ok("/rules", {"rules": reference_rules(START).to_body(), "at": START})
+        answer = admin.ok(
+            "/rules",
+            {"rules": reference_rules(START, member_signatures=None).to_body(), "at": START},
+        )
         admin.ledger.publisher.publish()
         with serving(admin.ledger) as server:
             state = tmp_path / "state"

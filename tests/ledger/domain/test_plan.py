@@ -129,10 +129,11 @@ def test_rules_take_force_only_after_notice(plan: Plan) -> None:
         plan,
         "rules.notice",
         lambda: plan.set_rules(
-            reference_rules("2025-03-01T00:00:00Z", version=2), at="2025-02-15T00:00:00Z"
+            reference_rules("2025-03-01T00:00:00Z", version=2, member_signatures=None),
+            at="2025-02-15T00:00:00Z",
         ),
     )
-    newer = reference_rules("2025-03-20T00:00:00Z", version=2)
+    newer = reference_rules("2025-03-20T00:00:00Z", version=2, member_signatures=None)
     plan.set_rules(newer, at="2025-02-15T00:00:00Z")
     assert plan.state.rules_at("2025-03-19T23:59:59Z").version == 1
     assert plan.state.rules_at("2025-03-20T00:00:00Z").version == 2
@@ -339,7 +340,10 @@ def test_payment_inside_the_objection_window_is_refused_even_if_decided(plan: Pl
 def test_rules_with_absurd_windows_are_refused(plan: Plan) -> None:
     from dataclasses import replace
 
-    huge = replace(reference_rules("2025-03-01T00:00:00Z", version=2), waiting_days=10**9)
+    huge = replace(
+        reference_rules("2025-03-01T00:00:00Z", version=2, member_signatures=None),
+        waiting_days=10**9,
+    )
     refused(plan, "rules.days", lambda: plan.set_rules(huge, at="2025-01-20T00:00:00Z"))
 
 

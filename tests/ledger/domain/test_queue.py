@@ -80,7 +80,10 @@ def test_a_denied_claim_leaves_the_queue_and_the_most_urgent_comes_first(plan: P
 
 def test_the_calendar_names_the_next_cutoff_and_rules_announced(plan: Plan) -> None:
     members(plan, 2)
-    plan.set_rules(reference_rules("2025-03-01T00:00:00Z", version=2), at="2025-01-20T00:00:00Z")
+    plan.set_rules(
+        reference_rules("2025-03-01T00:00:00Z", version=2, member_signatures=None),
+        at="2025-01-20T00:00:00Z",
+    )
     early = deadlines(plan.state, "2025-01-10T00:00:00Z")
     assert (early.next_period, early.next_cutoff, early.closable) == (
         "2025-01a",
@@ -117,6 +120,9 @@ def test_an_approval_waits_on_members_then_objectors(plan: Plan) -> None:
 
 
 def test_no_rules_in_force_yet_is_an_empty_queue(plan: Plan) -> None:
-    plan.set_rules(reference_rules("2025-03-01T00:00:00Z", version=2), at="2025-01-20T00:00:00Z")
+    plan.set_rules(
+        reference_rules("2025-03-01T00:00:00Z", version=2, member_signatures=None),
+        at="2025-01-20T00:00:00Z",
+    )
     assert claim_queue(plan.state, "2024-12-01T00:00:00Z") == []
     assert deadlines(plan.state, "2024-12-01T00:00:00Z").queue == []
