@@ -21,9 +21,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(db_url: str, folder: Path, workers: int = 1) -> Iterator[str]:
-    """Serve ``db_url`` read-only (no key, no rate limit to speak of) with ``workers``
-    processes; yield its base URL."""
+def serving(db_url: str, folder: Path, workers: int = 1, key: Path | None = None) -> Iterator[str]:
+    """Serve ``db_url`` (read-only unless the signing ``key`` is given; no rate limit to
+    speak of) with ``workers`` processes; yield its base URL."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -34,7 +34,7 @@ def serving(db_url: str, folder: Path, workers: int = 1) -> Iterator[str]:
             "--db",
             db_url,
             "--key",
-            str(folder / "no-such-key"),
+            str(key or folder / "no-such-key"),
             "--port",
             str(port),
             "--rate-limit",
