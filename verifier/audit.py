@@ -110,6 +110,8 @@ class Replayer:
             progress = AuditProgress(0, ZERO_PREV, None, [])
         self.start_seq = progress.next_seq
         self.plan: PlanReplay | None = PlanReplay() if check_plan else None
+        if self.plan is not None:  # members' signatures checked on the other cores
+            self.plan.requests.signatures.defer()
         self.plan_stopped_at: int | None = None
         """The seq where the plan replay stopped (a violation there), if it did."""
         self._prefix_chain = ChainVerifier(bounds=bounds)
@@ -174,11 +176,27 @@ class Replayer:
         try:
             self.plan.apply(entry)
         except PlanRuleError as exc:
-            self.plan_stopped_at = exc.seq
-            self._report(exc.seq, str(exc), exc.rule)
+            # A signature of this entry or an earlier one, checked aside, that failed
+            # is the first violation (a signature is checked before an entry's later rules).
+            first = self.plan.requests.signatures.first_failure(exc.seq) or exc
+            self._stop_at(first)
         except ReplayOrderError:
             # A genesis the replay cannot read: the log's own checks report it.
             self.plan_stopped_at = entry.seq
+
+    def _stop_at(self, exc: PlanRuleError) -> None:
+        self.plan_stopped_at = exc.seq
+        self._report(exc.seq, str(exc), exc.rule)
+        if self.plan is not None:
+            self.plan.requests.signatures.close()
+
+    def _settle_signatures(self) -> None:
+        """Wait for the signatures checked aside; the first that failed is a violation."""
+        if self.plan is None or self.plan_stopped_at is not None:
+            return
+        failed = self.plan.requests.signatures.first_failure()
+        if failed is not None:
+            self._stop_at(failed)
 
     def _stop_plan(self, seq: int, message: str | None) -> None:
         if self.plan is not None and self.plan_stopped_at is None:
@@ -188,8 +206,10 @@ class Replayer:
 
     def plan_summary(self) -> PlanSummary | None:
         """What the plan replay checked, or ``None`` if it did not run or stopped."""
+        self._settle_signatures()
         if self.plan is None or self.plan_stopped_at is not None:
             return None
+        self.plan.requests.signatures.close()
         return self.plan.summary()
 
     def add(self, raw: bytes, shown: dict[str, Any] | None = None) -> None:
@@ -258,13 +278,16 @@ class Replayer:
             )
 
     def progress(self) -> AuditProgress:
-        """How far the replay has come, to save and resume from."""
+        """How far the replay has come, to save and resume from (every entry before it
+        checked, its signatures included)."""
+        self._settle_signatures()
         return AuditProgress(
             self._chain.next_seq, self._chain.prev, self._chain.last_time, list(self.tree.frontier)
         )
 
     def raise_if_failed(self) -> None:
         """Raise :class:`AuditFailedError` if any violation was recorded."""
+        self._settle_signatures()
         if self.violation_count:
             raise AuditFailedError(self.violations, self.violation_count)
 

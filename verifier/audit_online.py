@@ -86,8 +86,10 @@ def audit_log(
     except (ServerError, KeyboardInterrupt):
         # Keep what was checked, so that the next run resumes here.
         if not replayer.violation_count and replayer.next_seq > start:
-            state.audit = replayer.progress()
-            session.save()
+            checked = replayer.progress()  # waits for the signatures checked aside
+            if not replayer.violation_count:
+                state.audit = checked
+                session.save()
         raise
     state.audit = replayer.progress()
     session.save()
@@ -118,8 +120,10 @@ def _replay(
                 replayer.add(item.raw, item.shown)
             advance(len(page))
             if not replayer.violation_count and time.monotonic() - saved_at >= SAVE_EVERY:
-                session.state.audit = replayer.progress()
-                session.save()
+                checked = replayer.progress()  # waits for the signatures checked aside
+                if not replayer.violation_count:
+                    session.state.audit = checked
+                    session.save()
                 saved_at = time.monotonic()
 
 

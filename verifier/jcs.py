@@ -49,6 +49,8 @@ _ESCAPES = {
 }
 for _code in range(0x20):
     _ESCAPES.setdefault(chr(_code), f"\\u{_code:04x}")
+_PLAIN = re.compile(r'[^"\\\x00-\x1f]*')
+"""A string with no character :data:`_ESCAPES` changes."""
 
 
 # An integer token of 16 or more digits (possibly beyond 2**53 - 1). In canonical
@@ -191,6 +193,8 @@ def _scalar(value: object) -> str:
 
 
 def _quote(s: str) -> str:
+    if _PLAIN.fullmatch(s):  # nothing to escape: most strings
+        return '"' + s + '"'
     return '"' + "".join(_ESCAPES.get(c, c) for c in s) + '"'
 
 

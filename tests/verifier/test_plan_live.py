@@ -8,6 +8,8 @@ number of periods), never from the ledger's code.
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,7 +62,7 @@ def test_init_and_audit_a_real_plan(plan_server: AppServer, plan_key: Path, tmp_
     assert f"{PERIODS} closed periods: " in result.stdout
 
     code, doc = run_json(state, "audit", "--from-start")
-    assert code == 0, doc
+    assert code == 0, json.dumps(doc)
     plan = doc["plan"]
     assert plan["entries"] == doc["tree_size"]
     assert plan["periods_closed"] == PERIODS

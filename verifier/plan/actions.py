@@ -47,6 +47,7 @@ from verifier.plan.records import Body
 from verifier.plan.requests import verify_request
 from verifier.plan.roster import KEY_UNKNOWN, NO_KEY, MemberTable
 from verifier.plan.rules import Rules
+from verifier.plan.signatures import SignatureChecks
 
 SIGNED_KEYS = ("request", "signature")
 """The keys a signed body has beside those of its type (requests.md §3)."""
@@ -97,6 +98,8 @@ class Requests:
         it never read, so it is listed in :attr:`unchecked` instead of refused."""
         self.unchecked: list[tuple[int, str]] = []
         """(seq, member) of the signed requests a partial replay could not check."""
+        self.signatures = SignatureChecks()
+        """Where the signatures are checked: at once, or deferred to other cores."""
 
     def check(self, body: Body, signed: bool, member: str, rules: Rules) -> Action:
         """Actor, ``request.required``, signature and replay of a member action by ``member``.
@@ -171,12 +174,11 @@ class Requests:
                 f"expected a request signed with the acting member's own key, found one by "
                 f"{member}, {why}: they have no key to sign with",
             )
-        if not _verifies(self.origin, entry, key):
-            body.fail(
-                "request.signature",
-                f"expected a signature by {member}'s key in force {encode(key)} over the "
-                f"{entry.type} request on the log {self.origin}, found one that does not verify",
-            )
+        detail = (
+            f"expected a signature by {member}'s key in force {encode(key)} over the "
+            f"{entry.type} request on the log {self.origin}, found one that does not verify"
+        )
+        self.signatures.expect(body, key, self.origin, "request.signature", detail)
 
     def accept(self, action: Action) -> None:
         """Record the request number of an accepted signed action."""

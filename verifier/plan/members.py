@@ -28,7 +28,7 @@ from verifier.plan.actions import Requests, read_form
 from verifier.plan.claims import WindDown
 from verifier.plan.errors import RequestError
 from verifier.plan.records import DAY, Body, MemberRecord, show_time
-from verifier.plan.requests import verify_juror_key, verify_request
+from verifier.plan.requests import verify_juror_key
 from verifier.plan.rules import AGE_BANDS, Rules, check_rules_version
 
 JOINED_KEYS = ("member", "age_band", "identity_commitment")
@@ -103,14 +103,13 @@ class MemberRoll:
             self.members.add(member, entry.seq, t, band)
             return
         self._new_key(body, key, "member.joined.key", "member key")
-        try:
-            verify_request(self.requests.origin, entry.type, entry.body, key)
-        except RequestError:
-            body.fail(
-                "member.joined.signature",
-                f"expected the join request signed with its own member_key {encode(key)} "
-                f"(proof that {member} holds it), found a signature that does not verify",
-            )
+        detail = (
+            f"expected the join request signed with its own member_key {encode(key)} "
+            f"(proof that {member} holds it), found a signature that does not verify"
+        )
+        self.requests.signatures.expect(
+            body, key, self.requests.origin, "member.joined.signature", detail
+        )
         self.members.add(member, entry.seq, t, band, key=key, request=body.integer("request"))
 
     def _new_key(self, body: Body, key: bytes, rule: str, what: str) -> None:

@@ -171,6 +171,15 @@ def signature_verifies(public_key: bytes, signature: bytes, message: bytes) -> b
     return True
 
 
+def signed_parts(
+    origin: str, entry_type: str, body: Mapping[str, JSONValue]
+) -> tuple[bytes, bytes]:
+    """A signed body's signature and the message it must sign (§2-§3); raises
+    :class:`RequestError` for a malformed request."""
+    message = request_message(origin, entry_type, body)
+    return decode_signature(body.get("signature"), "request signature"), message
+
+
 def verify_request(
     origin: str, entry_type: str, body: Mapping[str, JSONValue], member_key: bytes
 ) -> None:
@@ -182,8 +191,7 @@ def verify_request(
     Raises :class:`RequestError` for a malformed request and
     :class:`RequestSignatureError` if it does not verify.
     """
-    message = request_message(origin, entry_type, body)
-    signature = decode_signature(body.get("signature"), "request signature")
+    signature, message = signed_parts(origin, entry_type, body)
     if not signature_verifies(member_key, signature, message):
         member = body.get(SIGNER[entry_type])
         raise RequestSignatureError(
