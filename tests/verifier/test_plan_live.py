@@ -9,7 +9,6 @@ number of periods), never from the ledger's code.
 from __future__ import annotations
 
 import json
-
 from collections.abc import Iterator
 from pathlib import Path
 
