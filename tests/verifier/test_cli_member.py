@@ -26,7 +26,9 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from ledger.cli import main as tally_main
 from tests.verifier.cli_support import run, run_json
 from verifier.member_key import load_member_key
 from verifier.plan.errors import RequestSignatureError
@@ -128,17 +130,13 @@ class Plan:
         return self.folder / "op.key"
 
     def tally(self, *args: str) -> str:
-        """Run ``tally`` (this worktree's, as a module) on the plan; its standard output."""
-        done = subprocess.run(
-            [sys.executable, "-m", "ledger.cli", "--db", self.db, "--key", str(self.key), *args],
-            cwd=REPO,
-            env={**os.environ, "TALLY_CLOCK": CLOCK},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        """Run the operator's ``tally`` on the plan (in this process); its standard output."""
+        done = CliRunner().invoke(
+            tally_main,
+            ["--db", self.db, "--key", str(self.key), *args],
+            env={"TALLY_CLOCK": CLOCK},
         )
-        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.exit_code == 0, done.output
         return done.stdout
 
 

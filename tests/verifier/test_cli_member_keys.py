@@ -1,66 +1,49 @@
 """``tally-verify member``: reveals, votes, key rotation and recovery, against ``tally serve``.
 
 Like :mod:`tests.verifier.test_cli_member`, a plan is built with the ``tally``
-command and served with ``tally serve``, each in its own process. ``tally`` has no
-command for a key recovery yet: the operator's ``member.key_recovery`` is written by
-a short script run against the ledger in its own process (:func:`recover`).
+command and served with ``tally serve`` in its own process; the operator's key
+recovery is ``tally member recover-key`` (:func:`recover`).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.verifier.cli_support import run, run_json
 from tests.verifier.test_cli_member import (
     CLOCK,
     ORIGIN,
-    REPO,
     Plan,
     claim_disclosed,
     join,
     new_plan,
     serving,
 )
+from verifier.b64 import encode
 from verifier.member_key import load_member_key
-
-_RECOVER = """
-import os, sys
-from pathlib import Path
-from ledger.domain.plan import Plan
-from ledger.domain.requests import member_key_message, public_key, sign
-from ledger.instance import open_ledger
-
-db, key, origin, member, at, effective = sys.argv[1:]
-ledger = open_ledger(db, Path(key))
-try:
-    seed = os.urandom(32)
-    new = public_key(seed)
-    proof = sign(seed, member_key_message(origin, member, new))
-    appended = Plan(ledger).recover_key(member, new, proof, effective=effective or None, at=at)
-    print(appended.seq)
-finally:
-    ledger.close()
-"""
+from verifier.plan.requests import member_key_message, public_key
 
 
 def recover(plan: Plan, member: str, at: str, effective: str = "") -> int:
-    """The operator gives ``member`` a new key (plan.md §4.6); the entry's seq."""
-    done = subprocess.run(
-        [sys.executable, "-c", _RECOVER, plan.db, str(plan.key), ORIGIN, member, at, effective],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    """The operator gives ``member`` a new key (plan.md §4.6, ``tally member
+    recover-key``); the entry's seq."""
+    seed = os.urandom(32)
+    new = encode(public_key(seed))
+    proof = encode(
+        Ed25519PrivateKey.from_private_bytes(seed).sign(member_key_message(ORIGIN, member, new))
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return int(done.stdout.split()[-1])
+    when = ("--effective", effective) if effective else ()
+    out = plan.tally(
+        "member", "recover-key", member, "--new-key", new, "--key-signature", proof, *when,
+        "--at", at,
+    )  # fmt: skip
+    return int(out.split(" at seq ", 1)[1].split(":", 1)[0])
 
 
 def entry_types(url: str) -> list[str]:

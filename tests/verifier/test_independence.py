@@ -34,6 +34,7 @@ LIVE_SERVER_TESTS = {
     "test_plan_live.py",
     "test_statement_live.py",
     "test_cli_receipt.py",
+    "test_cli_member.py",
 }
 
 

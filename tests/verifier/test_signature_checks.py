@@ -48,7 +48,7 @@ def spoiled(seq: int) -> list[bytes]:
 def first_violation(raws: list[bytes], deferred: bool) -> tuple[int, str] | None:
     chain, plan = ChainVerifier(), PlanReplay()
     if deferred:
-        plan.requests.signatures.defer(workers=1)
+        plan.requests.signatures.defer(workers=1, after=0)
     try:
         for raw in raws:
             try:
@@ -67,7 +67,7 @@ def test_a_deferred_failure_is_found_at_its_seq_and_not_before() -> None:
     assert json.loads(RAWS[join])["type"] == "member.joined"
     raws = spoiled(join)
     chain, plan = ChainVerifier(), PlanReplay()
-    plan.requests.signatures.defer(workers=1)
+    plan.requests.signatures.defer(workers=1, after=0)
     try:
         for raw in raws:
             plan.apply(chain.add(raw))  # optimistic: a deferred signature does not stop it

@@ -26,6 +26,9 @@ from verifier.plan.requests import signature_verifies, signed_parts
 
 BATCH = 512
 """Signatures a worker checks at a time."""
+WORTH_IT = 4 * BATCH
+"""Signatures checked at once before workers are started: a small log is done before
+a worker could have started."""
 IN_FLIGHT = 64
 """Batches handed out and not yet known to pass, at most (then the replay waits)."""
 
@@ -63,29 +66,39 @@ class SignatureChecks:
     """Ed25519 checks of one replay, in its entries' order (see the module doc)."""
 
     def __init__(self) -> None:
+        self._workers = 0
+        self._after = WORTH_IT
+        self._checked = 0
         self._pool: ProcessPoolExecutor | None = None
         self._items: list[Item] = []
         self._pending: list[_Pending] = []
         self._batches: list[tuple[Future[int], list[_Pending]]] = []
 
-    def defer(self, workers: int | None = None) -> None:
-        """Check from now on in ``workers`` processes (default: every core but one).
-        On a single core nothing is gained, and signatures stay checked at once."""
-        count = workers if workers is not None else (os.cpu_count() or 1) - 1
-        if count >= 1 and self._pool is None:
-            # Not forked from this process: a worker must hold none of its open files
-            # (the lock on the verifier's state folder among them).
-            methods = multiprocessing.get_all_start_methods()
-            method = "forkserver" if "forkserver" in methods else "spawn"
-            self._pool = ProcessPoolExecutor(
-                max_workers=count, mp_context=multiprocessing.get_context(method)
-            )
+    def defer(self, workers: int | None = None, after: int = WORTH_IT) -> None:
+        """Check in ``workers`` processes (default: every core but one) once the replay
+        has met more than ``after`` signatures. On a single core nothing is gained, and
+        signatures stay checked at once."""
+        self._workers = workers if workers is not None else (os.cpu_count() or 1) - 1
+        self._after = after
+
+    def _start(self) -> None:
+        # Not forked from this process: a worker must hold none of its open files (the
+        # lock on the verifier's state folder among them).
+        methods = multiprocessing.get_all_start_methods()
+        method = "forkserver" if "forkserver" in methods else "spawn"
+        self._pool = ProcessPoolExecutor(
+            max_workers=self._workers, mp_context=multiprocessing.get_context(method)
+        )
 
     def expect(self, body: Body, key: bytes, origin: str, rule: str, detail: str) -> None:
         """The signed body's ``signature`` must be ``key``'s over its request message on
         the log ``origin`` (specs/requests.md §2); else ``body`` breaks ``rule``."""
         entry = body.entry
         item = (key, origin, entry.type, entry.raw)
+        if self._pool is None:
+            self._checked += 1
+            if self._workers >= 1 and self._checked > self._after:
+                self._start()
         if self._pool is None:
             if not _verifies(item):
                 body.fail(rule, detail)
