@@ -55,6 +55,21 @@ def demo(db_url: str, tmp_path: Path) -> Iterator[Ledger]:
     ledger.close()
 
 
+@pytest.fixture(scope="module")
+def shared(
+    module_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Ledger, str]]:
+    """One such plan per backend for the tests that leave it as they found it (a row
+    they spoil is repaired by a rebuild before they end); and its URL."""
+    folder = tmp_path_factory.mktemp("shared-demo")
+    ledger, _ = init_ledger(
+        module_db_url, folder / "demo.key", ORIGIN, genesis_time="2024-10-01T00:00:00Z"
+    )
+    build_demo(ledger, seed=5, members=150, periods=10)
+    yield ledger, module_db_url
+    ledger.close()
+
+
 def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     """Every projection table's rows, in key order (the core's without its generation,
     which counts the rebuilds)."""
@@ -101,7 +116,10 @@ def test_member_and_claim_rows_round_trip() -> None:
     assert encode_claim(parse_claim(encode_claim(claim))) == encode_claim(claim)
 
 
-def test_the_tables_follow_every_command_and_check_compares_them(demo: Ledger, db_url: str) -> None:
+def test_the_tables_follow_every_command_and_check_compares_them(
+    shared: tuple[Ledger, str],
+) -> None:
+    demo, db_url = shared
     report, state = replay_plan(demo.store)
     assert report.ok, report.mismatches
     assert report.projections_compared == demo.log.size()
@@ -115,7 +133,8 @@ def test_the_tables_follow_every_command_and_check_compares_them(demo: Ledger, d
     assert f"state tables hold what the first {demo.log.size():,} entries give" in result.output
 
 
-def test_a_rebuild_gives_identical_tables(demo: Ledger, db_url: str) -> None:
+def test_a_rebuild_gives_identical_tables(shared: tuple[Ledger, str]) -> None:
+    demo, db_url = shared
     before = dump(demo.store)
     assert all(before[t.name] for t in PROJECTION_TABLES), "every table has rows"
     with demo.store.writer() as conn:
@@ -138,17 +157,21 @@ def test_a_rebuild_gives_identical_tables(demo: Ledger, db_url: str) -> None:
     ],
 )
 def test_check_names_the_first_row_that_differs(
-    demo: Ledger, db_url: str, table: Any, change: dict[str, Any], named: str
+    shared: tuple[Ledger, str], table: Any, change: dict[str, Any], named: str
 ) -> None:
+    demo, db_url = shared
     with demo.store.reader() as conn:
         key = conn.execute(select(*table.primary_key.columns).limit(1)).first()
     assert key is not None
     where = [c == v for c, v in zip(table.primary_key.columns, key, strict=True)]
     with demo.store.writer() as conn:
         conn.execute(update(table).where(*where).values(change))
-    result = run("--db", db_url, "check")
-    assert result.exit_code == EXIT_MISMATCH
-    assert named in result.output
+    try:
+        result = run("--db", db_url, "check")
+        assert result.exit_code == EXIT_MISMATCH
+        assert named in result.output
+    finally:
+        rebuild(demo.store)
 
 
 def signed_leaving(member: str) -> dict[str, Any]:
@@ -227,7 +250,10 @@ def test_a_ledger_made_before_the_tables_is_upgraded_in_place(tmp_path: Path) ->
     assert run("--db", url, "check").exit_code == 0
 
 
-def test_a_ledger_without_the_tables_is_upgraded_on_both_backends(demo: Ledger) -> None:
+def test_a_ledger_without_the_tables_is_upgraded_on_both_backends(
+    shared: tuple[Ledger, str],
+) -> None:
+    demo, _ = shared
     before = dump(demo.store)
     with demo.store.writer() as conn:
         for table in PROJECTION_TABLES:
@@ -237,7 +263,8 @@ def test_a_ledger_without_the_tables_is_upgraded_on_both_backends(demo: Ledger) 
     assert dump(demo.store) == before
 
 
-def test_rows_read_before_a_rebuild_are_not_reused_after_it(demo: Ledger) -> None:
+def test_rows_read_before_a_rebuild_are_not_reused_after_it(shared: tuple[Ledger, str]) -> None:
+    demo, _ = shared
     member = next(m for m in Plan(demo).state.all_members())
     with demo.store.writer() as conn:  # a row gone wrong, which the rebuild repairs
         conn.execute(
@@ -245,8 +272,10 @@ def test_rows_read_before_a_rebuild_are_not_reused_after_it(demo: Ledger) -> Non
         )
     plan = Plan(demo)
     before = plan.state
-    assert before.members[member.id].age_band == "x"
-    rebuild(demo.store)
+    try:
+        assert before.members[member.id].age_band == "x"
+    finally:
+        rebuild(demo.store)
     after = plan.state
     assert after is not before, "same size, but another generation: read again"
     assert after.members[member.id].age_band == member.age_band
