@@ -19,6 +19,7 @@ from tests.verifier.cli_support import run, run_json
 from tests.verifier.test_cli_member import (
     CLOCK,
     ORIGIN,
+    T0,
     Plan,
     claim_disclosed,
     join,
@@ -210,3 +211,31 @@ def test_a_member_rotates_their_key_refuses_a_recovery_and_sees_one_in_force(
         assert result.exit_code == 1
         assert f"RECOVERY of your key by the operator at seq {taken}" in result.output
         assert "IN FORCE" in result.output
+
+
+def test_a_member_who_lost_their_key_asks_for_a_new_one(tmp_path: Path) -> None:
+    plan, _ = new_plan(tmp_path, "required")
+    state = tmp_path / "state"
+    lost = join(plan, state, "wu", T0)
+    member = load_member_key(lost).member
+    lost.unlink()  # the key is gone
+    new_file = tmp_path / "wu-new.key"
+    code, doc = run_json(
+        state, "member", "recovery-request", "--member", member, "--origin", ORIGIN,
+        "--out", str(new_file),
+    )  # fmt: skip
+    assert code == 0, doc
+    assert new_file.stat().st_mode & 0o777 == 0o600
+    made = load_member_key(new_file)
+    assert (made.member, made.member_key) == (member, doc["member_key"])
+    again = run(state, "member", "recovery-request", "--member", member, "--origin", ORIGIN,
+                "--out", str(new_file))  # fmt: skip
+    assert again.exit_code != 0, "the key file is never overwritten"
+    out = plan.tally(
+        "member", "recover-key", member, "--new-key", doc["member_key"],
+        "--key-signature", doc["key_signature"], "--at", T0,
+    )  # fmt: skip
+    assert f"Recovery of {member}'s key written at seq" in out
+    bad = run(state, "member", "recovery-request", "--member", "m-x", "--origin", ORIGIN,
+              "--out", str(tmp_path / "x.key"))  # fmt: skip
+    assert bad.exit_code == 2, bad.output

@@ -34,7 +34,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -70,7 +70,7 @@ from verifier.member_key import (
 )
 from verifier.note import Verifier, parse_verifier_key
 from verifier.plan.errors import PlanError
-from verifier.plan.ids import check_claim, check_origin
+from verifier.plan.ids import MEMBER_PATTERN, check_claim, check_origin
 from verifier.plan.requests import (
     public_key,
     request_document,
@@ -178,6 +178,68 @@ def keygen(app: App, out: Path) -> None:
             f"Your public key: {key.member_key}",
             f"Next: `tally-verify member join-request --key {out} --server URL --out "
             "join.json`, and hand join.json to the plan's operator.",
+        ],
+    )
+
+
+@member.command("recovery-request")
+@click.option("--member", "member_id", required=True, help="Your member id.")
+@server_option
+@click.option("--origin", help="The log's origin (its key name) [default: asked of the log].")
+@log_key_option
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The new key file to create (it must not exist).",
+)
+@click.pass_obj
+def recovery_request(
+    app: App,
+    member_id: str,
+    server: str | None,
+    origin: str | None,
+    log_key: str | None,
+    out: Path,
+) -> None:
+    """Lost your key? Make a new one for your member id, and what the operator needs.
+
+    The operator writes a recovery (plan.md §4.6): the new key takes force only after
+    the rules' notice, and until then your old key, if someone else holds it, can
+    refuse it on the log, as you can with `member check` and `refuse-recovery` if the
+    recovery is not yours.
+    """
+    if not MEMBER_PATTERN.fullmatch(member_id):
+        raise UsageError(f"expected a member id (m- and 20 hex digits), found {member_id!r}")
+    if origin is None:
+        trust = _trusted(app, server, log_key)
+        if trust is not None:
+            origin = trust.verifier.name
+        else:
+            if server is None:
+                raise UsageError("give --origin, --log-key or --server to name the log")
+            with LogClient(server, timeout=app.timeout) as client:
+                origin = client.log_info().origin
+    _check_origin(origin)
+    key = create_member_key(out, member_id)
+    new_key, key_signature = sign_member_key(key.seed, origin, member_id)
+    save_member_key(replace(key, origin=origin))
+    app.finish(
+        {
+            "command": "member recovery-request",
+            "member": member_id,
+            "member_key": new_key,
+            "key_signature": key_signature,
+            "key_file": str(out),
+        },
+        [
+            f"Made the key file {out} (mode 0600) with a new key for {member_id}.",
+            "Hand the operator, after they have checked who you are:",
+            f"  tally member recover-key {member_id} --new-key {new_key} "
+            f"--key-signature {key_signature}",
+            "The key takes force after the plan's notice; then `tally-verify member check "
+            f"--key {out}` shows it in force, and your requests use the numbers after the "
+            "highest on the log (--request).",
         ],
     )
 
