@@ -109,3 +109,29 @@ def test_the_audit_names_a_spoiled_signature_deep_in_the_log(tmp_path: Path) -> 
     assert code == 1, doc
     first = doc["violations"][0]
     assert (first["seq"], first["rule"]) == (seq, "request.signature"), first
+
+
+def test_a_lost_worker_leaves_its_checks_to_the_replay() -> None:
+    import os
+    import signal
+
+    join = BASE["labels"]["genesis"] + 2
+    raws = spoiled(join)
+    chain, plan = ChainVerifier(), PlanReplay()
+    checks = plan.requests.signatures
+    checks.defer(workers=1, after=0)
+    try:
+        for raw in raws[: join + 1]:
+            plan.apply(chain.add(raw))
+        pool = checks._pool
+        assert pool is not None
+        checks.first_failure(0)  # the worker has started
+        for pid in list(pool._processes):
+            os.kill(pid, signal.SIGKILL)
+        for raw in raws[join + 1 :]:
+            plan.apply(chain.add(raw))
+        failed = checks.first_failure()
+        assert failed is not None
+        assert (failed.seq, failed.rule) == (join, "member.joined.signature")
+    finally:
+        checks.close()

@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from verifier.plan.errors import RequestError
@@ -62,6 +63,23 @@ def _first_bad(items: list[Item]) -> int:
     return -1
 
 
+@dataclass
+class _Batch:
+    future: Future[int]
+    pending: list[_Pending]
+    items: list[Item]
+    """Kept to check in this process should the worker be lost."""
+
+    def first_bad(self) -> int:
+        try:
+            return self.future.result()
+        except (BrokenProcessPool, OSError):  # a worker killed, say: check them here
+            return _first_bad(self.items)
+
+    def passed(self) -> bool:
+        return self.future.done() and self.first_bad() < 0
+
+
 class SignatureChecks:
     """Ed25519 checks of one replay, in its entries' order (see the module doc)."""
 
@@ -72,7 +90,7 @@ class SignatureChecks:
         self._pool: ProcessPoolExecutor | None = None
         self._items: list[Item] = []
         self._pending: list[_Pending] = []
-        self._batches: list[tuple[Future[int], list[_Pending]]] = []
+        self._batches: list[_Batch] = []
 
     def defer(self, workers: int | None = None, after: int = WORTH_IT) -> None:
         """Check in ``workers`` processes (default: every core but one) once the replay
@@ -86,9 +104,12 @@ class SignatureChecks:
         # lock on the verifier's state folder among them).
         methods = multiprocessing.get_all_start_methods()
         method = "forkserver" if "forkserver" in methods else "spawn"
-        self._pool = ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=multiprocessing.get_context(method)
-        )
+        try:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._workers, mp_context=multiprocessing.get_context(method)
+            )
+        except (OSError, ValueError):  # no processes to be had here: check in place
+            self._workers = 0
 
     def expect(self, body: Body, key: bytes, origin: str, rule: str, detail: str) -> None:
         """The signed body's ``signature`` must be ``key``'s over its request message on
@@ -112,12 +133,12 @@ class SignatureChecks:
         """Wait for the checks of the entries up to seq ``upto`` (every one: None) and
         return the earliest that failed, or None."""
         self._submit()
-        for future, pending in self._batches:
-            if upto is not None and pending[0].seq > upto:
+        for batch in self._batches:
+            if upto is not None and batch.pending[0].seq > upto:
                 break
-            bad = future.result()
-            if bad >= 0 and (upto is None or pending[bad].seq <= upto):
-                p = pending[bad]
+            bad = batch.first_bad()
+            if bad >= 0 and (upto is None or batch.pending[bad].seq <= upto):
+                p = batch.pending[bad]
                 return PlanRuleError(p.seq, p.entry_type, p.rule, p.detail)
         self._forget_passed()
         return None
@@ -130,15 +151,19 @@ class SignatureChecks:
 
     def _submit(self) -> None:
         if self._items and self._pool is not None:
-            future = self._pool.submit(_first_bad, self._items)
-            self._batches.append((future, self._pending))
+            try:
+                future = self._pool.submit(_first_bad, self._items)
+            except BrokenProcessPool:  # the workers are gone: the rest is checked here
+                future = Future()
+                future.set_result(_first_bad(self._items))
+            self._batches.append(_Batch(future, self._pending, self._items))
             self._items, self._pending = [], []
             self._forget_passed()
             # Bounded memory: the replay waits when the workers fall behind.
-            while len(self._batches) > IN_FLIGHT and self._batches[0][0].result() < 0:
+            while len(self._batches) > IN_FLIGHT and self._batches[0].first_bad() < 0:
                 self._batches.pop(0)
 
     def _forget_passed(self) -> None:
         """Drop the oldest batches that are checked and passed (a failed one is kept)."""
-        while self._batches and self._batches[0][0].done() and self._batches[0][0].result() < 0:
+        while self._batches and self._batches[0].passed():
             self._batches.pop(0)
