@@ -3,8 +3,9 @@
 ``python -m bench.requests --members 2000`` builds a SQLite ledger under the
 reference rules (members sign their own actions), ``--members`` members joined with
 their own keys, then serves it with ``tally serve`` (one worker, the signing key, no
-client rate limit to speak of) and posts one signed accident claim per member from
-``--clients`` concurrent clients over loopback, each answered with its receipt.
+client rate limit to speak of) and posts ``--posts`` signed accident claims (one
+each by members spread over the plan) from ``--clients`` concurrent clients over
+loopback, each answered with its receipt.
 Every request must be accepted. Prints the rate and the latency percentiles; the
 server checks each request's signature and the plan's rules, appends it in its own
 transaction and signs its receipt.
@@ -85,13 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.requests", description=__doc__)
     parser.add_argument("--members", type=int, default=2_000)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--posts", type=int, default=2_000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tally-bench-requests-") as tmp:
         folder = Path(tmp)
         began = time.perf_counter()
         url, key = build(folder, args.members)
         print(f"{args.members:,} keyed members joined in {time.perf_counter() - began:.1f} s")
-        documents = [filing(n) for n in range(args.members)]
+        posts = min(args.posts, args.members)
+        documents = [filing(n * args.members // posts) for n in range(posts)]
         with serving(url, folder, key=key) as base, httpx.Client(base_url=base) as client:
 
             def post(document: dict[str, Any]) -> float:

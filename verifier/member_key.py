@@ -172,10 +172,13 @@ class MemberKey:
         return replace(self, seed=seed, history=(*self.history, old), pending_seed=None)
 
 
-def create_member_key(path: Path, member: str | None = None) -> MemberKey:
+def create_member_key(
+    path: Path, member: str | None = None, origin: str | None = None
+) -> MemberKey:
     """Make a new key, and a member id unless ``member`` (a member who lost their key
-    and asks for a new one), and write them to ``path``, which must not exist."""
-    key = MemberKey(path, member or new_member_id(), secrets.token_bytes(32), 0, None)
+    and asks for a new one, for the log ``origin``), and write them to ``path``, which
+    must not exist."""
+    key = MemberKey(path, member or new_member_id(), secrets.token_bytes(32), 0, origin)
     _write_new(path, key.to_json(), "key file")
     return key
 

@@ -16,7 +16,6 @@ from ledger.domain.requests import (
     juror_key_message,
     note_request,
     request_message,
-    request_object,
     verifies,
 )
 from ledger.domain.rules import AGE_BANDS, Rules, add_days, check_applied
@@ -88,7 +87,7 @@ def joined(state: PlanState, entry: Entry, rules: Rules) -> None:
             "member.joined.key",
             f"expected a member key no one holds, found the key of {holder}",
         )
-    message = request_message(state.origin, entry.type, request_object(entry.type, entry.body))
+    message = request_message(state.origin, entry.type, entry.body)
     if not verifies(key, signature, message):
         raise RuleError(
             "member.joined.signature",

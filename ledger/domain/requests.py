@@ -84,9 +84,11 @@ def request_object(entry_type: str, body: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in left_out}
 
 
-def request_message(origin: str, entry_type: str, obj: Mapping[str, Any]) -> bytes:
-    """The bytes a member signs (requests.md §2)."""
-    return REQUEST_PREFIX + f"{origin}\n{entry_type}\n".encode() + rfc8785.dumps(dict(obj)) + b"\n"
+def request_message(origin: str, entry_type: str, body: Mapping[str, Any]) -> bytes:
+    """The bytes a member signs for ``body`` of ``entry_type`` (requests.md §2): over its
+    request object (§3), so a signed body and the same body unsigned give the same."""
+    obj = request_object(entry_type, body)
+    return REQUEST_PREFIX + f"{origin}\n{entry_type}\n".encode() + rfc8785.dumps(obj) + b"\n"
 
 
 def member_key_message(origin: str, member: str, member_key: str) -> bytes:
@@ -115,7 +117,7 @@ def sign_request(
 ) -> dict[str, Any]:
     """``body`` with its ``signature`` by the member key of ``seed`` (requests.md §2-§3)."""
     unsigned = {k: v for k, v in body.items() if k != "signature"}
-    message = request_message(origin, entry_type, request_object(entry_type, unsigned))
+    message = request_message(origin, entry_type, unsigned)
     return {**unsigned, "signature": sign(seed, message)}
 
 
@@ -171,7 +173,7 @@ def check_signed(state: PlanState, entry: Body, member_id: str) -> SignedRequest
             f"expected a signature by {member_id}'s own key, found a member who "
             + ("never joined" if member is None else "has no key"),
         )
-    message = request_message(state.origin, e.type, request_object(e.type, e.body))
+    message = request_message(state.origin, e.type, e.body)
     if not verifies(key, signature, message):
         raise RuleError(
             "request.signature",

@@ -118,10 +118,6 @@ class PlanState:
         ids = self.diagnoses.get((member, condition, diagnosed), [])
         return [self.claims[c] for c in ids]
 
-    def juror_key_owner(self, key: str) -> str | None:
-        """The member a juror key was enrolled for, if any."""
-        return self.juror_keys.get(key)
-
     def key_holder(self, key: str) -> str | None:
         """The member who holds ``key`` as their member key or juror key, if any (§4.1, §4.4)."""
         named = self.member_keys.get(key)

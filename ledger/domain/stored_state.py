@@ -316,6 +316,8 @@ class StoredPlanState(PlanState):
     _charged_years: dict[int, dict[str, int]] = field(default_factory=dict)
     _new_jurors: dict[str, str] = field(default_factory=dict)
     _new_keys: dict[str, tuple[str, int]] = field(default_factory=dict)
+    _held: dict[str, str | None] = field(default_factory=dict)
+    """Who held each key a batch names, as read before it was applied (prefetch)."""
 
     @classmethod
     def load(cls, store: Store, conn: Connection | None = None) -> StoredPlanState:
@@ -354,11 +356,37 @@ class StoredPlanState(PlanState):
         return state
 
     def prefetch(self, entries: Iterable[Entry]) -> None:
-        """Read at once the members a batch of entries names (a join or leave each)."""
-        named = (e.body.get("member") for e in entries)
+        """Read at once the members a batch of entries names (a join or leave each), and
+        who holds the keys it names (a keyed join's, an enrolment's)."""
+        batch = list(entries)
+        named = (e.body.get("member") for e in batch)
         self._members.prefetch(
             (m for m in named if isinstance(m, str)), _fetch_members, lambda m: m.id
         )
+        keys = sorted(
+            {
+                k
+                for e in batch
+                for k in (e.body.get("member_key"), e.body.get("juror_key"))
+                if isinstance(k, str) and k not in self._held
+            }
+        )
+        m = member_table.c
+        for start in range(0, len(keys), 1_000):
+            chunk = keys[start : start + 1_000]
+            with self._conn() as conn:
+                found = dict(
+                    conn.execute(
+                        select(key_table.c.key, key_table.c.member).where(
+                            key_table.c.key.in_(chunk)
+                        )
+                    ).all()
+                )
+                found.update(
+                    conn.execute(select(m.juror_key, m.member).where(m.juror_key.in_(chunk))).all()
+                )
+            for key in chunk:
+                self._held[key] = None if found.get(key) is None else str(found[key])
 
     def forget_rows(self) -> None:
         """Drop the rows read so far (after :meth:`save`), to bound a long replay's memory."""
@@ -370,6 +398,7 @@ class StoredPlanState(PlanState):
             self.reads, _fetch_claim, encode_claim, _count(claim_table), claim_table.c.claim
         )
         self._charged_years.clear()
+        self._held.clear()
 
     @property
     def bound(self) -> bool:
@@ -434,22 +463,14 @@ class StoredPlanState(PlanState):
         ]
         return [self.claims[i] for i in [*stored, *new]]
 
-    def juror_key_owner(self, key: str) -> str | None:
-        """The member a juror key was enrolled for, if any."""
-        if key in self._new_jurors:
-            return self._new_jurors[key]
-        with self._conn() as conn:
-            owner = conn.execute(
-                select(member_table.c.member).where(member_table.c.juror_key == key)
-            ).scalar()
-        return None if owner is None else str(owner)
-
     def key_holder(self, key: str) -> str | None:
         """The member who holds ``key`` as their member key or juror key, if any."""
         if key in self._new_keys:
             return self._new_keys[key][0]
         if key in self._new_jurors:
             return self._new_jurors[key]
+        if key in self._held:  # read with the batch (prefetch)
+            return self._held[key]
         with self._conn() as conn:  # each by its own index
             owner = conn.execute(select(key_table.c.member).where(key_table.c.key == key)).scalar()
             if owner is None:

@@ -26,7 +26,6 @@ from ledger.domain.requests import (  # noqa: E402
     juror_key_message,
     public_key,
     request_message,
-    request_object,
     sign,
     sign_request,
 )
@@ -77,7 +76,7 @@ def _vector(
         "type": entry_type,
         "body": body,
         "member_key": public_key(MEMBER_SEED),
-        "message": request_message(origin, entry_type, request_object(entry_type, body)).decode(),
+        "message": request_message(origin, entry_type, body).decode(),
         "valid": valid,
     }
     if entry_type == "juror.enrolled":
@@ -113,9 +112,7 @@ def vectors(origin: str) -> dict[str, dict[str, Any]]:
         "an objection signed for another log's origin",
         False,
     )
-    as_appeal = sign(
-        MEMBER_SEED, request_message(origin, "claim.appealed", request_object("x", objection))
-    )
+    as_appeal = sign(MEMBER_SEED, request_message(origin, "claim.appealed", objection))
     out["invalid-other-type"] = _vector(
         origin,
         "claim.objected",

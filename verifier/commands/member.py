@@ -34,7 +34,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -211,19 +211,9 @@ def recovery_request(
     """
     if not MEMBER_PATTERN.fullmatch(member_id):
         raise UsageError(f"expected a member id (m- and 20 hex digits), found {member_id!r}")
-    if origin is None:
-        trust = _trusted(app, server, log_key)
-        if trust is not None:
-            origin = trust.verifier.name
-        else:
-            if server is None:
-                raise UsageError("give --origin, --log-key or --server to name the log")
-            with LogClient(server, timeout=app.timeout) as client:
-                origin = client.log_info().origin
-    _check_origin(origin)
-    key = create_member_key(out, member_id)
+    origin = _log_origin(app, server, log_key, origin)
+    key = create_member_key(out, member_id, origin)
     new_key, key_signature = sign_member_key(key.seed, origin, member_id)
-    save_member_key(replace(key, origin=origin))
     app.finish(
         {
             "command": "member recovery-request",
@@ -270,15 +260,7 @@ def join_request(
     one log only: --origin, or the origin of --log-key, the pinned log or --server.
     """
     key = load_member_key(key_path)
-    if origin is None:
-        trust = _trusted(app, server, log_key)
-        if trust is not None:
-            origin = trust.verifier.name
-        else:
-            assert server is not None
-            with LogClient(server, timeout=app.timeout) as client:
-                origin = client.log_info().origin
-    _check_origin(origin)
+    origin = _log_origin(app, server, log_key, origin)
     if key.origin is not None and key.origin != origin:
         raise UsageError(
             f"{key_path} was made into a join request for the log {key.origin}, not {origin}"
@@ -1099,6 +1081,22 @@ def _claim_id(claim: str) -> None:
         check_claim(claim)
     except PlanError as exc:
         raise click.BadParameter(str(exc), param_hint="--claim") from None
+
+
+def _log_origin(app: App, server: str | None, log_key: str | None, origin: str | None) -> str:
+    """The log a request is made for: ``--origin``, or the name of the log's key (given,
+    or pinned for the pinned log), or what the server says."""
+    if origin is None:
+        trust = _trusted(app, server, log_key)
+        if trust is not None:
+            origin = trust.verifier.name
+        else:
+            if server is None:
+                raise UsageError("give --origin, --log-key or --server to name the log")
+            with LogClient(server, timeout=app.timeout) as client:
+                origin = client.log_info().origin
+    _check_origin(origin)
+    return origin
 
 
 def _check_origin(origin: str) -> None:

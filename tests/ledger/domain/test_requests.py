@@ -19,7 +19,6 @@ from ledger.domain.requests import (
     juror_key_message,
     parse_request_document,
     request_message,
-    request_object,
     verifies,
 )
 from tests.conftest import SPEC_VECTORS
@@ -45,7 +44,7 @@ def test_there_is_a_valid_vector_of_every_type_and_invalid_ones() -> None:
 def test_the_ledger_builds_the_message_and_judges_the_signature(path: Path) -> None:
     vector: dict[str, Any] = json.loads(path.read_text())
     origin, entry_type, body = vector["origin"], vector["type"], vector["body"]
-    message = request_message(origin, entry_type, request_object(entry_type, body))
+    message = request_message(origin, entry_type, body)
     assert message.decode() == vector["message"]
     valid = verifies(vector["member_key"], base64.b64decode(body["signature"]), message)
     if entry_type == "juror.enrolled":
