@@ -64,15 +64,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from verifier.b64 import Base64Error, decode_sized, encode
 from verifier.errors import StateError
 from verifier.jcs import JSONValue
-from verifier.plan.errors import RequestError
+from verifier.plan.errors import RequestError, RequestSignatureError
 from verifier.plan.ids import MEMBER_PATTERN
 from verifier.plan.requests import (
-    decode_key,
     decode_signature,
-    member_key_message,
     public_key,
     request_message,
     signature_verifies,
+    verify_member_key,
 )
 from verifier.plan.vote import vote_message
 from verifier.state import write_atomic
@@ -398,9 +397,13 @@ def key_request_verifies(
 def member_key_verifies(origin: str, member: str, member_key: object, signature: object) -> bool:
     """Whether ``signature`` is ``member_key``'s own (requests.md §3.2); raises
     :class:`RequestError` for a malformed key or signature."""
-    raw = decode_key(member_key)
-    sig = decode_signature(signature, "key_signature")
-    return signature_verifies(raw, sig, member_key_message(origin, member, str(member_key)))
+    if not isinstance(member_key, str) or not isinstance(signature, str):
+        raise RequestError("expected the new member key and its signature as base64 text")
+    try:
+        verify_member_key(origin, member, member_key, signature)
+    except RequestSignatureError:
+        return False
+    return True
 
 
 def sign_vote(juror_seed: bytes, origin: str, claim: str, choice: str, rationale_hash: str) -> str:

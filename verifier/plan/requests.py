@@ -127,13 +127,7 @@ def juror_key_message(origin: str, member: str, juror_key: str) -> bytes:
 
     ``juror_key`` is the base64 of the 32-byte key, as the body states it.
     """
-    try:
-        check_origin(origin)
-        check_member(member)
-    except PlanError as exc:
-        raise RequestError(f"juror key message: {exc}") from None
-    decode_key(juror_key, "juror key")
-    return f"{JUROR_KEY_DOMAIN}\n{origin}\n{member}\n{juror_key}\n".encode()
+    return _own_key_message(JUROR_KEY_DOMAIN, "juror key", origin, member, juror_key)
 
 
 def member_key_message(origin: str, member: str, member_key: str) -> bytes:
@@ -141,13 +135,18 @@ def member_key_message(origin: str, member: str, member_key: str) -> bytes:
 
     ``member_key`` is the base64 of the 32-byte key, as the body states it.
     """
+    return _own_key_message(MEMBER_KEY_DOMAIN, "member key", origin, member, member_key)
+
+
+def _own_key_message(domain: str, what: str, origin: str, member: str, key: str) -> bytes:
+    # A key's signature of itself for a member on a log (§3.1, §3.2).
     try:
         check_origin(origin)
         check_member(member)
     except PlanError as exc:
-        raise RequestError(f"member key message: {exc}") from None
-    decode_key(member_key, "member key")
-    return f"{MEMBER_KEY_DOMAIN}\n{origin}\n{member}\n{member_key}\n".encode()
+        raise RequestError(f"{what} message: {exc}") from None
+    decode_key(key, what)
+    return f"{domain}\n{origin}\n{member}\n{key}\n".encode()
 
 
 def decode_key(text: object, what: str = "member key") -> bytes:
@@ -206,9 +205,9 @@ def verify_juror_key(origin: str, member: str, juror_key: str, juror_signature: 
     Raises :class:`RequestError` if a field is malformed, :class:`RequestSignatureError`
     if the signature does not verify.
     """
-    message = juror_key_message(origin, member, juror_key)
-    signature = decode_signature(juror_signature, "juror_signature")
-    if not signature_verifies(decode_key(juror_key, "juror key"), signature, message):
+    if not _own_key_verifies(
+        juror_key_message(origin, member, juror_key), juror_key, juror_signature, "juror"
+    ):
         raise RequestSignatureError(
             f"the juror key {juror_key} did not sign its enrolment for {member} on the log "
             f"{origin} (juror_signature does not verify)"
@@ -221,13 +220,19 @@ def verify_member_key(origin: str, member: str, member_key: str, key_signature: 
     Raises :class:`RequestError` if a field is malformed, :class:`RequestSignatureError`
     if the signature does not verify.
     """
-    message = member_key_message(origin, member, member_key)
-    signature = decode_signature(key_signature, "key_signature")
-    if not signature_verifies(decode_key(member_key), signature, message):
+    if not _own_key_verifies(
+        member_key_message(origin, member, member_key), member_key, key_signature, "key"
+    ):
         raise RequestSignatureError(
             f"the new member key {member_key} of {member} did not sign itself on the log "
             f"{origin} (key_signature does not verify)"
         )
+
+
+def _own_key_verifies(message: bytes, key: str, signature: str, field: str) -> bool:
+    # Whether ``signature`` (the body's ``<field>_signature``) is ``key``'s over ``message``.
+    raw = decode_signature(signature, f"{field}_signature")
+    return signature_verifies(decode_key(key, f"{field} key"), raw, message)
 
 
 # -- signing, for a member's own tool ------------------------------------------------
