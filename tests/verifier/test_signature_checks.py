@@ -23,6 +23,7 @@ from tests.verifier.helpers import parse_go_private_key, sign_note
 from verifier.entry import ChainVerifier
 from verifier.jcs import canonicalize
 from verifier.merkle import leaf_hash, root_from_leaf_hashes
+from verifier.plan import signatures
 from verifier.plan.records import PlanRuleError
 from verifier.plan.state import PlanReplay
 
@@ -123,9 +124,9 @@ def test_a_lost_worker_leaves_its_checks_to_the_replay() -> None:
     try:
         for raw in raws[: join + 1]:
             plan.apply(chain.add(raw))
+        checks.first_failure(0)  # what was met is handed out: the worker has started
         pool = checks._pool
         assert pool is not None
-        checks.first_failure(0)  # the worker has started
         for pid in list(pool._processes):
             os.kill(pid, signal.SIGKILL)
         for raw in raws[join + 1 :]:
@@ -135,3 +136,31 @@ def test_a_lost_worker_leaves_its_checks_to_the_replay() -> None:
         assert (failed.seq, failed.rule) == (join, "member.joined.signature")
     finally:
         checks.close()
+
+
+@pytest.mark.parametrize("label", ["joined", "rotated"])
+def test_batches_taken_back_from_the_workers_name_the_same_first_violation(
+    label: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small batches: the replay ends long before a worker starts, so first_failure
+    checks most of them itself, from the last back, and must still name the first."""
+    monkeypatch.setattr(signatures, "BATCH", 2)
+    seq = BASE["labels"][label] - 1
+    raws = spoiled(seq)
+    taken: list[int] = []
+    take_back = signatures._Batch.take_back
+
+    def counted(batch: signatures._Batch) -> bool:
+        taken.append(batch.pending[0].seq)
+        return take_back(batch)
+
+    monkeypatch.setattr(signatures._Batch, "take_back", counted)
+    assert first_violation(raws, deferred=True) == (seq, json_rule(raws[seq]))
+    assert taken, "no batch was taken back"
+    assert taken == sorted(taken, reverse=True)  # from the last back
+    assert first_violation(raws, deferred=False) == (seq, json_rule(raws[seq]))
+
+
+def json_rule(raw: bytes) -> str:
+    entry_type = json.loads(raw)["type"]
+    return "member.joined.signature" if entry_type == "member.joined" else "request.signature"

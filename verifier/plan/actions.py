@@ -174,10 +174,14 @@ class Requests:
                 f"expected a request signed with the acting member's own key, found one by "
                 f"{member}, {why}: they have no key to sign with",
             )
-        detail = (
-            f"expected a signature by {member}'s key in force {encode(key)} over the "
-            f"{entry.type} request on the log {self.origin}, found one that does not verify"
-        )
+        signer = key
+
+        def detail() -> str:
+            return (
+                f"expected a signature by {member}'s key in force {encode(signer)} over the "
+                f"{entry.type} request on the log {self.origin}, found one that does not verify"
+            )
+
         self.signatures.expect(body, key, self.origin, "request.signature", detail)
 
     def accept(self, action: Action) -> None:

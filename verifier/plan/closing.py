@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable
 
 from verifier.entry import Entry
 from verifier.plan.apportion import check_conservation, fee_fen, share_fen
@@ -26,7 +26,7 @@ from verifier.plan.periods import calendar_year, parse_period, period_open_at
 from verifier.plan.records import Body, PeriodRecord, seconds
 from verifier.plan.roster import ID_BYTES, MemberTable
 from verifier.plan.rules import Rules, check_rules_version
-from verifier.plan.sumtree import EMPTY, tree_root
+from verifier.plan.sumtree import EMPTY, SumTreeBuilder
 
 CLOSED_KEYS = (
     "period",
@@ -128,14 +128,14 @@ class PeriodBook:
             body.fail("period.aid", f"expected figures that can be apportioned: {exc}")
         carry_out = share * n - due
         tally = _Tally(share, rules.annual_cap_fen)
-        problem: PlanError | None = None
-        leaves = tally.leaves(members, cutoff_s, charged)
-        try:
-            node = tree_root(period, leaves)
-        except PlanError as exc:  # a total past 2^64 - 1: said after the figures, as §9 comes last
-            node, problem = EMPTY, exc
-            for _ in leaves:  # the figures still count every member
-                pass
+        tree = SumTreeBuilder(period)
+        problem = tally.charge(members, cutoff_s, charged, tree)
+        node = EMPTY
+        if problem is None:
+            try:
+                node = tree.root()
+            except PlanError as exc:  # a total past 2^64 - 1: said after the figures (§9 last)
+                problem = exc
         try:
             check_conservation((tally.total,), aid, fee, self.carry_out, carry_out, tally.subsidy)
         except PlanError as exc:  # pragma: no cover - the charges follow the formula
@@ -169,14 +169,22 @@ class _Tally:
         self.share, self.cap = share, cap
         self.total = self.subsidy = self.capped = 0
 
-    def leaves(
-        self, members: MemberTable, cutoff_s: int, charged: array[int]
-    ) -> Iterator[tuple[str, int]]:
-        """(member, charge) of every member counted at ``cutoff_s``, in id order; adds each
-        charge to ``charged``: charge = min(share, annual_cap - charged before, floored at 0)."""
+    def charge(
+        self,
+        members: MemberTable,
+        cutoff_s: int,
+        charged: array[int],
+        tree: SumTreeBuilder,
+    ) -> PlanError | None:
+        """Charge every member counted at ``cutoff_s``, in id order, and add their leaf
+        to ``tree``; adds each charge to ``charged``: charge = min(share, annual_cap -
+        charged before, floored at 0). Returns the tree's error (a total past 2^64 - 1),
+        if any: the figures still count every member, as §9 is checked last."""
         share, cap = self.share, self.cap
         joined, left, ids = members.joined_s, members.left_s, members.ids
         total = subsidy = capped = 0
+        problem: PlanError | None = None
+        add: Callable[[str, int], None] | None = tree.add
         for o in members.in_id_order():
             if joined[o] < cutoff_s <= left[o]:
                 before = charged[o]
@@ -186,5 +194,10 @@ class _Tally:
                     capped += 1
                 total += charge
                 charged[o] = before + charge
-                yield "m-" + ids[o * ID_BYTES : (o + 1) * ID_BYTES].hex(), charge
+                if add is not None:
+                    try:
+                        add("m-" + ids[o * ID_BYTES : (o + 1) * ID_BYTES].hex(), charge)
+                    except PlanError as exc:
+                        problem, add = exc, None
         self.total, self.subsidy, self.capped = total, subsidy, capped
+        return problem

@@ -103,10 +103,13 @@ class MemberRoll:
             self.members.add(member, entry.seq, t, band)
             return
         self._new_key(body, key, "member.joined.key", "member key")
-        detail = (
-            f"expected the join request signed with its own member_key {encode(key)} "
-            f"(proof that {member} holds it), found a signature that does not verify"
-        )
+
+        def detail() -> str:
+            return (
+                f"expected the join request signed with its own member_key {encode(key)} "
+                f"(proof that {member} holds it), found a signature that does not verify"
+            )
+
         self.requests.signatures.expect(
             body, key, self.requests.origin, "member.joined.signature", detail
         )

@@ -88,6 +88,7 @@ class Body:
     def __init__(self, entry: Entry, keys: tuple[str, ...]) -> None:
         self.entry = entry
         self.values = entry.body
+        self._bytes: dict[str, bytes] = {}
         found = set(self.values)
         want = set(keys)
         if found != want:
@@ -157,8 +158,10 @@ class Body:
 
     def b64(self, key: str, size: int) -> bytes:
         """Canonical standard base64 of exactly ``size`` bytes (keys, signatures, §3)."""
+        raw: bytes | None = self._bytes.get(key)
+        if raw is not None and len(raw) == size:
+            return raw
         v = self.values[key]
-        raw: bytes | None = None
         if isinstance(v, str):
             try:
                 raw = decode_base64(v)
@@ -166,6 +169,7 @@ class Body:
                 raw = None
         if raw is None or len(raw) != size:
             self.fail("entry.value", f"expected {key}: base64 of {size} bytes, found {show(v)}")
+        self._bytes[key] = raw
         return raw
 
     def member(self, key: str) -> str:

@@ -184,8 +184,6 @@ class MemberTable(Mapping[str, MemberRecord]):
         """
         if (key is None) != (request < 0) or (key is not None and len(key) != KEY_BYTES):
             raise ValueError("a keyed join has a 32-byte key and a request number >= 0")
-        if key is not None and self.key_owner(key) is not None:
-            raise ValueError(f"the key of {member} is held already")
         raw = bytes.fromhex(member[2:])
         if 2 * (len(self.joined_s) + 1) > len(self._slots):
             self._grow()

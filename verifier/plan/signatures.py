@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from verifier.plan.errors import RequestError
 from verifier.plan.records import Body, PlanRuleError
 from verifier.plan.requests import signature_verifies, signed_parts
 
-BATCH = 512
+BATCH = 256
 """Signatures a worker checks at a time."""
 WORTH_IT = 4 * BATCH
 """Signatures checked at once before workers are started: a small log is done before
@@ -39,7 +40,7 @@ class _Pending:
     seq: int
     entry_type: str
     rule: str
-    detail: str
+    detail: Callable[[], str]
 
 
 Item = tuple[bytes, str, str, bytes]
@@ -65,19 +66,40 @@ def _first_bad(items: list[Item]) -> int:
 
 @dataclass
 class _Batch:
-    future: Future[int]
-    pending: list[_Pending]
+    """Up to :data:`BATCH` requests in seq order, checked by a worker or in place."""
+
     items: list[Item]
-    """Kept to check in this process should the worker be lost."""
+    pending: list[_Pending]
+    future: Future[int] | None = None
+    bad: int | None = None
+    """The index of the first request that failed, -1 if none did; None until known."""
 
-    def first_bad(self) -> int:
-        try:
-            return self.future.result()
-        except (BrokenProcessPool, OSError):  # a worker killed, say: check them here
-            return _first_bad(self.items)
+    def done(self) -> bool:
+        if self.bad is None and self.future is not None and self.future.done():
+            self.result()
+        return self.bad is not None
 
-    def passed(self) -> bool:
-        return self.future.done() and self.first_bad() < 0
+    def result(self) -> int:
+        """The index of the batch's first failure (-1: none), waiting for its worker."""
+        if self.bad is None:
+            if self.future is not None and not self.future.cancel():
+                try:
+                    self.bad = self.future.result()
+                except (BrokenProcessPool, OSError):  # a worker killed, say: check them here
+                    self.bad = _first_bad(self.items)
+            else:  # never handed out, or taken back before a worker began it
+                self.bad = _first_bad(self.items)
+            self.future = None
+            self.items = []  # checked: only the first failure's details are needed
+        return self.bad
+
+    def take_back(self) -> bool:
+        """Check the batch in this process if no worker has begun it; whether it was."""
+        if self.bad is None and (self.future is None or self.future.cancel()):
+            self.future = None
+            self.result()
+            return True
+        return False
 
 
 class SignatureChecks:
@@ -86,7 +108,7 @@ class SignatureChecks:
     def __init__(self) -> None:
         self._workers = 0
         self._after = WORTH_IT
-        self._checked = 0
+        self._met = 0
         self._pool: ProcessPoolExecutor | None = None
         self._items: list[Item] = []
         self._pending: list[_Pending] = []
@@ -94,8 +116,9 @@ class SignatureChecks:
 
     def defer(self, workers: int | None = None, after: int = WORTH_IT) -> None:
         """Check in ``workers`` processes (default: every core but one) once the replay
-        has met more than ``after`` signatures. On a single core nothing is gained, and
-        signatures stay checked at once."""
+        has met more than ``after`` signatures; until then they wait in batches, and a
+        replay that meets no more checks them in place at :meth:`first_failure`. On a
+        single core nothing is gained, and signatures stay checked at once."""
         self._workers = workers if workers is not None else (os.cpu_count() or 1) - 1
         self._after = after
 
@@ -111,35 +134,41 @@ class SignatureChecks:
         except (OSError, ValueError):  # no processes to be had here: check in place
             self._workers = 0
 
-    def expect(self, body: Body, key: bytes, origin: str, rule: str, detail: str) -> None:
+    def expect(
+        self, body: Body, key: bytes, origin: str, rule: str, detail: Callable[[], str]
+    ) -> None:
         """The signed body's ``signature`` must be ``key``'s over its request message on
-        the log ``origin`` (specs/requests.md §2); else ``body`` breaks ``rule``."""
+        the log ``origin`` (specs/requests.md §2); else ``body`` breaks ``rule``, with
+        the detail ``detail()`` (made only for a failure)."""
         entry = body.entry
         item = (key, origin, entry.type, entry.raw)
-        if self._pool is None:
-            self._checked += 1
-            if self._workers >= 1 and self._checked > self._after:
-                self._start()
-        if self._pool is None:
+        if self._workers < 1:
             if not _verifies(item):
-                body.fail(rule, detail)
+                body.fail(rule, detail())
             return
+        self._met += 1
         self._items.append(item)
-        self._pending.append(_Pending(body.entry.seq, body.entry.type, rule, detail))
+        self._pending.append(_Pending(entry.seq, entry.type, rule, detail))
         if len(self._items) >= BATCH:
-            self._submit()
+            self._seal()
 
     def first_failure(self, upto: int | None = None) -> PlanRuleError | None:
         """Wait for the checks of the entries up to seq ``upto`` (every one: None) and
-        return the earliest that failed, or None."""
-        self._submit()
-        for batch in self._batches:
-            if upto is not None and batch.pending[0].seq > upto:
+        return the earliest that failed, or None.
+
+        What no worker has begun yet is checked here, from the last batch back, while
+        the workers go on from the first: the two meet in the middle.
+        """
+        self._seal()
+        wanted = [b for b in self._batches if upto is None or b.pending[0].seq <= upto]
+        for batch in reversed(wanted):
+            if not batch.take_back():
                 break
-            bad = batch.first_bad()
+        for batch in wanted:
+            bad = batch.result()
             if bad >= 0 and (upto is None or batch.pending[bad].seq <= upto):
                 p = batch.pending[bad]
-                return PlanRuleError(p.seq, p.entry_type, p.rule, p.detail)
+                return PlanRuleError(p.seq, p.entry_type, p.rule, p.detail())
         self._forget_passed()
         return None
 
@@ -149,21 +178,27 @@ class SignatureChecks:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def _submit(self) -> None:
-        if self._items and self._pool is not None:
-            try:
-                future = self._pool.submit(_first_bad, self._items)
-            except BrokenProcessPool:  # the workers are gone: the rest is checked here
-                future = Future()
-                future.set_result(_first_bad(self._items))
-            self._batches.append(_Batch(future, self._pending, self._items))
+    def _seal(self) -> None:
+        """Make the requests met since the last batch a batch, and hand out what waits."""
+        if self._items:
+            self._batches.append(_Batch(self._items, self._pending))
             self._items, self._pending = [], []
-            self._forget_passed()
-            # Bounded memory: the replay waits when the workers fall behind.
-            while len(self._batches) > IN_FLIGHT and self._batches[0].first_bad() < 0:
-                self._batches.pop(0)
+        if self._pool is None and self._workers >= 1 and self._met > self._after:
+            self._start()
+        if self._pool is None:
+            return
+        for batch in self._batches:
+            if batch.future is None and batch.bad is None:
+                try:
+                    batch.future = self._pool.submit(_first_bad, batch.items)
+                except BrokenProcessPool:  # the workers are gone: the rest is checked here
+                    batch.result()
+        self._forget_passed()
+        # Bounded memory: the replay waits when the workers fall behind.
+        while len(self._batches) > IN_FLIGHT and self._batches[0].result() < 0:
+            self._batches.pop(0)
 
     def _forget_passed(self) -> None:
         """Drop the oldest batches that are checked and passed (a failed one is kept)."""
-        while self._batches and self._batches[0].passed():
+        while self._batches and self._batches[0].done() and self._batches[0].bad == -1:
             self._batches.pop(0)

@@ -127,58 +127,76 @@ def tree_root(period: str, leaves: Iterable[tuple[str, int]]) -> Node:
     """The root over ``(member, amount)`` leaves, which must be in strictly increasing id order.
 
     ``leaves`` may be any iterable, a generator included: they are read once, in order,
-    and only the O(log n) roots of the perfect subtrees so far are kept.
-
-    The same tree as :func:`root` over :func:`leaf` nodes, built on packed
-    ``hash ‖ u64be(count) ‖ u64be(total)`` triples: each leaf is checked once, and an
-    interior node's count and total are sums of checked values, so only their upper
-    bound needs checking on the way up.
+    and only the O(log n) roots of the perfect subtrees so far are kept. The same tree
+    as :func:`root` over :func:`leaf` nodes (see :class:`SumTreeBuilder`).
     """
-    try:
-        parse_period(period)
-    except PeriodError as exc:
-        raise SumTreeError(f"leaf period: {exc}") from None
-    prefix = LEAF_PREFIX + LEAF_DOMAIN + period.encode("ascii") + b"\n"
-    sha256 = hashlib.sha256
-    previous: str | None = None
-    stack: list[tuple[int, bytes, int, int]] = []  # (leaves under it, hash, count, total)
-    for i, (member, amount) in enumerate(leaves):
+    builder = SumTreeBuilder(period)
+    for member, amount in leaves:
         check_member(member, "leaf member")
-        if previous is not None and not previous < member:
+        builder.add(member, amount)
+    return builder.root()
+
+
+_COUNT_TOTAL = struct.Struct(">QQ").pack
+
+
+class SumTreeBuilder:
+    """The root of a period's sum tree, built as leaves are added in member-id order.
+
+    Keeps only the O(log n) roots of the perfect subtrees so far, each packed as
+    ``hash ‖ u64be(count) ‖ u64be(total)`` (its part of a parent's preimage). Each
+    amount is checked once as it is added; an interior node's count and total are sums
+    of checked values, so only their upper bound needs checking on the way up.
+    """
+
+    def __init__(self, period: str) -> None:
+        try:
+            parse_period(period)
+        except PeriodError as exc:
+            raise SumTreeError(f"leaf period: {exc}") from None
+        self._prefix = LEAF_PREFIX + LEAF_DOMAIN + period.encode("ascii") + b"\n"
+        self._previous = ""
+        self._stack: list[tuple[int, bytes, int, int]] = []  # (leaves, packed, count, total)
+        self.count = 0
+
+    def add(self, member: str, amount: int) -> None:
+        """Add ``member``'s leaf (a valid member id, after every id added so far)."""
+        if not self._previous < member:
             raise SumTreeError(
                 f"leaves must be in strictly increasing member-id order: "
-                f"found {previous!r} before {member!r} at index {i}"
+                f"found {self._previous!r} before {member!r} at index {self.count}"
             )
-        previous = member
         if type(amount) is not int or not 0 <= amount <= U64_MAX:
             u64be(amount, f"amount of {member}")
-        size, h, count, total = (
-            1,
-            sha256(prefix + f"{member}\n{amount:d}\n".encode()).digest(),
-            1,
-            amount,
-        )
+        self._previous = member
+        self.count += 1
+        sha256, stack = hashlib.sha256, self._stack
+        size, count, total = 1, 1, amount
+        packed = sha256(self._prefix + f"{member}\n{amount:d}\n".encode()).digest()
+        packed += _COUNT_TOTAL(1, amount)
         while stack and stack[-1][0] == size:
-            left_size, lh, lc, lt = stack.pop()
-            size, h, count, total = left_size + size, *_join(lh, lc, lt, h, count, total)
-        stack.append((size, h, count, total))
-    if not stack:
-        return EMPTY
-    _, h, count, total = stack[-1]
-    for _, lh, lc, lt in reversed(stack[:-1]):
-        h, count, total = _join(lh, lc, lt, h, count, total)
-    return Node(h, count, total)
+            left_size, left, left_count, left_total = stack.pop()
+            size, count, total = left_size + size, left_count + count, left_total + total
+            packed = _join(left, packed, count, total)
+        stack.append((size, packed, count, total))
+
+    def root(self) -> Node:
+        """The root over the leaves added: the remaining subtrees folded right to left."""
+        if not self._stack:
+            return EMPTY
+        _, packed, count, total = self._stack[-1]
+        for _, left, left_count, left_total in reversed(self._stack[:-1]):
+            count, total = left_count + count, left_total + total
+            packed = _join(left, packed, count, total)
+        return Node(packed[:HASH_SIZE], count, total)
 
 
-def _join(lh: bytes, lc: int, lt: int, rh: bytes, rc: int, rt: int) -> tuple[bytes, int, int]:
-    # interior() on checked parts: counts and totals are u64 sums, so only the bound can break.
-    count, total = lc + rc, lt + rt
+def _join(left: bytes, right: bytes, count: int, total: int) -> bytes:
+    # interior() on packed checked parts: only the sums' bound can break.
     if count > U64_MAX or total > U64_MAX:
         u64be(count, "interior count")
         u64be(total, "interior total")
-    pack = struct.pack
-    h = hashlib.sha256(NODE_PREFIX + lh + pack(">QQ", lc, lt) + rh + pack(">QQ", rc, rt)).digest()
-    return h, count, total
+    return hashlib.sha256(NODE_PREFIX + left + right).digest() + _COUNT_TOTAL(count, total)
 
 
 def verify_proof(
