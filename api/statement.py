@@ -12,7 +12,7 @@ from ledger.domain import sumtree
 from ledger.domain.model import Member, PeriodClose
 from ledger.domain.periods import parse_period
 from ledger.domain.state import PlanState
-from ledger.domain.store import stored_neighbours, stored_proof
+from ledger.domain.store import stored_neighbours, stored_proofs
 from ledger.log.log import Log
 from ledger.publish.checkpoint import parse_checkpoint
 from ledger.publish.note import split_note
@@ -58,7 +58,7 @@ def build_statement(log: Log, state: PlanState, member: str, period: str | None)
     for claim_id in _claims_of(state, close):
         seqs.update(s for s, _, _ in state.claims[claim_id].history if s < size)
     with log.store.reader() as conn:
-        contributions = [_contribution(conn, c, member) for c in covered]
+        contributions = _contributions(conn, covered, member)
     raws = log.entries_at(seqs)
     proofs = log.inclusion_proofs(seqs, size)
     entries = [
@@ -104,37 +104,51 @@ def _required_seqs(
     return seqs
 
 
-def _contribution(conn: Connection, close: PeriodClose, member: str) -> dict[str, Any]:
-    """The member's leaf of a period's sum tree, or the proof that they have none."""
-    count = int(close.body["members"])
-    proof = stored_proof(conn, close.period, member, count)
-    if proof is not None:
-        position, amount, siblings = proof
-        return {
-            "period": close.period,
-            "index": position,
-            "amount_fen": amount,
-            "siblings": _nodes(siblings),
-        }
-    index, left, right = stored_neighbours(conn, close.period, member)
-    return {
-        "period": close.period,
-        "absent": {
-            "index": index,
-            "left": _neighbour(conn, close.period, left, count),
-            "right": _neighbour(conn, close.period, right, count),
-        },
-    }
-
-
-def _neighbour(
-    conn: Connection, period: str, leaf: tuple[str, int] | None, count: int
-) -> dict[str, Any] | None:
-    if leaf is None:
-        return None
-    proof = stored_proof(conn, period, leaf[0], count)
-    assert proof is not None  # the row was just read
-    return {"member": leaf[0], "amount_fen": leaf[1], "siblings": _nodes(proof[2])}
+def _contributions(
+    conn: Connection, covered: list[PeriodClose], member: str
+) -> list[dict[str, Any]]:
+    """The member's leaf of each covered period's sum tree, or the proof that they have
+    none (two bracketing leaves, statement.md §1): the proofs read in one batch."""
+    sizes = {c.period: int(c.body["members"]) for c in covered}
+    proofs = stored_proofs(conn, [(c.period, member, sizes[c.period]) for c in covered])
+    out: list[dict[str, Any]] = []
+    absent: list[tuple[dict[str, Any], tuple[str, int] | None, tuple[str, int] | None]] = []
+    for close, proof in zip(covered, proofs, strict=True):
+        if proof is not None:
+            position, amount, siblings = proof
+            out.append(
+                {
+                    "period": close.period,
+                    "index": position,
+                    "amount_fen": amount,
+                    "siblings": _nodes(siblings),
+                }
+            )
+            continue
+        index, left, right = stored_neighbours(conn, close.period, member)
+        entry: dict[str, Any] = {"period": close.period, "absent": {"index": index}}
+        absent.append((entry, left, right))
+        out.append(entry)
+    wanted = [
+        (str(entry["period"]), leaf[0], sizes[str(entry["period"])])
+        for entry, left, right in absent
+        for leaf in (left, right)
+        if leaf is not None
+    ]
+    found = iter(stored_proofs(conn, wanted))
+    for entry, left, right in absent:
+        for side, leaf in (("left", left), ("right", right)):
+            if leaf is None:
+                entry["absent"][side] = None
+                continue
+            proof = next(found)
+            assert proof is not None  # the row was just read
+            entry["absent"][side] = {
+                "member": leaf[0],
+                "amount_fen": leaf[1],
+                "siblings": _nodes(proof[2]),
+            }
+    return out
 
 
 def _closed(state: PlanState, period: str) -> PeriodClose:

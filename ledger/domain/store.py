@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text, inspect, select, text, tuple_, update
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, inspect, select, text, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, SQLModel
 
@@ -203,42 +203,111 @@ def bulk_insert(
         cursor.close()
 
 
-def stored_proof(
-    conn: Connection, period: str, member: str, size: int
-) -> tuple[int, int, list[sumtree.Node]] | None:
+Proof = tuple[int, int, list[sumtree.Node]]
+"""A member's (index, amount, siblings) in a period's sum tree."""
+
+
+def stored_proof(conn: Connection, period: str, member: str, size: int) -> Proof | None:
     """A member's (index, amount, siblings) in a period's stored tree of ``size`` leaves.
 
     Reads the member's row and only the chunks holding the O(log N) nodes the proof
     folds; None when the member was not counted in the period.
     """
-    row = conn.execute(
-        select(contribution_table.c.position, contribution_table.c.amount_fen).where(
-            contribution_table.c.period == period, contribution_table.c.member == member
-        )
-    ).first()
-    if row is None:
-        return None
-    index, amount = int(row[0]), int(row[1])
-    pieces = sumtree.proof_pieces(size, index)
-    wanted = {(level, i // NODES_PER_CHUNK) for sibling in pieces for level, i in sibling}
-    rows = conn.execute(
-        select(node_table.c.level, node_table.c.chunk, node_table.c.data).where(
-            node_table.c.period == period,
-            tuple_(node_table.c.level, node_table.c.chunk).in_(sorted(wanted)),
-        )
+    return stored_proofs(conn, [(period, member, size)])[0]
+
+
+def stored_proofs(conn: Connection, wanted: Sequence[tuple[str, str, int]]) -> list[Proof | None]:
+    """:func:`stored_proof` of each (period, member, size) in ``wanted``, in two queries
+    however many there are (a statement's periods of a year, say), reading only the
+    48 bytes of each node a proof folds."""
+    leaves = _leaves(conn, {(period, member) for period, member, _ in wanted})
+    pieces: list[list[list[tuple[int, int]]] | None] = []
+    for period, member, size in wanted:
+        leaf = leaves.get((period, member))
+        pieces.append(None if leaf is None else sumtree.proof_pieces(size, leaf[0]))
+    nodes = _nodes(
+        conn,
+        {
+            (period, level, i)
+            for (period, _, _), sibs in zip(wanted, pieces, strict=True)
+            for sib in sibs or ()
+            for level, i in sib
+        },
+    )
+    out: list[Proof | None] = []
+    for (period, member, _), sibs in zip(wanted, pieces, strict=True):
+        if sibs is None:
+            out.append(None)
+            continue
+        index, amount = leaves[(period, member)]
+        folded = [sumtree.fold([nodes[(period, level, i)] for level, i in sib]) for sib in sibs]
+        out.append((index, amount, folded))
+    return out
+
+
+# Plain SQL with the driver's own parameters: a statement's proofs fold a dozen nodes a
+# period, and building as many SQL expressions would cost more than reading them.
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _leaves(
+    conn: Connection, pairs: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(period, member) -> (position, amount) of the leaves among ``pairs``."""
+    if not pairs:
+        return {}
+    mark, terms, params = _mark(conn), [], []
+    periods_of: dict[str, list[str]] = {}
+    for period, member in sorted(pairs):
+        periods_of.setdefault(member, []).append(period)
+    for member, periods in periods_of.items():  # terms the primary key serves
+        terms.append(f"(member = {mark} AND period IN ({', '.join([mark] * len(periods))}))")
+        params += [member, *periods]
+    rows = conn.exec_driver_sql(
+        "SELECT period, member, position, amount_fen FROM contribution WHERE " + " OR ".join(terms),
+        tuple(params),
     ).all()
-    chunks = {(int(level), int(chunk)): bytes(data) for level, chunk, data in rows}
-    if len(chunks) != len(wanted):
-        missing = sorted(wanted - set(chunks))[0]
-        raise StoreError(f"period {period}: no stored tree chunk {missing} (level, chunk)")
+    return {(str(p), str(m)): (int(i), int(a)) for p, m, i, a in rows}
 
-    def node(level: int, i: int) -> bytes:
-        blob = chunks[(level, i // NODES_PER_CHUNK)]
-        at = (i % NODES_PER_CHUNK) * sumtree.NODE_SIZE
-        return blob[at : at + sumtree.NODE_SIZE]
 
-    siblings = [sumtree.fold([node(level, i) for level, i in sibling]) for sibling in pieces]
-    return index, amount, siblings
+def _nodes(
+    conn: Connection, wanted: set[tuple[str, int, int]]
+) -> dict[tuple[str, int, int], bytes]:
+    """(period, level, index) -> the packed node, each cut from its stored chunk in SQL."""
+    if not wanted:
+        return {}
+    mark = _mark(conn)
+    row = f"(CAST({mark} AS TEXT), CAST({mark} AS BIGINT), CAST({mark} AS BIGINT), "
+    row += f"CAST({mark} AS INTEGER))"
+    params: list[object] = []
+    order = sorted(wanted)
+    for period, level, i in order:
+        chunk, at = divmod(i, NODES_PER_CHUNK)
+        params += [period, level, chunk, at * sumtree.NODE_SIZE + 1]
+    found = conn.exec_driver_sql(
+        "SELECT v.column1, v.column2, v.column3, v.column4,"
+        f" substr(n.data, v.column4, {sumtree.NODE_SIZE})"
+        f" FROM (VALUES {', '.join([row] * len(order))}) AS v"
+        " JOIN contribution_node AS n"
+        " ON n.period = v.column1 AND n.level = v.column2 AND n.chunk = v.column3",
+        tuple(params),
+    ).all()
+    nodes: dict[tuple[str, int, int], bytes] = {}
+    for period, level, chunk, at, data in found:
+        index = int(chunk) * NODES_PER_CHUNK + (int(at) - 1) // sumtree.NODE_SIZE
+        nodes[(str(period), int(level), index)] = bytes(data)
+    if len(nodes) != len(wanted) or any(len(d) != sumtree.NODE_SIZE for d in nodes.values()):
+        period, level, i = sorted(
+            wanted - {k for k, d in nodes.items() if len(d) == sumtree.NODE_SIZE}
+        )[0]
+        raise StoreError(
+            f"period {period}: no stored tree node {i} at level {level} "
+            f"(chunk {i // NODES_PER_CHUNK})"
+        )
+    return nodes
 
 
 def stored_neighbours(
