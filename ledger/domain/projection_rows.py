@@ -13,7 +13,10 @@ rows it needs instead of replaying the log:
   with its member: no key is ever anyone else's (plan.md §4.1, §4.6);
 - ``plan_claim``: a claim and every step it has been through (JSON, :func:`encode_claim`);
 - ``plan_charge``: what each member was charged in one calendar year (the annual cap);
-- ``plan_money``: each payment and recovery, in the period it counts in.
+- ``plan_money``: each payment and recovery, in the period it counts in;
+- ``plan_movement``: per period, how many members joined in it, how many left in
+  it, and how many of those who joined in it hold a juror key: the plan's counts
+  without a scan of its members.
 
 Each member and claim row carries ``seq``, the last entry that changed it.
 """
@@ -98,7 +101,23 @@ money_table = Table(
     Column("claim", Text, nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
 )
-PROJECTION_TABLES = (core_table, member_table, claim_table, charge_table, money_table, key_table)
+movement_table = Table(
+    "plan_movement",
+    metadata,
+    Column("period", Text, primary_key=True),
+    Column("joins", BigInteger, nullable=False),
+    Column("leaves", BigInteger, nullable=False),
+    Column("jurors", BigInteger, nullable=False),
+)
+PROJECTION_TABLES = (
+    core_table,
+    member_table,
+    claim_table,
+    charge_table,
+    money_table,
+    key_table,
+    movement_table,
+)
 PAID, RECOVERED = "paid", "recovered"
 
 MemberRow = tuple[Any, ...]
@@ -133,6 +152,23 @@ def member_row(member: Member) -> MemberRow:
         member.recovery_effective,
         member.recovery_seq,
     )
+
+
+Movement = dict[str, tuple[int, int, int]]
+"""Period -> (joins, leaves, jurors): ``plan_movement`` rows, or changes to them."""
+
+
+def add_movement(into: Movement, member: Member, sign: int = 1) -> None:
+    """Count ``member`` in ``into`` (``sign`` -1: take them out): a join in the period
+    they joined in, with a juror if they hold a juror key, and a leave in the period
+    they left in."""
+    joined = period_open_at(member.joined)
+    joins, leaves, jurors = into.get(joined, (0, 0, 0))
+    into[joined] = (joins + sign, leaves, jurors + sign * (member.juror_key is not None))
+    if member.left is not None:
+        left = period_open_at(member.left)
+        joins, leaves, jurors = into.get(left, (0, 0, 0))
+        into[left] = (joins, leaves + sign, jurors)
 
 
 def parse_member_row(row: Any) -> Member:

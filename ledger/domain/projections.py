@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, MetaData, Table, delete, insert, inspect, select
+from sqlalchemy import BigInteger, Column, MetaData, Table, delete, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from ledger.domain.projection_rows import (
     PROJECTION_TABLES,
     SEQ,
+    Movement,
+    add_movement,
     charge_table,
     claim_row,
     claim_table,
@@ -32,6 +34,7 @@ from ledger.domain.projection_rows import (
     member_table,
     metadata,
     money_table,
+    movement_table,
 )
 from ledger.domain.state import PlanState
 from ledger.domain.stored_state import MEMBER_COLUMNS, Core, StoredPlanState, read_core
@@ -76,9 +79,28 @@ def _v2_member_keys(conn: Connection) -> None:
     metadata.create_all(conn, tables=[key_table])
 
 
+def _v3_movement(conn: Connection) -> None:
+    """Version 3: ``plan_movement``, the joins, leaves and jurors of each period, counted
+    once from the member rows (the writes keep it from then on)."""
+    metadata.create_all(conn, tables=[movement_table])
+    conn.execute(delete(movement_table))
+    conn.execute(
+        text(
+            "INSERT INTO plan_movement (period, joins, leaves, jurors) "
+            "SELECT period, SUM(joins), SUM(leaves), SUM(jurors) FROM ("
+            " SELECT joined_period AS period, 1 AS joins, 0 AS leaves,"
+            " CASE WHEN juror_key IS NULL THEN 0 ELSE 1 END AS jurors FROM plan_member"
+            " UNION ALL"
+            " SELECT left_period, 0, 1, 0 FROM plan_member WHERE left_period IS NOT NULL"
+            ") AS moved GROUP BY period"
+        )
+    )
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
     (1, _v1_projections),
     (2, _v2_member_keys),
+    (3, _v3_movement),
 )
 """Every schema step, in order; a step is never changed once released, only added to."""
 SCHEMA = MIGRATIONS[-1][0]
@@ -239,6 +261,7 @@ def compare(store: Store, state: PlanState) -> Difference | None:
             or _compare_claims(conn, state)
             or _compare_charges(conn, state)
             or _compare_money(conn, state)
+            or _compare_movement(conn, state)
         )
 
 
@@ -323,6 +346,17 @@ def _compare_money(conn: Connection, state: PlanState) -> Difference | None:
     stored = ((f"{p}/{int(s):012d}", (str(k), str(cl), int(a)), int(s)) for p, s, k, cl, a in rows)
     expected = ((f"{p}/{s:012d}", (k, cl, a), s) for p, s, k, cl, a in sorted(state.money))
     return _merge("plan_money", stored, expected)
+
+
+def _compare_movement(conn: Connection, state: PlanState) -> Difference | None:
+    c = movement_table.c
+    rows = conn.execute(select(c.period, c.joins, c.leaves, c.jurors).order_by(c.period))
+    stored = ((str(p), (int(j), int(n), int(u)), None) for p, j, n, u in rows)
+    counts: Movement = {}
+    for member in state.all_members():
+        add_movement(counts, member)
+    expected = ((p, counts[p], None) for p in sorted(counts))
+    return _merge("plan_movement", stored, expected)  # type: ignore[arg-type]
 
 
 __all__ = [

@@ -19,18 +19,19 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from ledger.domain.apportion import Apportionment
 from ledger.domain.model import Claim, Member, PeriodClose, WindDown
-from ledger.domain.periods import period_open_at
 from ledger.domain.projection_rows import (
     PAID,
     RECOVERED,
+    Movement,
+    add_movement,
     charge_table,
     claim_row,
     claim_table,
@@ -40,6 +41,7 @@ from ledger.domain.projection_rows import (
     member_row,
     member_table,
     money_table,
+    movement_table,
     parse_claim,
     parse_member_row,
 )
@@ -559,47 +561,63 @@ class StoredPlanState(PlanState):
         ]
 
     def member_counts(self, time: str) -> tuple[int, int, int]:
-        """(members active at ``time``, members ever, enrolled jurors), counted in SQL."""
+        """(members active at ``time``, members ever, enrolled jurors): from the per-period
+        counts when ``time`` is at or after the last entry (every join and leave is then
+        before it), else counted in SQL."""
+        rows = self.movement()
+        ever = sum(j for j, _, _ in rows.values())
+        jurors = sum(u for _, _, u in rows.values())
+        last = self._last_time()
+        if last is not None and time >= last:
+            return ever - sum(left for _, left, _ in rows.values()), ever, jurors
         m = member_table.c
         active = (m.joined <= time) & (m.left_at.is_(None) | (m.left_at > time))
         with self._conn() as conn:
-            row = conn.execute(
-                select(
-                    func.count(),
-                    func.coalesce(func.sum(case((active, 1), else_=0)), 0),
-                    func.count(m.juror_key),
-                )
-            ).one()
-        ever, active_count, jurors = int(row[0]), int(row[1]), int(row[2])
+            stored = conn.execute(select(func.count()).where(active)).scalar_one()
+        active_count = int(stored)
         for member in self._members.new():
-            ever += 1
             active_count += member.active_at(time)
-            jurors += member.juror_key is not None
-        for member, (left, _, juror_key, *_) in self._members.changed_from():
+        for member, (left, *_) in self._members.changed_from():
             was_active = member.joined <= time and (left is None or left > time)
             active_count += int(member.active_at(time)) - int(was_active)
-            jurors += int(member.juror_key is not None) - int(juror_key is not None)
         return active_count, ever, jurors
 
-    def movements(self) -> tuple[Counter[str], Counter[str]]:
-        """How many members joined, and how many left, in each period, grouped in SQL."""
-        m = member_table.c
+    def _last_time(self) -> str | None:
+        """The time of the last entry applied, if the log in this snapshot has it."""
+        if self.size == 0:
+            return None
+        assert self.reads is not None
         with self._conn() as conn:
-            joins = conn.execute(select(m.joined_period, func.count()).group_by(m.joined_period))
-            joined = Counter({str(p): int(n) for p, n in joins})
-            lefts = conn.execute(
-                select(m.left_period, func.count())
-                .where(m.left_period.is_not(None))
-                .group_by(m.left_period)
-            )
-            left = Counter({str(p): int(n) for p, n in lefts})
+            found = self.reads.store.entries_in(conn, [self.size - 1])
+        return parse_entry(found[0][1]).time if found else None
+
+    def movement(self) -> Movement:
+        """Per period: (joins, leaves, jurors who joined in it), as stored plus what this
+        state changed and has not saved."""
+        c = movement_table.c
+        with self._conn() as conn:
+            rows = conn.execute(select(c.period, c.joins, c.leaves, c.jurors)).all()
+        out: Movement = {str(p): (int(j), int(left), int(u)) for p, j, left, u in rows}
+        for period, (j, left, u) in self._movement_changes().items():
+            a, b, c_ = out.get(period, (0, 0, 0))
+            out[period] = (a + j, b + left, c_ + u)
+        return out
+
+    def _movement_changes(self) -> Movement:
+        changes: Movement = {}
         for member in self._members.new():
-            joined[period_open_at(member.joined)] += 1
-            if member.left is not None:
-                left[period_open_at(member.left)] += 1
-        for member, (was_left, *_) in self._members.changed_from():
-            if was_left is None and member.left is not None:
-                left[period_open_at(member.left)] += 1
+            add_movement(changes, member)
+        for member, (left, left_seq, juror_key, *_) in self._members.changed_from():
+            add_movement(changes, member)
+            before = replace(member, left=left, left_seq=left_seq, juror_key=juror_key)
+            add_movement(changes, before, -1)
+        return {p: d for p, d in changes.items() if d != (0, 0, 0)}
+
+    def movements(self) -> tuple[Counter[str], Counter[str]]:
+        """How many members joined, and how many left, in each period (stored counts)."""
+        rows = self.movement()
+        joined = Counter({p: j for p, (j, _, _) in rows.items() if j})
+        left = Counter({p: n for p, (_, n, _) in rows.items() if n})
         return joined, left
 
     def _money_in(self, period: str, kind: str) -> list[tuple[str, int]]:
@@ -693,6 +711,7 @@ class StoredPlanState(PlanState):
     def save(self, conn: Connection) -> None:
         """Write every row the applied entries changed, and the core, in ``conn``'s
         transaction (the one appending those entries)."""
+        _save_movement(conn, self._movement_changes())
         new_members = self._members.new()
         if new_members:  # COPY on PostgreSQL, the driver's executemany on SQLite
             bulk_insert(
@@ -732,6 +751,25 @@ class StoredPlanState(PlanState):
         self._charges.clear()
         self._new_jurors.clear()
         self._new_keys.clear()
+
+
+def _save_movement(conn: Connection, changes: Movement) -> None:
+    """Add ``changes`` to the ``plan_movement`` rows (ON CONFLICT ... DO UPDATE, on both)."""
+    if not changes:
+        return
+    conn.execute(
+        text(
+            "INSERT INTO plan_movement (period, joins, leaves, jurors) "
+            "VALUES (:period, :joins, :leaves, :jurors) "
+            "ON CONFLICT (period) DO UPDATE SET joins = plan_movement.joins + excluded.joins, "
+            "leaves = plan_movement.leaves + excluded.leaves, "
+            "jurors = plan_movement.jurors + excluded.jurors"
+        ),
+        [
+            {"period": p, "joins": j, "leaves": left, "jurors": u}
+            for p, (j, left, u) in sorted(changes.items())
+        ],
+    )
 
 
 def _save_charges(conn: Connection, year: int, added: Mapping[str, int]) -> None:

@@ -26,10 +26,11 @@ from ledger.domain.projection_rows import (
     member_row,
     member_table,
     money_table,
+    movement_table,
     parse_claim,
     parse_member_row,
 )
-from ledger.domain.projections import SCHEMA, behind, rebuild, schema_version
+from ledger.domain.projections import SCHEMA, behind, rebuild, schema_table, schema_version
 from ledger.domain.replay import replay_plan
 from ledger.domain.requests import RequestDocument, sign_request
 from ledger.domain.stored_state import Core
@@ -154,6 +155,7 @@ def test_a_rebuild_gives_identical_tables(shared: tuple[Ledger, str]) -> None:
     [
         (member_table, {"age_band": "60-65"}, "projection plan_member, row m-"),
         (charge_table, {"amount_fen": 1}, "projection plan_charge, row 20"),
+        (movement_table, {"joins": 1_000_000}, "projection plan_movement, row 20"),
     ],
 )
 def test_check_names_the_first_row_that_differs(
@@ -314,3 +316,36 @@ def test_check_names_a_payment_moved_to_another_seq_and_tables_ahead_of_the_log(
     result = run("--db", db_url, "check")
     assert result.exit_code == EXIT_MISMATCH
     assert "projection plan_core: expected at most the log's" in result.output
+
+
+def test_a_ledger_of_schema_2_gets_its_movement_counted_from_the_member_rows(
+    shared: tuple[Ledger, str],
+) -> None:
+    demo, _ = shared
+    before = dump(demo.store)
+    assert before["plan_movement"]
+    with demo.store.writer() as conn:
+        conn.execute(text("DROP TABLE plan_movement"))
+        conn.execute(update(schema_table).values(version=2))
+    Plan(demo)
+    with demo.store.reader() as conn:
+        assert schema_version(conn) == SCHEMA
+    assert dump(demo.store) == before
+
+
+def test_counts_come_from_the_movement_rows_and_agree_with_the_members(
+    shared: tuple[Ledger, str],
+) -> None:
+    demo, _ = shared
+    _, replayed = replay_plan(demo.store)
+    view = PlanView(demo.log)
+    state = view.state()
+    members = list(replayed.members.values())
+    times = sorted({m.joined for m in members} | {m.left for m in members if m.left})
+    # after the last entry (the rows' sums), and at earlier times (counted in SQL)
+    for when in ("9999-01-01T00:00:00Z", times[-1], times[len(times) // 2], times[0]):
+        assert state.member_counts(when) == replayed.member_counts(when), when
+    active, ever, jurors = state.member_counts("9999-01-01T00:00:00Z")
+    assert ever == len(members) > 0
+    assert active == ever - sum(1 for m in members if m.left is not None)
+    assert jurors == sum(1 for m in members if m.juror_key is not None) > 0
