@@ -85,18 +85,33 @@ def _compute(state: PlanState, period: str, time: str) -> PeriodClose:
     paid = state.paid_in_period(period)
     recovered = state.recovered_in_period(period)
     aid = sum(a for _, a in paid) - sum(a for _, a in recovered)
-    before = state.year_charges(parse_time(cut).year)
-    counted = state.counted_ids(cut)
-    result = apportion(
+    year = parse_time(cut).year
+    spool = state.spool_close(
+        period,
+        cut,
+        year,
         aid_fen=aid,
         fee_bp=rules.fee_bp,
         carry_in_fen=state.last_carry_out(),
         annual_cap_fen=rules.annual_cap_fen,
-        members=[(m, before.get(m, 0)) for m in counted],
     )
-    charges = result.charges
-    tree = sumtree.levels([sumtree.leaf_packed(period, m, charges[m]) for m in counted])
-    root = sumtree.root(tree)
+    tree: sumtree.Tree = []
+    counted: list[str] = []
+    if spool is not None:  # a large plan's stored members, streamed in bounded memory
+        result, root = spool.apportionment, spool.root
+    else:
+        before = state.year_charges(year)
+        counted = state.counted_ids(cut)
+        result = apportion(
+            aid_fen=aid,
+            fee_bp=rules.fee_bp,
+            carry_in_fen=state.last_carry_out(),
+            annual_cap_fen=rules.annual_cap_fen,
+            members=[(m, before.get(m, 0)) for m in counted],
+        )
+        charges = result.charges
+        tree = sumtree.levels([sumtree.leaf_packed(period, m, charges[m]) for m in counted])
+        root = sumtree.root(tree)
     body = {
         "period": period,
         "cutoff": cut,
@@ -113,7 +128,7 @@ def _compute(state: PlanState, period: str, time: str) -> PeriodClose:
         "contribution_root": base64.b64encode(root.hash).decode(),
         "contribution_total_fen": root.total,
     }
-    return PeriodClose(period, body, result, tree, counted)
+    return PeriodClose(period, body, result, tree, counted, spool=spool)
 
 
 def closed(state: PlanState, entry: Entry, rules: Rules) -> None:
@@ -127,5 +142,5 @@ def closed(state: PlanState, entry: Entry, rules: Rules) -> None:
         if found != expected or type(found) is not type(expected):
             raise RuleError(rule, f"period {period}: expected {key} {expected!r}, found {found!r}")
     year = parse_time(close.body["cutoff"]).year
-    state.add_charges(year, close.apportionment.charges)
+    state.add_close_charges(year, close)
     state.add_closed(close)

@@ -8,10 +8,13 @@ holds them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.domain import sumtree
 from ledger.domain.apportion import Apportionment
+
+if TYPE_CHECKING:
+    from ledger.domain.close_stream import SpooledClose
 
 
 @dataclass(slots=True)
@@ -149,3 +152,6 @@ class PeriodClose:
     members: list[str]
     seq: int = -1
     time: str = ""
+    spool: SpooledClose | None = None
+    """Where a close streamed over stored members keeps its rows (then ``tree`` and
+    ``members`` are empty, and so are the apportionment's ``charges``)."""

@@ -29,6 +29,7 @@ from ledger.domain.errors import RuleError
 from ledger.domain.projections import behind, catch_up, tables_at
 from ledger.domain.store import (
     create_plan_schema,
+    store_chunks,
     store_tree,
 )
 from ledger.domain.stored_state import StoredPlanState, read_core
@@ -127,9 +128,19 @@ class PlanCore:
                     assert cached is not None
                     assert cached[1].body == state.closed[-1].body
                     close = cached[1]
-                    store_tree(
-                        conn, close.period, close.members, close.apportionment.charges, close.tree
-                    )
+                    if close.spool is not None:
+                        store_chunks(
+                            conn, close.period, close.spool.charges(), close.spool.levels()
+                        )
+                        close.spool.discard()
+                    else:
+                        store_tree(
+                            conn,
+                            close.period,
+                            close.members,
+                            close.apportionment.charges,
+                            close.tree,
+                        )
                     state.close_cache = None
             state.save(conn)
         except BaseException:

@@ -169,6 +169,7 @@ def apply_in_memory(store: Store, state: StoredPlanState, size: int, conn: Conne
     """Apply entries up to ``size`` to ``state`` without writing anything, reading the
     entries and the rows through ``conn``: the snapshot the state was loaded in."""
     state.bind(conn)
+    state.spool_closes = False  # a close among them is computed in memory: nothing written
     for start in range(state.size, size, CHUNK):
         entries = [
             parse_entry(raw) for _, raw in store.entry_bytes(conn, start, min(size, start + CHUNK))

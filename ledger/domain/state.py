@@ -24,6 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from ledger.domain import claims, closing, decisions, key_changes, members, panel
 from ledger.domain.errors import RuleError
@@ -35,6 +36,9 @@ from ledger.domain.rules import Rules, admit, in_force, parse_rules
 from ledger.errors import ChainError
 from ledger.log.entry import GENESIS_TYPE, RETIRED_TYPE, Entry
 from ledger.publish.note import Verifier, parse_verifier_key
+
+if TYPE_CHECKING:
+    from ledger.domain.close_stream import SpooledClose
 
 OPERATOR_ACTOR_RE = re.compile(r"\Aoperator(:[A-Za-z0-9._@-]{1,128})?\Z")
 
@@ -218,6 +222,16 @@ class PlanState:
         """Credit a recovery (entry ``seq``) to ``period``."""
         self.recovered_in.setdefault(period, []).append((claim, amount))
         self.money.append((period, seq, RECOVERED, claim, amount))
+
+    def spool_close(
+        self, period: str, cutoff: str, year: int, **figures: int
+    ) -> SpooledClose | None:
+        """A close streamed over stored members (the stored state's); None: in memory."""
+        return None
+
+    def add_close_charges(self, year: int, close: PeriodClose) -> None:
+        """Add a closed period's charges to each member's total for ``year``."""
+        self.add_charges(year, close.apportionment.charges)
 
     def add_charges(self, year: int, charges: Mapping[str, int]) -> None:
         """Add a closed period's charges to each member's total for ``year``."""

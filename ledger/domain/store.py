@@ -10,7 +10,7 @@ like the log's tables; they let the API prove a member's charge in O(log N) read
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, LargeBinary, Text, inspect, select, text, update
@@ -166,6 +166,34 @@ def store_tree(
             )
     if rows:
         conn.execute(node_table.insert(), rows)
+
+
+def store_chunks(
+    conn: Connection,
+    period: str,
+    rows: Iterable[list[tuple[str, int]]],
+    levels: Iterable[tuple[int, Iterable[bytes]]],
+) -> None:
+    """:func:`store_tree` for a tree too large to hold: the leaves as batches of
+    (member, amount) in member order, each level as its chunks of packed nodes."""
+    position = 0
+    for batch in rows:
+        bulk_insert(
+            conn,
+            "contribution",
+            ("period", "member", "position", "amount_fen"),
+            [(period, m, position + i, amount) for i, (m, amount) in enumerate(batch)],
+        )
+        position += len(batch)
+    for level, chunks in levels:
+        pending: list[dict[str, Any]] = []
+        for number, data in enumerate(chunks):
+            pending.append({"period": period, "level": level, "chunk": number, "data": data})
+            if len(pending) == 1_000:
+                conn.execute(node_table.insert(), pending)
+                pending = []
+        if pending:
+            conn.execute(node_table.insert(), pending)
 
 
 def load_tree(conn: Connection, period: str) -> sumtree.Tree:

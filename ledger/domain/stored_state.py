@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from ledger.domain.apportion import Apportionment
+from ledger.domain.close_stream import SpooledClose, spool_close
 from ledger.domain.model import Claim, Member, PeriodClose, WindDown
 from ledger.domain.projection_rows import (
     PAID,
@@ -320,6 +321,10 @@ class StoredPlanState(PlanState):
     _new_keys: dict[str, tuple[str, int]] = field(default_factory=dict)
     _held: dict[str, str | None] = field(default_factory=dict)
     """Who held each key a batch names, as read before it was applied (prefetch)."""
+    spool_closes: bool = True
+    """Whether a period close streams the members and spools its rows to files (bounded
+    memory; its charges are then written at once); a view that may write nothing
+    computes a close in memory."""
 
     @classmethod
     def load(cls, store: Store, conn: Connection | None = None) -> StoredPlanState:
@@ -512,6 +517,119 @@ class StoredPlanState(PlanState):
         ids_touched = {t.id for t in touched}
         kept = [i for i in counted if i not in ids_touched]
         return sorted(kept + [t.id for t in touched if t.counted_at(cutoff)])
+
+    def spool_close(
+        self, period: str, cutoff: str, year: int, **figures: int
+    ) -> SpooledClose | None:
+        """The close of ``period`` streamed over the member rows in bounded memory
+        (:mod:`ledger.domain.close_stream`; ``figures`` as its :func:`spool_close`
+        takes them), read in one snapshot; None for a state that may write nothing."""
+        if not self.spool_closes:
+            return None
+        if self.bound:
+            return self._spool(period, cutoff, year, figures)
+        assert self.reads is not None
+        with self.reads.store.snapshot() as conn:
+            self.bind(conn)
+            try:
+                return self._spool(period, cutoff, year, figures)
+            finally:
+                self.bind(None)
+
+    def _spool(self, period: str, cutoff: str, year: int, figures: dict[str, int]) -> SpooledClose:
+        touched = {m.id: m for m in [*self._members.new(), *self._members.changed()]}
+        return spool_close(
+            period,
+            self._counted_with_charges(cutoff, year, touched),
+            self._counted_count(cutoff),
+            **figures,
+        )
+
+    def _counted_count(self, cutoff: str) -> int:
+        m = member_table.c
+        with self._conn() as conn:
+            stored = conn.execute(
+                select(func.count()).where(
+                    m.joined < cutoff, m.left_at.is_(None) | (m.left_at >= cutoff)
+                )
+            ).scalar_one()
+        count = int(stored) + sum(member.counted_at(cutoff) for member in self._members.new())
+        for member, (left, *_) in self._members.changed_from():
+            count += int(member.counted_at(cutoff)) - int(
+                replace(member, left=left).counted_at(cutoff)
+            )
+        return count
+
+    def _counted_with_charges(
+        self, cutoff: str, year: int, touched: dict[str, Member]
+    ) -> Iterator[tuple[str, int]]:
+        """(member, charged earlier in ``year``) of every member counted at ``cutoff``,
+        in id order: stored rows a page at a time, merged with this state's changes."""
+        pending = self._charges.get(year, {})
+        mine = iter(sorted(self._touched_charges(cutoff, year, touched).items()))
+        next_mine = next(mine, None)
+        m, c = member_table.c, charge_table.c
+        last = ""
+        while True:
+            with self._conn() as conn:
+                rows = conn.execute(
+                    select(m.member, func.coalesce(c.amount_fen, 0))
+                    .select_from(
+                        member_table.outerjoin(
+                            charge_table, (c.year == year) & (c.member == m.member)
+                        )
+                    )
+                    .where(
+                        m.member > last,
+                        m.joined < cutoff,
+                        m.left_at.is_(None) | (m.left_at >= cutoff),
+                    )
+                    .order_by(m.member)
+                    .limit(STREAM_CHUNK)
+                ).all()
+            for member, charged in rows:
+                member = str(member)
+                while next_mine is not None and next_mine[0] < member:
+                    yield next_mine
+                    next_mine = next(mine, None)
+                if member not in touched:
+                    yield member, int(charged) + pending.get(member, 0)
+            if len(rows) < STREAM_CHUNK:
+                break
+            last = str(rows[-1][0])
+        while next_mine is not None:
+            yield next_mine
+            next_mine = next(mine, None)
+
+    def _touched_charges(
+        self, cutoff: str, year: int, touched: dict[str, Member]
+    ) -> dict[str, int]:
+        """What each changed or new member counted at ``cutoff`` was charged in ``year``."""
+        counted = sorted(i for i, member in touched.items() if member.counted_at(cutoff))
+        pending = self._charges.get(year, {})
+        out = {i: pending.get(i, 0) for i in counted}
+        c = charge_table.c
+        for start in range(0, len(counted), 1_000):
+            with self._conn() as conn:
+                rows = conn.execute(
+                    select(c.member, c.amount_fen).where(
+                        c.year == year, c.member.in_(counted[start : start + 1_000])
+                    )
+                ).all()
+            for member, amount in rows:
+                out[str(member)] += int(amount)
+        return out
+
+    def add_close_charges(self, year: int, close: PeriodClose) -> None:
+        """Add a closed period's charges to the year's rows: at once, through the
+        writer's transaction this state is bound to, for a spooled close."""
+        if close.spool is None:
+            self.add_charges(year, close.apportionment.charges)
+            return
+        with self._conn() as conn:
+            for batch in close.spool.charges():
+                _save_charges(conn, year, dict(batch))
+        self._charged_years.pop(year, None)
 
     def all_members(self) -> Iterator[Member]:
         """Every member who ever joined, in id order."""
