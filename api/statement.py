@@ -95,8 +95,9 @@ def _required_seqs(
     if index > 0:
         seqs.add(state.closed[index - 1].seq)
     seqs.update(c.seq for c in covered)
-    for claim_id in _claims_of(state, close):
-        claim = state.claims[claim_id]
+    claims = [state.claims[claim_id] for claim_id in _claims_of(state, close)]
+    state.read_members({c.member for c in claims} | {j for c in claims for j in c.pool or []})
+    for claim in claims:
         seqs.update(s for s, _, _ in claim.history if s <= close.seq)
         seqs.add(state.members[claim.member].joined_seq)
         for juror in claim.pool or []:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -94,6 +94,9 @@ class PlanState:
         if self.closed:
             return next_period(self.closed[-1].period)
         return self.first_period
+
+    def read_members(self, members: Iterable[str]) -> None:
+        """Read these members at once, where reading each costs (the stored state)."""
 
     def member(self, member: str) -> Member | None:
         """The member with this id, if they joined."""

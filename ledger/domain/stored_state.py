@@ -395,6 +395,11 @@ class StoredPlanState(PlanState):
             for key in chunk:
                 self._held[key] = None if found.get(key) is None else str(found[key])
 
+    def read_members(self, members: Iterable[str]) -> None:
+        """Read these members' rows at once (a statement names a period's claimants and
+        jurors), so that looking each up reads nothing more."""
+        self._members.prefetch(members, _fetch_members, lambda m: m.id)
+
     def forget_rows(self) -> None:
         """Drop the rows read so far (after :meth:`save`), to bound a long replay's memory."""
         assert self.reads is not None
