@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import struct
 import tempfile
 import weakref
 from collections.abc import Iterable, Iterator
@@ -31,6 +32,18 @@ from ledger.domain.store import NODES_PER_CHUNK
 
 ROWS_PER_BATCH = 50_000
 """Contribution rows read back and written at a time."""
+_ROW = struct.Struct(">10sQ")
+"""A spooled contribution row: the member id's 10 bytes (specs/plan.md §1), the charge."""
+
+
+def _row(member: str, charge: int) -> bytes:
+    try:
+        raw = bytes.fromhex(member[2:]) if member.startswith("m-") else b""
+    except ValueError:
+        raw = b""
+    if len(raw) != 10 or "m-" + raw.hex() != member:
+        raise ApportionError(f"expected a member id m- and 20 hex digits, found {member!r}")
+    return _ROW.pack(raw, charge)
 
 
 @dataclass
@@ -50,15 +63,8 @@ class SpooledClose:
     def charges(self) -> Iterator[list[tuple[str, int]]]:
         """Each counted member's charge, in id order, in batches."""
         with (self.folder / "leaves").open("rb") as data:
-            batch: list[tuple[str, int]] = []
-            for line in data:
-                member, charge = line.decode().split("\t")
-                batch.append((member, int(charge)))
-                if len(batch) == ROWS_PER_BATCH:
-                    yield batch
-                    batch = []
-            if batch:
-                yield batch
+            while chunk := data.read(_ROW.size * ROWS_PER_BATCH):
+                yield [("m-" + raw.hex(), charge) for raw, charge in _ROW.iter_unpack(chunk)]
 
     def levels(self) -> Iterator[tuple[int, Iterator[bytes]]]:
         """Each level of the tree's complete subtrees: (level, its chunks of packed nodes,
@@ -153,7 +159,7 @@ def spool_close(
                     subsidy += share - charge
                 total += charge
                 seen += 1
-                leaves.write(f"{member}\t{charge}\n".encode())
+                leaves.write(_row(member, charge))
                 levels.add(sumtree.leaf_packed(period, member, charge))
         if seen != count:
             raise ApportionError(f"expected {count} members counted, found {seen}")

@@ -573,25 +573,23 @@ class StoredPlanState(PlanState):
         pending = self._charges.get(year, {})
         mine = iter(sorted(self._touched_charges(cutoff, year, touched).items()))
         next_mine = next(mine, None)
-        m, c = member_table.c, charge_table.c
+        mark = "?" if self._dialect() == "sqlite" else "%s"
+        page = (  # plain SQL: a close reads every member, and this is its inner loop
+            "SELECT m.member, COALESCE(c.amount_fen, 0) FROM plan_member AS m "
+            f"LEFT JOIN plan_charge AS c ON c.year = {mark} AND c.member = m.member "
+            f"WHERE m.member > {mark} AND m.joined < {mark} "
+            f"AND (m.left_at IS NULL OR m.left_at >= {mark}) "
+            f"ORDER BY m.member LIMIT {mark}"
+        )
         last = ""
         while True:
             with self._conn() as conn:
-                rows = conn.execute(
-                    select(m.member, func.coalesce(c.amount_fen, 0))
-                    .select_from(
-                        member_table.outerjoin(
-                            charge_table, (c.year == year) & (c.member == m.member)
-                        )
-                    )
-                    .where(
-                        m.member > last,
-                        m.joined < cutoff,
-                        m.left_at.is_(None) | (m.left_at >= cutoff),
-                    )
-                    .order_by(m.member)
-                    .limit(STREAM_CHUNK)
-                ).all()
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.execute(page, (year, last, cutoff, cutoff, STREAM_CHUNK))
+                    rows = cursor.fetchall()
+                finally:
+                    cursor.close()
             for member, charged in rows:
                 member = str(member)
                 while next_mine is not None and next_mine[0] < member:
@@ -605,6 +603,10 @@ class StoredPlanState(PlanState):
         while next_mine is not None:
             yield next_mine
             next_mine = next(mine, None)
+
+    def _dialect(self) -> str:
+        assert self.reads is not None
+        return self.reads.store.dialect
 
     def _touched_charges(
         self, cutoff: str, year: int, touched: dict[str, Member]
