@@ -8,6 +8,8 @@ contribution rows, and each level of the tree's complete subtrees (the level abo
 gets a node each time the one below completes a pair). It keeps only one unpaired
 node per level, so its memory does not grow with the members; the root folds the
 right edge, one node per set bit of the member count, as :func:`sumtree.root` does.
+A large close hashes each full range of :data:`RANGE` leaves (an aligned complete
+subtree) in a worker process, one per core but one, and takes their levels in order.
 
 :class:`SpooledClose` then writes those rows in the transaction that appends the
 ``period.closed`` entry (:meth:`SpooledClose.store`) and adds the charges to the
@@ -17,11 +19,16 @@ year's rows (:meth:`SpooledClose.charges`), reading its files back in batches.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import os
 import shutil
 import struct
 import tempfile
 import weakref
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -93,13 +100,16 @@ class _Levels:
         self._files: list[BinaryIO] = []
         self._pending: list[bytes | None] = []  # the unpaired last node of each level
 
-    def add(self, node: bytes) -> None:
-        level = 0
+    def _file(self, level: int) -> BinaryIO:
+        while level >= len(self._files):
+            self._files.append((self._folder / f"level-{len(self._files)}").open("wb"))
+            self._pending.append(None)
+        return self._files[level]
+
+    def add(self, node: bytes, level: int = 0) -> None:
+        """Add the next node of ``level`` (every level below it complete: no node unpaired)."""
         while True:
-            if level == len(self._files):
-                self._files.append((self._folder / f"level-{level}").open("wb"))
-                self._pending.append(None)
-            self._files[level].write(node)
+            self._file(level).write(node)
             left = self._pending[level]
             if left is None:
                 self._pending[level] = node
@@ -107,6 +117,15 @@ class _Levels:
             self._pending[level] = None
             node = sumtree.interior_packed(left, node)
             level += 1
+
+    def add_range(self, levels: list[bytes]) -> None:
+        """Add the next :data:`RANGE` leaves' complete subtree, given as its levels'
+        nodes (:func:`subtree`); the leaves so far fill whole ranges."""
+        for level, nodes in enumerate(levels[:-1]):
+            self._file(level).write(nodes)
+            if self._pending[level] is not None:
+                raise ValueError(f"a range added after an unpaired node of level {level}")
+        self.add(levels[-1], RANGE_LEVELS)
 
     def close(self) -> None:
         """Close the files."""
@@ -122,6 +141,77 @@ class _Levels:
         for left in right[1:]:
             current = sumtree.interior_packed(left, current)
         return sumtree.Node.unpack(current)
+
+
+RANGE_LEVELS = 14
+RANGE = 1 << RANGE_LEVELS
+"""Leaves a worker process hashes at a time: a complete subtree (RFC 9162's shape puts
+the leaves of any aligned power-of-two range under one node)."""
+PARALLEL_FROM = 16 * RANGE
+"""Members from which a close hashes its ranges in other processes (below, starting
+them costs more than it saves)."""
+
+
+def subtree(period: str, members: list[tuple[str, int]]) -> list[bytes]:
+    """The levels of the complete subtree over ``members``' leaves (a power of two of
+    them), each level's packed nodes joined, the leaves first and the root last."""
+    level = [sumtree.leaf_packed(period, member, charge) for member, charge in members]
+    out = [b"".join(level)]
+    while len(level) > 1:
+        pair = sumtree.interior_packed
+        level = [pair(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        out.append(b"".join(level))
+    return out
+
+
+class _Hashers:
+    """Full ranges of leaves hashed by worker processes, their levels taken in order."""
+
+    def __init__(self, period: str, levels: _Levels, workers: int) -> None:
+        self._period = period
+        self._levels = levels
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        if workers > 0:
+            try:  # not forked: a worker must hold none of this process's connections
+                self._pool = ProcessPoolExecutor(
+                    workers, mp_context=multiprocessing.get_context("forkserver")
+                )
+            except (OSError, ValueError):
+                self._pool = None
+        self._waiting: deque[tuple[Future[list[bytes]], list[tuple[str, int]]]] = deque()
+
+    def add(self, members: list[tuple[str, int]]) -> None:
+        """Hash a full range (:data:`RANGE` members) here or in a worker."""
+        if self._pool is None:
+            self._levels.add_range(subtree(self._period, members))
+            return
+        try:
+            future = self._pool.submit(subtree, self._period, members)
+        except BrokenProcessPool:
+            self._pool = None
+            self.add(members)
+            return
+        self._waiting.append((future, members))
+        while len(self._waiting) > 2 * self._workers:
+            self._take()
+
+    def _take(self) -> None:
+        future, members = self._waiting.popleft()
+        try:
+            levels = future.result()
+        except BrokenProcessPool:  # a worker lost: this range is hashed here
+            levels = subtree(self._period, members)
+        self._levels.add_range(levels)
+
+    def finish(self) -> None:
+        """Take every range handed out, in order."""
+        while self._waiting:
+            self._take()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def spool_close(
@@ -146,7 +236,14 @@ def spool_close(
         levels = _Levels(folder)
         total = subsidy = capped = seen = 0
         previous = ""
-        with (folder / "leaves").open("wb") as leaves, contextlib.closing(levels):
+        batch: list[tuple[str, int]] = []
+        workers = (os.cpu_count() or 1) - 1 if count >= PARALLEL_FROM else 0
+        hashers = _Hashers(period, levels, workers)
+        with (
+            (folder / "leaves").open("wb") as leaves,
+            contextlib.closing(levels),
+            contextlib.closing(hashers),
+        ):
             for member, before in counted:
                 if not previous < member:
                     raise ApportionError(
@@ -160,6 +257,12 @@ def spool_close(
                 total += charge
                 seen += 1
                 leaves.write(_row(member, charge))
+                batch.append((member, charge))
+                if len(batch) == RANGE:
+                    hashers.add(batch)
+                    batch = []
+            hashers.finish()
+            for member, charge in batch:  # the last range, not full: here
                 levels.add(sumtree.leaf_packed(period, member, charge))
         if seen != count:
             raise ApportionError(f"expected {count} members counted, found {seen}")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ledger.domain import sumtree
+from ledger.domain import close_stream, sumtree
 from ledger.domain.apportion import ApportionError, apportion
 from ledger.domain.close_stream import spool_close
 from ledger.domain.store import NODES_PER_CHUNK
@@ -51,6 +53,41 @@ def test_a_streamed_close_is_the_close_in_memory(n: int) -> None:
     finally:
         spooled.discard()
     assert not spooled.folder.exists()
+
+
+@pytest.mark.parametrize("workers", [False, True])
+@pytest.mark.parametrize("n", [8, 9, 40, 64, 100])
+def test_ranges_hashed_apart_make_the_same_tree(
+    n: int, workers: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full ranges of leaves (8 here) hashed as subtrees, here or in a worker process,
+    joined with the leaves of the last range: the same tree as hashing leaf by leaf."""
+    monkeypatch.setattr(close_stream, "RANGE_LEVELS", 3)
+    monkeypatch.setattr(close_stream, "RANGE", 8)
+    monkeypatch.setattr(close_stream, "PARALLEL_FROM", 16 if workers else 10**9)
+    monkeypatch.setattr(close_stream.os, "cpu_count", lambda: 2)
+    pools: list[object] = []
+
+    class Pool(ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            pools.append(self)
+
+    monkeypatch.setattr(close_stream, "ProcessPoolExecutor", Pool)
+    counted = members(n, 7 * n)
+    figures = {"aid_fen": 90_000, "fee_bp": 600, "carry_in_fen": 0}
+    spooled = spool_close(PERIOD, iter(counted), n, annual_cap_fen=CAP, **figures)
+    try:
+        charges = apportion(members=counted, annual_cap_fen=CAP, **figures).charges
+        tree = sumtree.levels([sumtree.leaf_packed(PERIOD, m, charges[m]) for m, _ in counted])
+        assert spooled.root == sumtree.root(tree)
+        stored = {level: b"".join(data) for level, data in spooled.levels()}
+        assert [stored[level] for level in range(len(tree)) if tree[level]] == [
+            b"".join(nodes) for nodes in tree if nodes
+        ]
+        assert len(pools) == (1 if workers and n >= 16 else 0)
+    finally:
+        spooled.discard()
 
 
 def test_members_out_of_order_or_miscounted_are_refused_and_nothing_is_left(
