@@ -59,10 +59,8 @@ def apportion(
     ``members`` lists each member counted at the cutoff with what they were charged
     earlier in the same calendar year.
     """
-    fee_fen = fee(aid_fen, fee_bp)
-    due = aid_fen + fee_fen - carry_in_fen
     count = len(members)
-    share = -(-due // count) if due > 0 and count > 0 else 0
+    fee_fen, due, share = shares(aid_fen, fee_bp, carry_in_fen, count)
     carry_out = share * count - due
     charges: dict[str, int] = {}
     subsidy = 0
@@ -70,7 +68,7 @@ def apportion(
     for member, charged_before in members:
         if member in charges:
             raise ApportionError(f"expected each member once, found {member} twice")
-        charge = min(share, max(0, annual_cap_fen - charged_before))
+        charge = capped_charge(share, annual_cap_fen, charged_before)
         charges[member] = charge
         if charge < share:
             capped += 1
@@ -91,10 +89,23 @@ def apportion(
     return result
 
 
-def check_conservation(a: Apportionment) -> None:
-    """Σ charges = aid + fee - carry_in + carry_out - subsidy (specs/plan.md §8.2)."""
+def shares(aid_fen: int, fee_bp: int, carry_in_fen: int, count: int) -> tuple[int, int, int]:
+    """(fee, due, share) of a period of ``count`` members (specs/plan.md §8.2): the share
+    is the due amount divided among them, rounded up."""
+    fee_fen = fee(aid_fen, fee_bp)
+    due = aid_fen + fee_fen - carry_in_fen
+    return fee_fen, due, (-(-due // count) if due > 0 and count > 0 else 0)
+
+
+def capped_charge(share: int, annual_cap_fen: int, charged_before: int) -> int:
+    """A member's charge: the share, up to what the annual cap leaves them (§8.2)."""
+    return min(share, max(0, annual_cap_fen - charged_before))
+
+
+def check_conservation(a: Apportionment, total_fen: int | None = None) -> None:
+    """Σ charges = aid + fee - carry_in + carry_out - subsidy (specs/plan.md §8.2);
+    ``total_fen`` is Σ charges when ``a`` does not hold them."""
+    total = a.total_fen if total_fen is None else total_fen
     expected = a.aid_fen + a.fee_fen - a.carry_in_fen + a.carry_out_fen - a.subsidy_fen
-    if a.total_fen != expected:
-        raise ApportionError(
-            f"expected members to be charged {expected} fen in all, found {a.total_fen}"
-        )
+    if total != expected:
+        raise ApportionError(f"expected members to be charged {expected} fen in all, found {total}")

@@ -34,7 +34,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ledger.domain import sumtree
-from ledger.domain.apportion import ApportionError, Apportionment, fee
+from ledger.domain.apportion import (
+    ApportionError,
+    Apportionment,
+    capped_charge,
+    check_conservation,
+    shares,
+)
 from ledger.domain.store import NODES_PER_CHUNK
 
 ROWS_PER_BATCH = 50_000
@@ -228,9 +234,7 @@ def spool_close(
     were charged earlier in the calendar year, in strictly increasing id order), and
     spool its rows: the same figures and tree as :func:`ledger.domain.apportion.apportion`
     and :func:`sumtree.levels` over the same members."""
-    fee_fen = fee(aid_fen, fee_bp)
-    due = aid_fen + fee_fen - carry_in_fen
-    share = -(-due // count) if due > 0 and count > 0 else 0
+    fee_fen, due, share = shares(aid_fen, fee_bp, carry_in_fen, count)
     folder = Path(tempfile.mkdtemp(prefix="tally-close-"))
     try:
         levels = _Levels(folder)
@@ -250,7 +254,7 @@ def spool_close(
                         f"expected members in increasing id order, found {member} after {previous}"
                     )
                 previous = member
-                charge = min(share, max(0, annual_cap_fen - before))
+                charge = capped_charge(share, annual_cap_fen, before)
                 if charge < share:
                     capped += 1
                     subsidy += share - charge
@@ -279,9 +283,7 @@ def spool_close(
             capped_members=capped,
             charges={},
         )
-        expected = aid_fen + fee_fen - carry_in_fen + result.carry_out_fen - subsidy
-        if total != expected:
-            raise ApportionError(f"expected members to be charged {expected} fen, found {total}")
+        check_conservation(result, total)
         return SpooledClose(result, root, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
