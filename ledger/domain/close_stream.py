@@ -11,9 +11,11 @@ right edge, one node per set bit of the member count, as :func:`sumtree.root` do
 A large close hashes each full range of :data:`RANGE` leaves (an aligned complete
 subtree) in a worker process, one per core but one, and takes their levels in order.
 
-:class:`SpooledClose` then writes those rows in the transaction that appends the
-``period.closed`` entry (:meth:`SpooledClose.store`) and adds the charges to the
-year's rows (:meth:`SpooledClose.charges`), reading its files back in batches.
+:class:`SpooledClose` reads its files back in batches: in the transaction that
+appends the ``period.closed`` entry the charges are added to the year's rows
+(:meth:`SpooledClose.charges`) and the rows stored
+(:func:`ledger.domain.store.store_chunks`), as :func:`~ledger.domain.store.store_tree`
+stores a tree held in memory.
 """
 
 from __future__ import annotations
