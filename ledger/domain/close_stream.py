@@ -196,7 +196,8 @@ class _Hashers:
             return
         try:
             future = self._pool.submit(subtree, self._period, members)
-        except BrokenProcessPool:
+        except BrokenProcessPool:  # the ranges handed out first are taken first, in order
+            self.finish()
             self._pool = None
             self.add(members)
             return

@@ -38,6 +38,7 @@ from ledger.domain.projection_rows import (
 )
 from ledger.domain.state import PlanState
 from ledger.domain.stored_state import MEMBER_COLUMNS, Core, StoredPlanState, read_core
+from ledger.errors import StoreError
 from ledger.log.entry import parse_entry
 from ledger.log.store import Store
 
@@ -120,6 +121,12 @@ def migrate(store: Store) -> list[int]:
     with store.writer() as conn:
         _schema.create_all(conn)
         current = schema_version(conn)
+        if current > SCHEMA:
+            # A newer version's tables: this one would write rows without the newer ones.
+            raise StoreError(
+                f"expected the plan's tables at schema step {SCHEMA} or older, found step "
+                f"{current}: this ledger was upgraded by a newer version of tally; use it"
+            )
         applied = []
         for version, step in MIGRATIONS:
             if version > current:
@@ -312,7 +319,10 @@ def _compare_members(conn: Connection, state: PlanState) -> Difference | None:
 
 def _compare_keys(conn: Connection, state: PlanState) -> Difference | None:
     c = key_table.c
-    rows = conn.execute(select(c.key, c.member, c.seq).order_by(c.key))
+    # Keys are base64 (both cases): ordered by their bytes, as Python compares them,
+    # whatever the database's collation.
+    key = c.key.collate("C") if conn.dialect.name == "postgresql" else c.key
+    rows = conn.execute(select(c.key, c.member, c.seq).order_by(key))
     stored = ((str(k), (str(m), int(s)), int(s)) for k, m, s in rows)
     expected = ((k, (m, s), s) for k, (m, s) in sorted(state.member_keys.items()))
     return _merge("plan_key", stored, expected)

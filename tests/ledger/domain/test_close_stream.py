@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +67,7 @@ def test_ranges_hashed_apart_make_the_same_tree(
     monkeypatch.setattr(close_stream, "RANGE_LEVELS", 3)
     monkeypatch.setattr(close_stream, "RANGE", 8)
     monkeypatch.setattr(close_stream, "PARALLEL_FROM", 16 if workers else 10**9)
-    monkeypatch.setattr(close_stream.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
     pools: list[object] = []
 
     class Pool(ProcessPoolExecutor):
@@ -115,3 +117,40 @@ def test_members_out_of_order_or_miscounted_are_refused_and_nothing_is_left(
         )
     assert before.folder.parent == tmp_path
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_pool_lost_mid_close_keeps_the_ranges_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool breaks after two ranges were handed out: those two are taken first
+    (their workers lost: hashed here), then the rest, and the tree is the same."""
+    monkeypatch.setattr(close_stream, "RANGE_LEVELS", 3)
+    monkeypatch.setattr(close_stream, "RANGE", 8)
+    monkeypatch.setattr(close_stream, "PARALLEL_FROM", 16)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+    class Lost(ProcessPoolExecutor):
+        """Hands out two ranges that never come back, then is broken."""
+
+        def __init__(self, *_: Any, **__: Any) -> None:
+            super().__init__(1)
+            self.handed = 0
+
+        def submit(self, *_: Any, **__: Any) -> Any:
+            self.handed += 1
+            if self.handed > 2:
+                raise BrokenProcessPool("a worker was lost")
+            lost: Future[list[bytes]] = Future()
+            lost.set_exception(BrokenProcessPool("a worker was lost"))
+            return lost
+
+    monkeypatch.setattr(close_stream, "ProcessPoolExecutor", Lost)
+    n = 50
+    counted = members(n, 11)
+    figures = {"aid_fen": 90_000, "fee_bp": 600, "carry_in_fen": 0}
+    spooled = spool_close(PERIOD, iter(counted), n, annual_cap_fen=CAP, **figures)
+    try:
+        charges = apportion(members=counted, annual_cap_fen=CAP, **figures).charges
+        tree = sumtree.levels([sumtree.leaf_packed(PERIOD, m, charges[m]) for m, _ in counted])
+        assert spooled.root == sumtree.root(tree)
+        assert b"".join(dict(spooled.levels())[0]) == b"".join(tree[0])
+    finally:
+        spooled.discard()

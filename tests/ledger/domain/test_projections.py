@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select, text, update
@@ -30,10 +32,18 @@ from ledger.domain.projection_rows import (
     parse_claim,
     parse_member_row,
 )
-from ledger.domain.projections import SCHEMA, behind, rebuild, schema_table, schema_version
+from ledger.domain.projections import (
+    SCHEMA,
+    behind,
+    migrate,
+    rebuild,
+    schema_table,
+    schema_version,
+)
 from ledger.domain.replay import replay_plan
 from ledger.domain.requests import RequestDocument, sign_request
 from ledger.domain.stored_state import Core
+from ledger.errors import StoreError
 from ledger.instance import Ledger, init_ledger, open_ledger
 from ledger.log.log import NewEntry
 from ledger.log.store import Store
@@ -349,3 +359,42 @@ def test_counts_come_from_the_movement_rows_and_agree_with_the_members(
     assert ever == len(members) > 0
     assert active == ever - sum(1 for m in members if m.left is not None)
     assert jurors == sum(1 for m in members if m.juror_key is not None) > 0
+
+
+def test_a_ledger_of_a_newer_schema_is_refused_not_written(shared: tuple[Ledger, str]) -> None:
+    demo, _ = shared
+    with demo.store.writer() as conn:
+        conn.execute(update(schema_table).values(version=SCHEMA + 1))
+    try:
+        with pytest.raises(StoreError, match=f"schema step {SCHEMA} or older, found step"):
+            migrate(demo.store)
+    finally:
+        with demo.store.writer() as conn:
+            conn.execute(update(schema_table).values(version=SCHEMA))
+
+
+def test_check_agrees_with_the_tables_under_a_natural_language_collation(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL sorts text by the database's collation; the comparison walks keys in
+    Python's order, so base64 keys (both cases) must be ordered by their bytes."""
+    name = "tally_icu_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(
+            f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu "
+            "ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+        )
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        ledger, _ = init_ledger(
+            url, tmp_path / "demo.key", ORIGIN, genesis_time="2024-10-01T00:00:00Z"
+        )
+        try:
+            build_demo(ledger, seed=5, members=40, periods=3)
+            report, _ = replay_plan(ledger.store)
+            assert report.ok, report.mismatches
+        finally:
+            ledger.close()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
